@@ -1,0 +1,609 @@
+/**
+ * The one place that calls `crypto.subtle`. Every exported function checks its inputs and names
+ * what it expected; every key object prints as `[redacted]`.
+ *
+ * Quirks of Web Crypto in Deno 2.9 that this file absorbs:
+ * - Every call is asynchronous and costs a roughly fixed toll (tens of microseconds) whatever the
+ *   size, so callers batch work into fewer calls; imported keys can be reused to save the import.
+ * - X25519 `importKey("raw")` accepts an all-zero public key; a low-order peer key surfaces only
+ *   as an `OperationError` from `deriveBits`. {@linkcode x25519} turns both into a `KeyError` and
+ *   also refuses an all-zero shared secret, as Noise and Signal require.
+ * - Raw private keys are not importable for X25519/Ed25519: they go through a fixed PKCS#8 prefix.
+ * - ML-KEM private keys are exported and imported as their 64-byte seed ("raw-seed"), public keys
+ *   as "raw-public"; encapsulation is randomised inside Web Crypto and cannot be seeded.
+ * - Argon2id keys are imported with the "raw-secret" format.
+ *
+ * @module
+ */
+
+import { assertBytes, concat, copyBytes, isAllZero, toHex } from "./bytes.ts";
+import { DecryptError, KeyError } from "./errors.ts";
+
+const subtle = crypto.subtle;
+const INSPECT = Symbol.for("Deno.customInspect");
+
+/** Bytes of an X25519 or Ed25519 key, and of a shared secret. */
+export const KEY_BYTES = 32;
+/** Bytes of an Ed25519 signature. */
+export const SIGNATURE_BYTES = 64;
+/** Bytes of an AES-GCM nonce. */
+export const GCM_NONCE_BYTES = 12;
+/** Bytes of an AES-GCM tag. */
+export const GCM_TAG_BYTES = 16;
+/** Bytes of an ML-KEM-1024 encapsulation (public) key. */
+export const MLKEM_PUBLIC_BYTES = 1568;
+/** Bytes of an ML-KEM-1024 ciphertext. */
+export const MLKEM_CIPHERTEXT_BYTES = 1568;
+/** Bytes of an ML-KEM private key seed (d ‖ z). */
+export const MLKEM_SEED_BYTES = 64;
+
+// RFC 8410 PKCS#8 wrappers around a raw 32-byte private key.
+const X25519_PKCS8_PREFIX = Uint8Array.fromHex("302e020100300506032b656e04220420");
+const ED25519_PKCS8_PREFIX = Uint8Array.fromHex("302e020100300506032b657004220420");
+
+// Web Crypto's TypeScript types lag behind Deno: ML-KEM and Argon2id are typed loosely here.
+// deno-lint-ignore no-explicit-any
+const anySubtle = subtle as any;
+
+function redacted(kind: string, publicKey?: Uint8Array): string {
+  return publicKey
+    ? `${kind} { publicKey: ${toHex(publicKey)}, privateKey: [redacted] }`
+    : `${kind} [redacted]`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hashes, MAC, KDF
+
+/** SHA-256 of `data`. */
+export async function sha256(data: Uint8Array): Promise<Uint8Array<ArrayBuffer>> {
+  assertBytes(data, undefined, "data");
+  return new Uint8Array(await subtle.digest("SHA-256", copyIfShared(data)));
+}
+
+/** SHA-512 of `data`. */
+export async function sha512(data: Uint8Array): Promise<Uint8Array<ArrayBuffer>> {
+  assertBytes(data, undefined, "data");
+  return new Uint8Array(await subtle.digest("SHA-512", copyIfShared(data)));
+}
+
+/** An imported HMAC-SHA256 key, reusable across many MACs to save the import. */
+export class HmacKey {
+  private constructor(readonly cryptoKey: CryptoKey) {}
+
+  /** Imports `key` (any length; an empty key is allowed, as RFC 2104 permits). */
+  static async import(key: Uint8Array): Promise<HmacKey> {
+    assertBytes(key, undefined, "key");
+    // Web Crypto refuses a zero-length HMAC key; HMAC pads the key with zeros to the block size,
+    // so a single zero byte is the same key.
+    const raw = key.length === 0 ? new Uint8Array(1) : copyIfShared(key);
+    const k = await subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, [
+      "sign",
+      "verify",
+    ]);
+    return new HmacKey(k);
+  }
+
+  /** HMAC-SHA256 of `data`. */
+  async sign(data: Uint8Array): Promise<Uint8Array<ArrayBuffer>> {
+    assertBytes(data, undefined, "data");
+    return new Uint8Array(await subtle.sign("HMAC", this.cryptoKey, copyIfShared(data)));
+  }
+
+  [INSPECT](): string {
+    return redacted("HmacKey");
+  }
+  toJSON(): string {
+    return "[redacted]";
+  }
+}
+
+/** HMAC-SHA256 of `data` under `key`. */
+export async function hmacSha256(
+  key: Uint8Array,
+  data: Uint8Array,
+): Promise<Uint8Array<ArrayBuffer>> {
+  return (await HmacKey.import(key)).sign(data);
+}
+
+/**
+ * HKDF-SHA256 (RFC 5869): `length` bytes from `ikm`, `salt` (empty means HashLen zero bytes) and
+ * `info`. At most 255 × 32 bytes.
+ */
+export async function hkdfSha256(
+  ikm: Uint8Array,
+  salt: Uint8Array,
+  info: Uint8Array,
+  length: number,
+): Promise<Uint8Array<ArrayBuffer>> {
+  assertBytes(ikm, undefined, "ikm");
+  assertBytes(salt, undefined, "salt");
+  assertBytes(info, undefined, "info");
+  if (!Number.isInteger(length) || length < 1 || length > 255 * 32) {
+    throw new RangeError(`length: expected 1..8160 bytes, got ${length}`);
+  }
+  const key = await subtle.importKey("raw", copyIfShared(ikm), "HKDF", false, ["deriveBits"]);
+  const bits = await subtle.deriveBits(
+    { name: "HKDF", hash: "SHA-256", salt: copyIfShared(salt), info: copyIfShared(info) },
+    key,
+    length * 8,
+  );
+  return new Uint8Array(bits);
+}
+
+// ---------------------------------------------------------------------------------------------
+// AES-256-GCM
+
+/** An imported AES-GCM key (128, 192 or 256 bits), reusable across many seals and opens. */
+export class AesGcmKey {
+  private constructor(readonly cryptoKey: CryptoKey) {}
+
+  /** Imports a raw AES key of 16, 24 or 32 bytes. */
+  static async import(key: Uint8Array): Promise<AesGcmKey> {
+    assertBytes(key, undefined, "key");
+    if (key.length !== 16 && key.length !== 24 && key.length !== 32) {
+      throw new TypeError(`key: expected 16, 24 or 32 bytes, got ${key.length}`);
+    }
+    const k = await subtle.importKey("raw", copyIfShared(key), "AES-GCM", false, [
+      "encrypt",
+      "decrypt",
+    ]);
+    return new AesGcmKey(k);
+  }
+
+  /** Encrypts; the result is ciphertext ‖ 16-byte tag. The caller guarantees a unique nonce. */
+  async seal(
+    nonce: Uint8Array,
+    plaintext: Uint8Array,
+    ad: Uint8Array,
+  ): Promise<Uint8Array<ArrayBuffer>> {
+    assertBytes(nonce, GCM_NONCE_BYTES, "nonce");
+    assertBytes(plaintext, undefined, "plaintext");
+    assertBytes(ad, undefined, "ad");
+    const ct = await subtle.encrypt(
+      {
+        name: "AES-GCM",
+        iv: copyIfShared(nonce),
+        additionalData: copyIfShared(ad),
+        tagLength: 128,
+      },
+      this.cryptoKey,
+      copyIfShared(plaintext),
+    );
+    return new Uint8Array(ct);
+  }
+
+  /** Decrypts ciphertext ‖ tag; throws `DecryptError("auth_failed")` when it does not verify. */
+  async open(
+    nonce: Uint8Array,
+    sealed: Uint8Array,
+    ad: Uint8Array,
+  ): Promise<Uint8Array<ArrayBuffer>> {
+    assertBytes(nonce, GCM_NONCE_BYTES, "nonce");
+    assertBytes(sealed, undefined, "ciphertext");
+    assertBytes(ad, undefined, "ad");
+    if (sealed.length < GCM_TAG_BYTES) {
+      throw new DecryptError(
+        "bad_format",
+        `expected at least ${GCM_TAG_BYTES} bytes, got ${sealed.length}`,
+      );
+    }
+    try {
+      const pt = await subtle.decrypt(
+        {
+          name: "AES-GCM",
+          iv: copyIfShared(nonce),
+          additionalData: copyIfShared(ad),
+          tagLength: 128,
+        },
+        this.cryptoKey,
+        copyIfShared(sealed),
+      );
+      return new Uint8Array(pt);
+    } catch {
+      throw new DecryptError("auth_failed", "AES-GCM tag did not verify");
+    }
+  }
+
+  [INSPECT](): string {
+    return redacted("AesGcmKey");
+  }
+  toJSON(): string {
+    return "[redacted]";
+  }
+}
+
+/** One-shot AES-GCM seal (imports the key each time; prefer {@linkcode AesGcmKey} in loops). */
+export async function aesGcmSeal(
+  key: Uint8Array,
+  nonce: Uint8Array,
+  plaintext: Uint8Array,
+  ad: Uint8Array,
+): Promise<Uint8Array<ArrayBuffer>> {
+  return (await AesGcmKey.import(key)).seal(nonce, plaintext, ad);
+}
+
+/** One-shot AES-GCM open; throws `DecryptError("auth_failed")` when it does not verify. */
+export async function aesGcmOpen(
+  key: Uint8Array,
+  nonce: Uint8Array,
+  sealed: Uint8Array,
+  ad: Uint8Array,
+): Promise<Uint8Array<ArrayBuffer>> {
+  return (await AesGcmKey.import(key)).open(nonce, sealed, ad);
+}
+
+// ---------------------------------------------------------------------------------------------
+// X25519
+
+/** An X25519 key pair. The private half prints as `[redacted]`. */
+export class X25519KeyPair {
+  readonly #privateKey: CryptoKey;
+  readonly #privateBytes: Uint8Array;
+  private constructor(
+    readonly publicKey: Uint8Array,
+    privateKey: CryptoKey,
+    privateBytes: Uint8Array,
+  ) {
+    this.#privateKey = privateKey;
+    this.#privateBytes = privateBytes;
+  }
+
+  /** A fresh random key pair. */
+  static async generate(): Promise<X25519KeyPair> {
+    const kp =
+      (await subtle.generateKey({ name: "X25519" }, true, ["deriveBits"])) as CryptoKeyPair;
+    const pkcs8 = new Uint8Array(await subtle.exportKey("pkcs8", kp.privateKey));
+    const publicKey = new Uint8Array(await subtle.exportKey("raw", kp.publicKey));
+    return new X25519KeyPair(publicKey, kp.privateKey, pkcs8.slice(X25519_PKCS8_PREFIX.length));
+  }
+
+  /** The key pair whose private key is the 32 bytes given (clamped by X25519 itself). */
+  static async fromPrivate(privateKey: Uint8Array): Promise<X25519KeyPair> {
+    assertBytes(privateKey, KEY_BYTES, "privateKey");
+    const k = await subtle.importKey(
+      "pkcs8",
+      concat(X25519_PKCS8_PREFIX, privateKey),
+      { name: "X25519" },
+      true,
+      [
+        "deriveBits",
+      ],
+    );
+    const jwk = await subtle.exportKey("jwk", k);
+    const publicKey = Uint8Array.fromBase64(jwk.x!, { alphabet: "base64url" });
+    return new X25519KeyPair(publicKey, k, copyBytes(privateKey));
+  }
+
+  /** The 32 private key bytes. Unsafe: the caller must keep them secret (used to persist state). */
+  privateBytesUnsafe(): Uint8Array {
+    return copyBytes(this.#privateBytes);
+  }
+
+  /** X25519(private, peer); see {@linkcode x25519}. */
+  dh(peerPublicKey: Uint8Array): Promise<Uint8Array<ArrayBuffer>> {
+    return x25519Raw(this.#privateKey, peerPublicKey);
+  }
+
+  [INSPECT](): string {
+    return redacted("X25519KeyPair", this.publicKey);
+  }
+  toJSON(): unknown {
+    return { publicKey: toHex(this.publicKey), privateKey: "[redacted]" };
+  }
+}
+
+/**
+ * X25519 Diffie-Hellman. Throws `KeyError("bad_public_key")` for a peer key of the wrong length,
+ * one Web Crypto refuses, or one that yields the all-zero secret (a low-order point), so no caller
+ * can mix a predictable value into a key.
+ */
+export function x25519(
+  own: X25519KeyPair,
+  peerPublicKey: Uint8Array,
+): Promise<Uint8Array<ArrayBuffer>> {
+  return own.dh(peerPublicKey);
+}
+
+async function x25519Raw(
+  privateKey: CryptoKey,
+  peerPublicKey: Uint8Array,
+): Promise<Uint8Array<ArrayBuffer>> {
+  if (!(peerPublicKey instanceof Uint8Array) || peerPublicKey.length !== KEY_BYTES) {
+    throw new KeyError(
+      "bad_public_key",
+      `X25519 public key: expected ${KEY_BYTES} bytes, got ${
+        peerPublicKey instanceof Uint8Array ? peerPublicKey.length : typeof peerPublicKey
+      }`,
+    );
+  }
+  let shared: Uint8Array<ArrayBuffer>;
+  try {
+    const pub = await subtle.importKey(
+      "raw",
+      copyIfShared(peerPublicKey),
+      { name: "X25519" },
+      true,
+      [],
+    );
+    shared = new Uint8Array(
+      await subtle.deriveBits({ name: "X25519", public: pub }, privateKey, 256),
+    );
+  } catch {
+    throw new KeyError("bad_public_key", "X25519 public key refused (low-order or invalid point)");
+  }
+  if (isAllZero(shared)) {
+    throw new KeyError(
+      "bad_public_key",
+      "X25519 shared secret is all zeros (low-order public key)",
+    );
+  }
+  return shared;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ed25519
+
+/** An Ed25519 signing key pair. The private half prints as `[redacted]`. */
+export class Ed25519KeyPair {
+  readonly #privateKey: CryptoKey;
+  readonly #seed: Uint8Array;
+  private constructor(readonly publicKey: Uint8Array, privateKey: CryptoKey, seed: Uint8Array) {
+    this.#privateKey = privateKey;
+    this.#seed = seed;
+  }
+
+  /** A fresh random key pair. */
+  static async generate(): Promise<Ed25519KeyPair> {
+    const kp =
+      (await subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"])) as CryptoKeyPair;
+    const pkcs8 = new Uint8Array(await subtle.exportKey("pkcs8", kp.privateKey));
+    const publicKey = new Uint8Array(await subtle.exportKey("raw", kp.publicKey));
+    return new Ed25519KeyPair(publicKey, kp.privateKey, pkcs8.slice(ED25519_PKCS8_PREFIX.length));
+  }
+
+  /** The key pair with the given 32-byte seed (RFC 8032's "secret key"). */
+  static async fromSeed(seed: Uint8Array): Promise<Ed25519KeyPair> {
+    assertBytes(seed, KEY_BYTES, "seed");
+    const k = await subtle.importKey(
+      "pkcs8",
+      concat(ED25519_PKCS8_PREFIX, seed),
+      { name: "Ed25519" },
+      true,
+      [
+        "sign",
+      ],
+    );
+    const jwk = await subtle.exportKey("jwk", k);
+    const publicKey = Uint8Array.fromBase64(jwk.x!, { alphabet: "base64url" });
+    return new Ed25519KeyPair(publicKey, k, copyBytes(seed));
+  }
+
+  /** The 32-byte seed. Unsafe: the caller must keep it secret (used to persist identities). */
+  seedUnsafe(): Uint8Array {
+    return copyBytes(this.#seed);
+  }
+
+  /** An Ed25519 signature of `message`. */
+  async sign(message: Uint8Array): Promise<Uint8Array<ArrayBuffer>> {
+    assertBytes(message, undefined, "message");
+    return new Uint8Array(await subtle.sign("Ed25519", this.#privateKey, copyIfShared(message)));
+  }
+
+  [INSPECT](): string {
+    return redacted("Ed25519KeyPair", this.publicKey);
+  }
+  toJSON(): unknown {
+    return { publicKey: toHex(this.publicKey), privateKey: "[redacted]" };
+  }
+}
+
+/**
+ * Verifies an Ed25519 signature. Returns false, never throws, for a malformed key or signature,
+ * so an attacker's bytes cannot take a different path from a wrong signature.
+ */
+export async function ed25519Verify(
+  publicKey: Uint8Array,
+  message: Uint8Array,
+  signature: Uint8Array,
+): Promise<boolean> {
+  assertBytes(message, undefined, "message");
+  if (!(publicKey instanceof Uint8Array) || publicKey.length !== KEY_BYTES) return false;
+  if (!(signature instanceof Uint8Array) || signature.length !== SIGNATURE_BYTES) return false;
+  try {
+    const k = await subtle.importKey("raw", copyIfShared(publicKey), { name: "Ed25519" }, false, [
+      "verify",
+    ]);
+    return await subtle.verify("Ed25519", k, copyIfShared(signature), copyIfShared(message));
+  } catch {
+    return false;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// ML-KEM-1024
+
+/** An ML-KEM-1024 key pair. The private half (its seed) prints as `[redacted]`. */
+export class MlKemKeyPair {
+  readonly #privateKey: CryptoKey;
+  readonly #seed: Uint8Array;
+  private constructor(readonly publicKey: Uint8Array, privateKey: CryptoKey, seed: Uint8Array) {
+    this.#privateKey = privateKey;
+    this.#seed = seed;
+  }
+
+  /** A fresh random key pair. */
+  static async generate(): Promise<MlKemKeyPair> {
+    const kp = (await anySubtle.generateKey({ name: "ML-KEM-1024" }, true, [
+      "encapsulateBits",
+      "decapsulateBits",
+    ])) as CryptoKeyPair;
+    const seed = new Uint8Array(await anySubtle.exportKey("raw-seed", kp.privateKey));
+    const publicKey = new Uint8Array(await anySubtle.exportKey("raw-public", kp.publicKey));
+    return new MlKemKeyPair(publicKey, kp.privateKey, seed);
+  }
+
+  /** The key pair derived from a 64-byte seed (d ‖ z, FIPS 203). */
+  static async fromSeed(seed: Uint8Array): Promise<MlKemKeyPair> {
+    assertBytes(seed, MLKEM_SEED_BYTES, "seed");
+    let priv: CryptoKey;
+    try {
+      priv = await anySubtle.importKey(
+        "raw-seed",
+        copyIfShared(seed),
+        { name: "ML-KEM-1024" },
+        true,
+        [
+          "decapsulateBits",
+        ],
+      );
+    } catch (e) {
+      throw new KeyError("bad_encoding", `ML-KEM-1024 seed refused: ${(e as Error).message}`);
+    }
+    const pub = await anySubtle.getPublicKey(priv, ["encapsulateBits"]).catch(() => null);
+    let publicKey: Uint8Array;
+    if (pub) {
+      publicKey = new Uint8Array(await anySubtle.exportKey("raw-public", pub));
+    } else {
+      const jwk = await anySubtle.exportKey("jwk", priv);
+      publicKey = Uint8Array.fromBase64(jwk.pub, { alphabet: "base64url" });
+    }
+    return new MlKemKeyPair(publicKey, priv, copyBytes(seed));
+  }
+
+  /** The 64-byte seed. Unsafe: the caller must keep it secret (used to persist prekeys). */
+  seedUnsafe(): Uint8Array {
+    return copyBytes(this.#seed);
+  }
+
+  /** Recovers the 32-byte shared secret from a ciphertext made for this key. */
+  async decapsulate(ciphertext: Uint8Array): Promise<Uint8Array<ArrayBuffer>> {
+    assertBytes(ciphertext, MLKEM_CIPHERTEXT_BYTES, "ciphertext");
+    try {
+      return new Uint8Array(
+        await anySubtle.decapsulateBits(
+          { name: "ML-KEM-1024" },
+          this.#privateKey,
+          copyIfShared(ciphertext),
+        ),
+      );
+    } catch (e) {
+      throw new DecryptError(
+        "bad_format",
+        `ML-KEM-1024 ciphertext refused: ${(e as Error).message}`,
+      );
+    }
+  }
+
+  [INSPECT](): string {
+    return `MlKemKeyPair { publicKey: ${
+      toHex(this.publicKey.subarray(0, 8))
+    }…, privateKey: [redacted] }`;
+  }
+  toJSON(): unknown {
+    return { publicKey: "[ml-kem-1024 public key]", privateKey: "[redacted]" };
+  }
+}
+
+/** An ML-KEM-1024 encapsulation: the ciphertext to send and the shared secret it carries. */
+export interface Encapsulation {
+  ciphertext: Uint8Array<ArrayBuffer>;
+  sharedSecret: Uint8Array<ArrayBuffer>;
+}
+
+/** Encapsulates a fresh shared secret to an ML-KEM-1024 public key. */
+export async function mlkemEncapsulate(publicKey: Uint8Array): Promise<Encapsulation> {
+  let k: CryptoKey;
+  if (!(publicKey instanceof Uint8Array) || publicKey.length !== MLKEM_PUBLIC_BYTES) {
+    throw new KeyError(
+      "bad_public_key",
+      `ML-KEM-1024 public key: expected ${MLKEM_PUBLIC_BYTES} bytes`,
+    );
+  }
+  try {
+    k = await anySubtle.importKey(
+      "raw-public",
+      copyIfShared(publicKey),
+      { name: "ML-KEM-1024" },
+      true,
+      [
+        "encapsulateBits",
+      ],
+    );
+  } catch (e) {
+    throw new KeyError("bad_public_key", `ML-KEM-1024 public key refused: ${(e as Error).message}`);
+  }
+  const r = await anySubtle.encapsulateBits({ name: "ML-KEM-1024" }, k);
+  return { ciphertext: new Uint8Array(r.ciphertext), sharedSecret: new Uint8Array(r.sharedKey) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Argon2id
+
+/** Argon2id cost parameters, stored beside the salt so they can be raised later. */
+export interface Argon2Params {
+  /** Memory in KiB. */
+  memoryKiB: number;
+  /** Passes over memory (t). */
+  passes: number;
+  /** Lanes (p). */
+  parallelism: number;
+}
+
+/** OWASP's recommended Argon2id parameters: 19,456 KiB, 2 passes, 1 lane. */
+export const ARGON2_OWASP: Readonly<Argon2Params> = Object.freeze({
+  memoryKiB: 19456,
+  passes: 2,
+  parallelism: 1,
+});
+
+/** Bounds on parameters accepted from storage or the network, so a hostile server cannot ask a
+ * client to spend gigabytes or hours. */
+export const ARGON2_MAX_MEMORY_KIB = 1 << 20;
+export const ARGON2_MAX_PASSES = 16;
+
+/** Argon2id of `password` with `salt` (at least 16 bytes), `length` bytes of output. */
+export async function argon2id(
+  password: Uint8Array,
+  salt: Uint8Array,
+  params: Argon2Params,
+  length: number,
+): Promise<Uint8Array<ArrayBuffer>> {
+  assertBytes(password, undefined, "password");
+  assertBytes(salt, undefined, "salt");
+  if (salt.length < 16) throw new TypeError(`salt: expected at least 16 bytes, got ${salt.length}`);
+  const { memoryKiB, passes, parallelism } = params;
+  if (
+    !Number.isInteger(memoryKiB) || memoryKiB < 8 * parallelism || memoryKiB > ARGON2_MAX_MEMORY_KIB
+  ) {
+    throw new RangeError(`memoryKiB: expected 8×p..${ARGON2_MAX_MEMORY_KIB}, got ${memoryKiB}`);
+  }
+  if (!Number.isInteger(passes) || passes < 1 || passes > ARGON2_MAX_PASSES) {
+    throw new RangeError(`passes: expected 1..${ARGON2_MAX_PASSES}, got ${passes}`);
+  }
+  if (!Number.isInteger(parallelism) || parallelism < 1 || parallelism > 16) {
+    throw new RangeError(`parallelism: expected 1..16, got ${parallelism}`);
+  }
+  const key = await anySubtle.importKey(
+    "raw-secret",
+    copyIfShared(password),
+    { name: "Argon2id" },
+    false,
+    [
+      "deriveBits",
+    ],
+  );
+  const bits = await anySubtle.deriveBits(
+    { name: "Argon2id", nonce: copyIfShared(salt), memory: memoryKiB, passes, parallelism },
+    key,
+    length * 8,
+  );
+  return new Uint8Array(bits);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+// Web Crypto copies its inputs anyway; this only narrows Uint8Array<ArrayBufferLike> to the
+// BufferSource type the declarations want, copying when the buffer is shared.
+function copyIfShared(a: Uint8Array): Uint8Array<ArrayBuffer> {
+  return a.buffer instanceof ArrayBuffer ? (a as Uint8Array<ArrayBuffer>) : copyBytes(a);
+}
