@@ -1,0 +1,61 @@
+/**
+ * Every size, count, rate and time the protocol enforces, in one place. Each is enforced beside
+ * the code that reads the data and tested at N and N+1.
+ *
+ * @module
+ */
+
+/** Largest Noise message (handshake or transport), as the Noise specification fixes it. */
+export const MAX_FRAME_BYTES = 65535;
+/** Bytes of the AES-GCM tag in every transport frame. */
+export const FRAME_TAG_BYTES = 16;
+/** Largest plaintext carried by one transport frame. */
+export const MAX_FRAME_PLAINTEXT = MAX_FRAME_BYTES - FRAME_TAG_BYTES;
+
+/** Largest application message (encoded) before login: prelogin, sign-up with its prekeys. */
+export const MAX_RECORD_BYTES_PRELOGIN = 512 * 1024;
+/** Largest application message (encoded) after login; a backup is the largest. */
+export const MAX_RECORD_BYTES = 12 * 1024 * 1024;
+/** Largest end-to-end ciphertext of one chat message. */
+export const MAX_BODY_BYTES = 64 * 1024;
+/** Largest encrypted backup. */
+export const MAX_BACKUP_BYTES = 8 * 1024 * 1024;
+/** Largest full name (characters) and email (characters). */
+export const MAX_FULL_NAME_CHARS = 100;
+export const MAX_EMAIL_CHARS = 254;
+
+/** One-time X25519 prekeys and one-time ML-KEM prekeys accepted in one upload. */
+export const MAX_ONE_TIME_PREKEYS_PER_UPLOAD = 200;
+export const MAX_KYBER_PREKEYS_PER_UPLOAD = 100;
+/** One-time prekeys a user may hold on the server, of each kind. */
+export const MAX_ONE_TIME_PREKEYS_STORED = 1000;
+
+/** Undelivered messages one user may have queued; further sends to them are refused. */
+export const MAX_PENDING_PER_USER = 50_000;
+/** Deliveries pushed to a connection and not yet acknowledged; the rest wait in the queue. */
+export const MAX_UNACKED_DELIVERIES = 1000;
+/** Message ids acknowledged in one `ack`. */
+export const MAX_ACKS_PER_MESSAGE = 1000;
+
+/** Requests per second per connection (token bucket refill) and its burst. */
+export const DEFAULT_REQUESTS_PER_SECOND = 2000;
+export const DEFAULT_REQUEST_BURST = 5000;
+/** Connections at once, and handshakes in progress at once. */
+export const DEFAULT_MAX_CONNECTIONS = 10_000;
+export const MAX_CONCURRENT_HANDSHAKES = 256;
+/** A connection that has not finished its handshake in this time is closed. */
+export const HANDSHAKE_TIMEOUT_MS = 10_000;
+/** A connection that has not logged in within this time is closed. */
+export const LOGIN_TIMEOUT_MS = 120_000;
+
+/** Failed logins per account before it is locked for LOGIN_LOCKOUT_MS (doubling each time). */
+export const MAX_FAILED_LOGINS_PER_ACCOUNT = 5;
+/** Failed logins per address in LOGIN_WINDOW_MS. */
+export const MAX_FAILED_LOGINS_PER_ADDRESS = 20;
+export const LOGIN_WINDOW_MS = 10 * 60_000;
+export const LOGIN_LOCKOUT_MS = 30_000;
+
+/** Requests a client may have outstanding before `request()` waits. */
+export const MAX_OUTSTANDING_REQUESTS = 1000;
+/** A request with no reply in this time fails with "timeout". */
+export const REQUEST_TIMEOUT_MS = 30_000;
