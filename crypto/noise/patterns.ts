@@ -25,8 +25,8 @@ export interface HandshakePattern {
   readonly messages: readonly (readonly NoiseToken[])[];
 }
 
-/** Every supported pattern, keyed by name. */
-export const NOISE_PATTERNS: Readonly<Record<NoisePattern, HandshakePattern>> = Object.freeze({
+/** Every supported pattern, keyed by name; frozen all the way down, as the loop trusts it. */
+export const NOISE_PATTERNS: Readonly<Record<NoisePattern, HandshakePattern>> = deepFreeze({
   // XX: both static keys travel encrypted; neither side needs to know the other in advance.
   XX: {
     name: "XX",
@@ -49,6 +49,14 @@ export const NOISE_PATTERNS: Readonly<Record<NoisePattern, HandshakePattern>> = 
     messages: [["e", "es"], ["e", "ee"]],
   },
 });
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
 
 /** The DH functions, ciphers and hash every pesuchat handshake uses. */
 export const NOISE_SUITE = "25519_AESGCM_SHA256";
