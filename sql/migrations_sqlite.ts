@@ -1,0 +1,82 @@
+/**
+ * The SQLite schema, one migration per version. Tables are STRICT so a wrong type is refused, not
+ * stored. Ids use AUTOINCREMENT so they are never reused: a deleted user's id must not come back
+ * as someone else's, and a queue id must keep growing after every message is acknowledged, or a
+ * reader paging with `afterQid` would skip new messages.
+ *
+ * @module
+ */
+
+import type { Migration } from "./migrations.ts";
+
+/** The SQLite migrations, in version order. */
+export const SQLITE_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: "users, devices, prekeys, message queue, backups",
+    statements: [
+      `CREATE TABLE users (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        username TEXT NOT NULL UNIQUE,
+        profile BLOB NOT NULL,
+        salt BLOB NOT NULL,
+        kdf_memory_kib INTEGER NOT NULL,
+        kdf_passes INTEGER NOT NULL,
+        kdf_parallelism INTEGER NOT NULL,
+        verifier_salt BLOB NOT NULL,
+        verifier BLOB NOT NULL,
+        identity_key BLOB NOT NULL,
+        created_at INTEGER NOT NULL
+      ) STRICT`,
+      // One device per account: user_id is unique as well as the key.
+      `CREATE TABLE devices (
+        device_key BLOB PRIMARY KEY,
+        user_id INTEGER NOT NULL UNIQUE REFERENCES users(id) ON DELETE CASCADE
+      ) STRICT, WITHOUT ROWID`,
+      `CREATE TABLE signed_prekeys (
+        user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+        key_id INTEGER NOT NULL,
+        public_key BLOB NOT NULL,
+        signature BLOB NOT NULL
+      ) STRICT`,
+      `CREATE TABLE kyber_last_resort (
+        user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+        key_id INTEGER NOT NULL,
+        public_key BLOB NOT NULL,
+        signature BLOB NOT NULL
+      ) STRICT`,
+      `CREATE TABLE one_time_prekeys (
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        key_id INTEGER NOT NULL,
+        public_key BLOB NOT NULL,
+        PRIMARY KEY (user_id, key_id)
+      ) STRICT, WITHOUT ROWID`,
+      `CREATE TABLE kyber_prekeys (
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        key_id INTEGER NOT NULL,
+        public_key BLOB NOT NULL,
+        signature BLOB NOT NULL,
+        PRIMARY KEY (user_id, key_id)
+      ) STRICT, WITHOUT ROWID`,
+      // sender_id is deliberately not a foreign key: a message already accepted from a sender
+      // who then deletes their account is still delivered (sender_name travels with it).
+      `CREATE TABLE queue (
+        qid INTEGER PRIMARY KEY AUTOINCREMENT,
+        recipient_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        sender_id INTEGER NOT NULL,
+        sender_name TEXT NOT NULL,
+        mid BLOB NOT NULL,
+        body BLOB NOT NULL,
+        sent_at INTEGER NOT NULL,
+        UNIQUE (sender_id, mid)
+      ) STRICT`,
+      `CREATE INDEX queue_recipient ON queue (recipient_id, qid)`,
+      `CREATE TABLE backups (
+        user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+        wrapped_key BLOB NOT NULL,
+        data BLOB NOT NULL,
+        updated_at INTEGER NOT NULL
+      ) STRICT`,
+    ],
+  },
+];
