@@ -1,0 +1,11 @@
+/**
+ * The crypto module's public face: server and client import only from here. Web Crypto only;
+ * nothing in this folder prints or imports from outside it.
+ *
+ * @module
+ */
+
+export * from "./bytes.ts";
+export * from "./errors.ts";
+export * from "./subtle.ts";
+export * from "./noise/mod.ts";
