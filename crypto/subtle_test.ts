@@ -1,0 +1,134 @@
+import assert from "node:assert/strict";
+import { toHex } from "./bytes.ts";
+import { DecryptError, KeyError } from "./errors.ts";
+import {
+  AesGcmKey,
+  argon2id,
+  Ed25519KeyPair,
+  ed25519Verify,
+  hkdfSha256,
+  HmacKey,
+  MlKemKeyPair,
+  x25519,
+  X25519KeyPair,
+} from "./subtle.ts";
+
+const SECRET = Uint8Array.from({ length: 32 }, (_, i) => 0xa0 + (i % 16));
+
+/** Both ways a key object can reach a log line. */
+function shown(value: unknown): string[] {
+  return [Deno.inspect(value), Deno.inspect({ nested: value }), JSON.stringify(value)];
+}
+
+Deno.test("every key class prints and serialises its secret as [redacted]", async () => {
+  const x = await X25519KeyPair.fromPrivate(SECRET);
+  const ed = await Ed25519KeyPair.fromSeed(SECRET);
+  const seed = new Uint8Array(64).fill(0x5a);
+  const kem = await MlKemKeyPair.fromSeed(seed);
+  const keys: [string, unknown, string][] = [
+    ["HmacKey", await HmacKey.import(SECRET), toHex(SECRET)],
+    ["AesGcmKey", await AesGcmKey.import(SECRET), toHex(SECRET)],
+    ["X25519KeyPair", x, toHex(SECRET)],
+    ["Ed25519KeyPair", ed, toHex(SECRET)],
+    ["MlKemKeyPair", kem, toHex(seed)],
+  ];
+  for (const [name, key, secretHex] of keys) {
+    for (const text of shown(key)) {
+      assert.match(text, /\[redacted\]/, `${name}: ${text}`);
+      assert.ok(!text.includes(secretHex), `${name} leaks its secret: ${text}`);
+      assert.ok(!text.includes(secretHex.slice(0, 16)), `${name} leaks part of its secret`);
+    }
+  }
+  // Public halves stay visible: they identify the key in logs.
+  assert.match(Deno.inspect(x), new RegExp(toHex(x.publicKey)));
+  assert.deepEqual(JSON.parse(JSON.stringify(ed)), {
+    publicKey: toHex(ed.publicKey),
+    privateKey: "[redacted]",
+  });
+});
+
+Deno.test("X25519KeyPair and Ed25519KeyPair give their secrets back only through *Unsafe()", async () => {
+  const x = await X25519KeyPair.fromPrivate(SECRET);
+  const ed = await Ed25519KeyPair.fromSeed(SECRET);
+  assert.equal(toHex(x.privateBytesUnsafe()), toHex(SECRET));
+  assert.equal(toHex(ed.seedUnsafe()), toHex(SECRET));
+  x.privateBytesUnsafe().fill(0);
+  assert.equal(toHex(x.privateBytesUnsafe()), toHex(SECRET), "the caller gets a copy");
+});
+
+Deno.test("exported functions name the input they expected and the one they got", async () => {
+  await assert.rejects(
+    AesGcmKey.import(new Uint8Array(15)),
+    /key: expected 16, 24 or 32 bytes, got 15/,
+  );
+  const aes = await AesGcmKey.import(SECRET);
+  await assert.rejects(
+    aes.seal(new Uint8Array(11), new Uint8Array(0), new Uint8Array(0)),
+    /nonce: expected 12 bytes, got 11/,
+  );
+  await assert.rejects(
+    aes.seal(new Uint8Array(12), "text" as unknown as Uint8Array, new Uint8Array(0)),
+    /plaintext: expected Uint8Array, got string/,
+  );
+  await assert.rejects(
+    aes.open(new Uint8Array(12), new Uint8Array(15), new Uint8Array(0)),
+    (e: unknown) =>
+      e instanceof DecryptError && e.code === "bad_format" &&
+      /at least 16 bytes, got 15/.test(e.message),
+  );
+  await assert.rejects(
+    X25519KeyPair.fromPrivate(new Uint8Array(31)),
+    /privateKey: expected 32 bytes, got 31/,
+  );
+  await assert.rejects(
+    Ed25519KeyPair.fromSeed(new Uint8Array(33)),
+    /seed: expected 32 bytes, got 33/,
+  );
+  await assert.rejects(
+    HmacKey.import(null as unknown as Uint8Array),
+    /key: expected Uint8Array, got null/,
+  );
+  await assert.rejects(
+    hkdfSha256(SECRET, SECRET, SECRET, 0),
+    /length: expected 1\.\.8160 bytes, got 0/,
+  );
+  await assert.rejects(hkdfSha256(SECRET, SECRET, SECRET, 8161), /got 8161/);
+  assert.equal((await hkdfSha256(SECRET, SECRET, SECRET, 8160)).length, 8160);
+  await assert.rejects(
+    argon2id(SECRET, new Uint8Array(15), { memoryKiB: 8, passes: 1, parallelism: 1 }, 32),
+    /salt: expected at least 16 bytes, got 15/,
+  );
+  await assert.rejects(
+    MlKemKeyPair.fromSeed(new Uint8Array(63)),
+    /seed: expected 64 bytes, got 63/,
+  );
+});
+
+Deno.test("x25519() refuses a wrong-length or low-order key with KeyError(bad_public_key)", async () => {
+  const own = await X25519KeyPair.fromPrivate(SECRET);
+  for (
+    const peer of [
+      new Uint8Array(31),
+      new Uint8Array(33),
+      new Uint8Array(32),
+      Uint8Array.fromHex("01" + "00".repeat(31)),
+    ]
+  ) {
+    await assert.rejects(
+      x25519(own, peer),
+      (e: unknown) => e instanceof KeyError && e.code === "bad_public_key",
+    );
+  }
+  await assert.rejects(x25519(own, new Uint8Array(31)), /expected 32 bytes, got 31/);
+});
+
+Deno.test("ed25519Verify() returns false, never throws, for malformed keys and signatures", async () => {
+  const ed = await Ed25519KeyPair.fromSeed(SECRET);
+  const msg = new Uint8Array([1]);
+  const sig = await ed.sign(msg);
+  assert.equal(await ed25519Verify(ed.publicKey, msg, sig), true);
+  assert.equal(await ed25519Verify(ed.publicKey.subarray(0, 31), msg, sig), false);
+  assert.equal(await ed25519Verify(ed.publicKey, msg, sig.subarray(0, 63)), false);
+  assert.equal(await ed25519Verify(new Uint8Array(32).fill(0xff), msg, sig), false);
+  assert.equal(await ed25519Verify("key" as unknown as Uint8Array, msg, sig), false);
+});
