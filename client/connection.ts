@@ -1,0 +1,235 @@
+/**
+ * The client's end of one connection: the handshake (with the server key check the caller
+ * supplies), requests matched to their replies by id, deliveries handed to a callback, and a
+ * reason when the connection ends. No terminal I/O.
+ *
+ * @module
+ */
+
+import type { X25519KeyPair } from "../crypto/mod.ts";
+import {
+  decodeServerMessage,
+  encodeMessage,
+  encodeRequest,
+  parseResult,
+} from "../protocol/codec.ts";
+import { ProtocolError, type ProtocolErrorCode } from "../protocol/errors.ts";
+import { MAX_OUTSTANDING_REQUESTS, REQUEST_TIMEOUT_MS } from "../protocol/limits.ts";
+import type { Deliver, RequestOf, RequestType, ResultOf } from "../protocol/messages.ts";
+import { clientHandshake, type SecureChannel } from "../protocol/transport.ts";
+
+/** Time allowed to open the TCP connection and finish the handshake. */
+export const CONNECT_TIMEOUT_MS = 10_000;
+
+/** The server answered a request with an error. `code` is the wire code. */
+export class ServerError extends Error {
+  override name = "ServerError";
+  constructor(readonly code: ProtocolErrorCode | string, message: string) {
+    super(message);
+  }
+}
+
+/** Why a connection ended. */
+export interface CloseReason {
+  /** "bye" codes from the server (shutdown, logged_in_elsewhere, …), or "closed" / a protocol code. */
+  code: string;
+  message: string;
+}
+
+interface Pending {
+  type: RequestType;
+  resolve(v: unknown): void;
+  reject(e: unknown): void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+/** Options of {@linkcode ServerConnection.open}. */
+export interface OpenOptions {
+  staticKey: X25519KeyPair;
+  /** Throw to refuse the server's key (unknown or changed); see known_hosts. */
+  verifyServerKey?: (key: Uint8Array) => void | Promise<void>;
+  onDeliver?: (d: Deliver) => void;
+  onClose?: (reason: CloseReason) => void;
+  timeoutMs?: number;
+}
+
+/** An open, encrypted connection to a pesuchat server. */
+export class ServerConnection {
+  readonly #channel: SecureChannel;
+  readonly #pending = new Map<number, Pending>();
+  #nextId = 1;
+  #waiters: (() => void)[] = [];
+  #closeReason: CloseReason | null = null;
+  readonly #closed: Promise<CloseReason>;
+  onDeliver: (d: Deliver) => void;
+  onClose: (reason: CloseReason) => void;
+  /** What the server said about itself in the handshake. */
+  readonly serverInfo: { server?: string; version?: string };
+
+  private constructor(
+    channel: SecureChannel,
+    serverInfo: { server?: string; version?: string },
+    o: OpenOptions,
+  ) {
+    this.#channel = channel;
+    this.serverInfo = serverInfo;
+    this.onDeliver = o.onDeliver ?? (() => {});
+    this.onClose = o.onClose ?? (() => {});
+    this.#closed = this.#readLoop();
+  }
+
+  /** Connects to `hostname:port` and runs the handshake. */
+  static async open(hostname: string, port: number, o: OpenOptions): Promise<ServerConnection> {
+    const timeout = o.timeoutMs ?? CONNECT_TIMEOUT_MS;
+    let conn: Deno.TcpConn | null = null;
+    const timer = setTimeout(() => {
+      try {
+        conn?.close();
+      } catch {
+        // closed already
+      }
+    }, timeout);
+    try {
+      conn = await Promise.race([
+        Deno.connect({ hostname, port, transport: "tcp" }),
+        new Promise<never>((_, reject) =>
+          setTimeout(
+            () =>
+              reject(
+                new ProtocolError(
+                  "timeout",
+                  `no answer from ${hostname}:${port} in ${timeout / 1000} s`,
+                ),
+              ),
+            timeout,
+          )
+        ),
+      ]);
+      conn.setNoDelay(true);
+      const { channel, serverPayload } = await clientHandshake(conn, o);
+      let info = {};
+      try {
+        info = JSON.parse(new TextDecoder().decode(serverPayload));
+      } catch {
+        // an unnamed server is still a server
+      }
+      return new ServerConnection(channel, info, o);
+    } catch (e) {
+      try {
+        conn?.close();
+      } catch {
+        // closed already
+      }
+      throw e;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** The server's static key, as verified during the handshake. */
+  get serverKey(): Uint8Array {
+    return this.#channel.remoteStaticKey;
+  }
+
+  /** True once the connection has ended. */
+  get isClosed(): boolean {
+    return this.#closeReason !== null;
+  }
+
+  /** Resolves with the reason once the connection has ended. */
+  get closed(): Promise<CloseReason> {
+    return this.#closed;
+  }
+
+  /** Sends a request and resolves with its validated result, or rejects with `ServerError`. */
+  async request<T extends RequestType>(type: T, body: RequestOf<T>): Promise<ResultOf<T>> {
+    while (this.#pending.size >= MAX_OUTSTANDING_REQUESTS && !this.#closeReason) {
+      await new Promise<void>((r) => this.#waiters.push(r));
+    }
+    if (this.#closeReason) throw new ServerError(this.#closeReason.code, this.#closeReason.message);
+    const id = this.#nextId;
+    this.#nextId = this.#nextId >= 0xffffffff ? 1 : this.#nextId + 1;
+    const { promise, resolve, reject } = Promise.withResolvers<unknown>();
+    const timer = setTimeout(() => {
+      if (this.#pending.delete(id)) {
+        this.#wakeOne();
+        reject(
+          new ServerError("timeout", `no answer to ${type} in ${REQUEST_TIMEOUT_MS / 1000} s`),
+        );
+      }
+    }, REQUEST_TIMEOUT_MS);
+    this.#pending.set(id, { type, resolve, reject, timer });
+    this.#channel.send(encodeRequest(type, id, body));
+    return promise as Promise<ResultOf<T>>;
+  }
+
+  /** Acknowledges stored deliveries so the server can delete them. */
+  ack(qids: number[]): void {
+    if (!this.#closeReason && qids.length > 0) {
+      this.#channel.send(encodeMessage({ t: "ack", qids }));
+    }
+  }
+
+  #wakeOne(): void {
+    this.#waiters.shift()?.();
+  }
+
+  async #readLoop(): Promise<CloseReason> {
+    let reason: CloseReason = { code: "closed", message: "the server closed the connection" };
+    try {
+      for (;;) {
+        const record = await this.#channel.receive();
+        if (record === null) break;
+        const m = decodeServerMessage(record);
+        if (m.kind === "deliver") {
+          this.onDeliver(m.deliver);
+        } else if (m.kind === "bye") {
+          reason = { code: m.code, message: m.message };
+        } else if (m.re === undefined) {
+          reason = {
+            code: m.kind === "error" ? m.code : "closed",
+            message: m.kind === "error" ? m.message : "",
+          };
+        } else {
+          const p = this.#pending.get(m.re);
+          if (!p) continue;
+          this.#pending.delete(m.re);
+          clearTimeout(p.timer);
+          this.#wakeOne();
+          if (m.kind === "error") p.reject(new ServerError(m.code, m.message));
+          else {
+            try {
+              p.resolve(parseResult(p.type, m.raw));
+            } catch (e) {
+              p.reject(e);
+            }
+          }
+        }
+      }
+    } catch (e) {
+      reason = e instanceof ProtocolError
+        ? { code: e.code, message: e.message }
+        : { code: "closed", message: (e as Error).message };
+    }
+    this.#finish(reason);
+    return reason;
+  }
+
+  #finish(reason: CloseReason): void {
+    if (this.#closeReason) return;
+    this.#closeReason = reason;
+    this.#channel.close();
+    for (const [, p] of this.#pending) {
+      clearTimeout(p.timer);
+      p.reject(new ServerError(reason.code, reason.message));
+    }
+    this.#pending.clear();
+    for (const w of this.#waiters.splice(0)) w();
+    this.onClose(reason);
+  }
+
+  /** Closes the connection; outstanding requests fail with "closed". */
+  close(): void {
+    this.#finish({ code: "closed", message: "closed by this client" });
+  }
+}
