@@ -274,6 +274,28 @@ export class X25519KeyPair {
     return new X25519KeyPair(publicKey, k, copyBytes(privateKey));
   }
 
+  /**
+   * The key pair from private key bytes and the public key computed from them earlier, as
+   * persisted state holds both. Unsafe: the public key is taken on trust, not recomputed, which
+   * saves the scalar multiplication `fromPrivate` pays; the caller vouches that they belong
+   * together (a mismatch only makes later DH outputs disagree with the peer's).
+   */
+  static async fromStoredUnsafe(
+    privateKey: Uint8Array,
+    publicKey: Uint8Array,
+  ): Promise<X25519KeyPair> {
+    assertBytes(privateKey, KEY_BYTES, "privateKey");
+    assertBytes(publicKey, KEY_BYTES, "publicKey");
+    const k = await subtle.importKey(
+      "pkcs8",
+      concat(X25519_PKCS8_PREFIX, privateKey),
+      { name: "X25519" },
+      false,
+      ["deriveBits"],
+    );
+    return new X25519KeyPair(copyBytes(publicKey), k, copyBytes(privateKey));
+  }
+
   /** The 32 private key bytes. Unsafe: the caller must keep them secret (used to persist state). */
   privateBytesUnsafe(): Uint8Array {
     return copyBytes(this.#privateBytes);
