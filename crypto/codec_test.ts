@@ -1,0 +1,42 @@
+import assert from "node:assert/strict";
+import { ByteReader, ByteWriter } from "./codec.ts";
+
+const fail = (m: string) => new RangeError(m);
+
+Deno.test("ByteWriter.finish() and ByteReader read back every field in order", () => {
+  const bytes = new ByteWriter().u8(7).u16(0x1234).u32(0xdeadbeef).u64(2 ** 40 + 5)
+    .bytes(Uint8Array.of(1, 2)).blob(Uint8Array.of(9, 9, 9)).finish();
+  const r = new ByteReader(bytes, fail);
+  assert.equal(r.u8("a"), 7);
+  assert.equal(r.u16("b"), 0x1234);
+  assert.equal(r.u32("c"), 0xdeadbeef);
+  assert.equal(r.u64("d"), 2 ** 40 + 5);
+  assert.deepEqual(r.bytes(2, "e"), Uint8Array.of(1, 2));
+  assert.deepEqual(r.blob(3, "f"), Uint8Array.of(9, 9, 9));
+  r.end("all");
+});
+
+Deno.test("ByteReader throws the format's error on a short read, naming the field", () => {
+  const r = new ByteReader(Uint8Array.of(1, 2, 3), fail);
+  assert.throws(
+    () => r.u32("counter"),
+    (e: Error) => e instanceof RangeError && /counter/.test(e.message),
+  );
+});
+
+Deno.test("ByteReader.blob() refuses a length over its maximum at N+1, reads it at N", () => {
+  const bytes = new ByteWriter().blob(new Uint8Array(4)).finish();
+  assert.equal(new ByteReader(bytes, fail).blob(4, "x").length, 4);
+  assert.throws(() => new ByteReader(bytes, fail).blob(3, "x"), /at most 3/);
+});
+
+Deno.test("ByteReader.end() refuses trailing bytes", () => {
+  const r = new ByteReader(Uint8Array.of(1, 2), fail);
+  r.u8("a");
+  assert.throws(() => r.end("thing"), /1 unexpected trailing/);
+});
+
+Deno.test("ByteReader.u64() refuses values beyond 2^53", () => {
+  const r = new ByteReader(new Uint8Array(8).fill(0xff), fail);
+  assert.throws(() => r.u64("big"), /beyond 2\^53/);
+});
