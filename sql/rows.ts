@@ -77,6 +77,22 @@ export function toQueued(row: Row): QueuedMessage {
   };
 }
 
+/**
+ * A queued message from a row returned as an array, in {@linkcode QUEUE_COLUMNS} order. The
+ * delivery path reads rows this way: `node:sqlite` builds arrays faster than objects.
+ */
+export function toQueuedFromArray(v: unknown[]): QueuedMessage {
+  return {
+    qid: int(v[0]),
+    recipientId: int(v[1]),
+    senderId: int(v[2]),
+    senderName: String(v[3]),
+    mid: bytes(v[4]),
+    body: bytes(v[5]),
+    sentAt: int(v[6]),
+  };
+}
+
 /** A signed prekey from columns named `<prefix>key_id`, `<prefix>public_key`, `<prefix>signature`. */
 export function toSigned(row: Row, prefix = ""): SignedPrekeyRecord {
   return {

@@ -115,3 +115,9 @@ Deno.test("enqueue() fails with unavailable while another process holds the writ
     await removeDb(path);
   }
 });
+
+Deno.test("openSqlite() refuses a negative busy timeout and a size that is not positive", () => {
+  assert.throws(() => openSqlite(shared, { busyTimeoutMs: -1 }), RangeError);
+  assert.throws(() => openSqlite(shared, { maxBytes: 0 }), RangeError);
+  assert.throws(() => openSqlite(shared, { maxBytes: NaN }), RangeError);
+});
