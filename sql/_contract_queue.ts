@@ -9,6 +9,9 @@ import { MAX_BATCH, MAX_MID_BYTES, MAX_PENDING_PAGE } from "./limits.ts";
 import { type ContractHarness, filled, makeUser, message, random } from "./_contract_fixtures.ts";
 import { rejectsWith, using } from "./_contract_users.ts";
 
+/** Senders writing to one recipient at once in the paging test. */
+export const CONCURRENT_WRITERS = 6;
+
 /** How many messages the long-queue test sends. */
 export const LONG_QUEUE = 1_000;
 
@@ -138,6 +141,44 @@ export function queueContract(h: ContractHarness): void {
       assert.equal(await s.pendingCount(a.id), 0);
     });
   });
+
+  t(
+    "pending() paging with afterQid never skips a message a concurrent enqueue commits",
+    async () => {
+      await using(h, async (s) => {
+        // Several senders write to one recipient while a reader pages with a cursor, as the relay
+        // does for an online recipient. A lower qid that became visible after a higher one would
+        // be skipped for good.
+        const r = await makeUser(s, "cursor");
+        const senders = [];
+        for (let i = 0; i < CONCURRENT_WRITERS; i++) senders.push(await makeUser(s, `cw${i}`));
+        const sent: number[] = [];
+        const writers = senders.map(async (w) => {
+          for (let k = 0; k < 30; k++) {
+            sent.push(...await s.enqueue([message(r.id, w.id, k), message(r.id, w.id, k + 100)]));
+          }
+        });
+        const seen: number[] = [];
+        let cursor = 0;
+        const readPage = async () => {
+          const page = await s.pending(r.id, cursor, 100);
+          for (const m of page) seen.push(m.qid);
+          if (page.length > 0) cursor = page[page.length - 1]!.qid;
+          return page.length;
+        };
+        let writing = true;
+        const reader = (async () => {
+          for (let i = 0; i < 100_000 && writing; i++) await readPage();
+        })();
+        await Promise.all(writers);
+        writing = false;
+        await reader;
+        for (let i = 0; i < 100 && await readPage() > 0; i++);
+        assert.equal(sent.length, CONCURRENT_WRITERS * 60);
+        assert.deepEqual(seen.toSorted((a, b) => a - b), sent.toSorted((a, b) => a - b));
+      });
+    },
+  );
 
   t("putBackup(), getBackup() and setBackupKey() keep one backup per user", async () => {
     await using(h, async (s) => {

@@ -37,6 +37,19 @@ async function killAll(name: string): Promise<number> {
   return ids.length;
 }
 
+/** Drops test databases over an hour old, left by an interrupted run or one run with --filter. */
+async function dropStaleDatabases(): Promise<void> {
+  const [rows] = await admin.query(
+    "SELECT TABLE_SCHEMA AS name FROM information_schema.TABLES " +
+      "WHERE TABLE_SCHEMA LIKE 'pesuchat\\_test\\_%' GROUP BY TABLE_SCHEMA " +
+      "HAVING MAX(CREATE_TIME) < NOW() - INTERVAL 1 HOUR",
+  );
+  for (const { name } of rows as { name: string }[]) {
+    if (/^pesuchat_test_[0-9a-f]{12}$/.test(name)) await admin.query(`DROP DATABASE ${name}`);
+  }
+}
+
+await dropStaleDatabases();
 const shared = await createDatabase();
 {
   const store = await openStore(shared.url);
