@@ -29,7 +29,8 @@ export async function runCli(args: string[], version: string): Promise<number> {
     return 0;
   }
   if (first === "server" && (second === "setup" || second === "run")) {
-    return await notBuilt(`server ${second}`);
+    const { serverCommand } = await import("./server/cli.ts");
+    return await serverCommand(second, args.slice(2), version);
   }
   if (first === "connect" || first === "send" || first === "receive") {
     return await notBuilt(first);

@@ -1,0 +1,210 @@
+/**
+ * The `pesuchat server …` commands: flags in, setup or run out, errors as one sentence and a hint
+ * on stderr with the program's prefix, never a stack trace.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { ConfigError, DEFAULT_DIR, isPort } from "./config.ts";
+import { Logger } from "./log.ts";
+import { defaultPrompter, PromptCancelled } from "./prompts.ts";
+import { runUntilSignal, startFromDir } from "./run.ts";
+import { setup } from "./setup.ts";
+import { StoreError } from "../sql/store.ts";
+import { KeystoreError } from "./keystore.ts";
+
+const SETUP_HELP = `usage: pesuchat server setup [flags]
+
+Creates a server in a folder in five steps; each is asked unless given as a flag.
+
+  --dir DIR              the server's folder (default ${DEFAULT_DIR})
+  --db sqlite|URL        SQLite in the folder (default) or mysql://user:pass@host:port/db
+  --password-file FILE   the launch password, read from FILE (or set PESUCHAT_PASSWORD)
+  --no-password          no launch password: the keystore is protected only by file mode
+  --listen ADDRESS       the address to listen on (default 127.0.0.1)
+  --port PORT            the TCP port (default 7400)
+  --yes                  take the default for anything not given instead of asking
+  --change               on a folder set up already: apply --listen, --port, --password-file
+                         or --no-password (nothing else is ever changed)`;
+
+const RUN_HELP = `usage: pesuchat server run [flags]
+
+  --dir DIR                  the server's folder (default ${DEFAULT_DIR})
+  --password-file FILE       read the launch password from FILE (or set PESUCHAT_PASSWORD
+                             or PESUCHAT_PASSWORD_FILE); otherwise it is asked
+  --init                     set the folder up first, unattended, if it is not set up
+  --listen ADDRESS, --port PORT   override the configured address for this run
+  --max-connections N, --requests-per-second N   override limits for this run`;
+
+function env(name: string): string | undefined {
+  try {
+    return Deno.env.get(name);
+  } catch {
+    return undefined; // not granted: treated as unset
+  }
+}
+
+async function passwordFrom(file: string | undefined): Promise<string | undefined> {
+  const path = file ?? env("PESUCHAT_PASSWORD_FILE");
+  if (path) {
+    try {
+      return (await Deno.readTextFile(path)).replace(/\r?\n$/, "");
+    } catch (e) {
+      throw new ConfigError(`cannot read the password file ${path}: ${(e as Error).message}`);
+    }
+  }
+  return env("PESUCHAT_PASSWORD");
+}
+
+function portFlag(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!isPort(n)) {
+    throw new ConfigError(`--port: expected a port from 1 to 65535, got ${JSON.stringify(v)}`);
+  }
+  return n;
+}
+
+function countFlag(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new ConfigError(`--${name}: expected a positive whole number, got ${JSON.stringify(v)}`);
+  }
+  return n;
+}
+
+/** Runs `pesuchat server <sub> args`; returns the exit code. */
+export async function serverCommand(sub: string, args: string[], version: string): Promise<number> {
+  try {
+    if (sub === "setup") return await setupCommand(args);
+    return await runCommand(args, version);
+  } catch (e) {
+    return report(e);
+  }
+}
+
+async function setupCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      dir: { type: "string" },
+      db: { type: "string" },
+      "password-file": { type: "string" },
+      "no-password": { type: "boolean" },
+      listen: { type: "string" },
+      port: { type: "string" },
+      yes: { type: "boolean", short: "y" },
+      change: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    console.log(SETUP_HELP);
+    return 0;
+  }
+  const password = values["no-password"] ? null : await passwordFrom(values["password-file"]);
+  const r = await setup(
+    {
+      dir: values.dir ?? DEFAULT_DIR,
+      db: values.db,
+      hostname: values.listen,
+      port: portFlag(values.port),
+      password,
+      yes: values.yes ?? false,
+      change: values.change ?? false,
+      currentPassword: env("PESUCHAT_CURRENT_PASSWORD"),
+    },
+    defaultPrompter(),
+    (line) => console.error(`pesuchat: ${line}`),
+  );
+  if (r.created) {
+    console.error(
+      `pesuchat: ready; start it with: pesuchat server run --dir ${values.dir ?? DEFAULT_DIR}`,
+    );
+    console.error(`pesuchat: clients check this fingerprint on first contact: ${r.fingerprint}`);
+  }
+  return 0;
+}
+
+async function runCommand(args: string[], version: string): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      dir: { type: "string" },
+      "password-file": { type: "string" },
+      init: { type: "boolean" },
+      listen: { type: "string" },
+      port: { type: "string" },
+      "max-connections": { type: "string" },
+      "requests-per-second": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    console.log(RUN_HELP);
+    return 0;
+  }
+  const logger = new Logger();
+  const rps = countFlag("requests-per-second", values["requests-per-second"]);
+  const maxConnections = countFlag("max-connections", values["max-connections"]);
+  const limits = {
+    ...(rps ? { requestsPerSecond: rps, requestBurst: rps * 2 } : {}),
+    ...(maxConnections ? { maxConnections } : {}),
+  };
+  const server = await startFromDir(
+    {
+      dir: values.dir ?? DEFAULT_DIR,
+      password: await passwordFrom(values["password-file"]),
+      init: values.init ?? false,
+      hostname: values.listen,
+      port: portFlag(values.port),
+      limits,
+      version,
+    },
+    defaultPrompter(),
+    logger,
+  );
+  await runUntilSignal(server, logger);
+  return 0;
+}
+
+function report(e: unknown): number {
+  if (e instanceof ConfigError) {
+    console.error(`pesuchat: ${e.message}`);
+    if (e.hint) console.error(`pesuchat: ${e.hint}`);
+    return 1;
+  }
+  if (e instanceof PromptCancelled) {
+    console.error("pesuchat: cancelled; nothing more was changed");
+    return 130;
+  }
+  if (e instanceof StoreError) {
+    console.error(`pesuchat: database: ${e.message}`);
+    if (e.code === "unavailable") {
+      console.error("pesuchat: is the database running, and are the URL and password right?");
+    }
+    return 1;
+  }
+  if (e instanceof KeystoreError) {
+    console.error(`pesuchat: keystore: ${e.message}`);
+    return 1;
+  }
+  if (e instanceof Deno.errors.AddrInUse) {
+    console.error(`pesuchat: the address is in use: ${e.message}`);
+    console.error("pesuchat: stop the other program or choose another --port");
+    return 1;
+  }
+  if (e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied) {
+    console.error(`pesuchat: not permitted: ${(e as Error).message}`);
+    return 1;
+  }
+  if (e instanceof TypeError && /parseArgs|Unknown option|argument/i.test(e.message)) {
+    console.error(`pesuchat: ${e.message}`);
+    console.error("pesuchat: see --help");
+    return 2;
+  }
+  console.error(`pesuchat: unexpected error: ${(e as Error)?.message ?? String(e)}`);
+  return 1;
+}

@@ -1,0 +1,277 @@
+/**
+ * One client connection after its handshake: reads requests in order, answers each, and pushes
+ * the user's queued messages with a bounded number unacknowledged at a time.
+ *
+ * A malformed record closes this connection only; the server goes on serving everyone else.
+ *
+ * @module
+ */
+
+import {
+  decodeClientMessage,
+  encodeDeliver,
+  encodeError,
+  encodeMessage,
+  encodeOk,
+  RequestError,
+} from "../protocol/codec.ts";
+import { ProtocolError, type ProtocolErrorCode } from "../protocol/errors.ts";
+import { LOGIN_TIMEOUT_MS, MAX_RECORD_BYTES, MAX_UNACKED_DELIVERIES } from "../protocol/limits.ts";
+import { PRELOGIN_REQUESTS, type RequestOf, type RequestType } from "../protocol/messages.ts";
+import type { SecureChannel } from "../protocol/transport.ts";
+import { StoreError } from "../sql/store.ts";
+import type { QueuedMessage } from "../sql/store.ts";
+import { TokenBucket } from "./rate_limit.ts";
+import type { PesuchatServer } from "./server.ts";
+import { handlers } from "./handlers.ts";
+
+/** Messages fetched from the queue per read while draining a backlog. */
+export const DRAIN_PAGE = 500;
+
+/** The logged-in user of a connection. */
+export interface SessionUser {
+  id: number;
+  username: string;
+}
+
+/** A connection's state as handlers see it. */
+export class ClientConnection {
+  user: SessionUser | null = null;
+  readonly bucket: TokenBucket;
+  #unacked = new Set<number>();
+  #cursor = 0;
+  #backlog = false;
+  #draining = false;
+  #offeredWhileDraining = false;
+  #sendChain: Promise<void> = Promise.resolve();
+  #loginTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    readonly server: PesuchatServer,
+    readonly channel: SecureChannel,
+    readonly address: string,
+  ) {
+    this.bucket = new TokenBucket(server.limits.requestsPerSecond, server.limits.requestBurst);
+    this.#loginTimer = setTimeout(() => {
+      if (!this.user) this.bye("timeout", "no login within the time allowed");
+    }, LOGIN_TIMEOUT_MS);
+  }
+
+  /** The client's Noise static key: its device key. */
+  get deviceKey(): Uint8Array {
+    return this.channel.remoteStaticKey;
+  }
+
+  /** Reads and handles records until the peer leaves or breaks the protocol. */
+  async run(): Promise<void> {
+    try {
+      for (;;) {
+        const record = await this.channel.receive();
+        if (record === null) break;
+        this.#handleRecord(record);
+      }
+    } catch (e) {
+      const code = e instanceof ProtocolError ? e.code : "internal";
+      this.server.logger.info("connection closed", {
+        addr: this.address,
+        user: this.user?.username,
+        reason: code,
+      });
+    } finally {
+      this.close();
+    }
+  }
+
+  #handleRecord(record: Uint8Array): void {
+    let msg;
+    try {
+      msg = decodeClientMessage(record);
+    } catch (e) {
+      // The record was authenticated by the transport, so the stream itself is intact: answer
+      // with the error, then close, because a client that sends malformed messages is broken.
+      const err = e as ProtocolError;
+      this.channel.send(
+        encodeError(e instanceof RequestError ? e.requestId : undefined, err.code, err.message),
+      );
+      this.server.logger.info("bad message", {
+        addr: this.address,
+        user: this.user?.username,
+        code: err.code,
+      });
+      void this.channel.end();
+      return;
+    }
+    if (!this.bucket.take()) {
+      if (msg.kind === "request") {
+        this.#reply(msg.id, "rate_limited", "too many requests; slow down");
+      }
+      return;
+    }
+    if (msg.kind === "ack") {
+      if (!this.user) return;
+      this.#acked(msg.ack.qids);
+      return;
+    }
+    const { type, id, body } = msg;
+    if (!this.user && !PRELOGIN_REQUESTS.has(type)) {
+      this.#reply(id, "not_allowed", `${type} needs a login first`);
+      return;
+    }
+    if (type === "send") {
+      // Sends are chained so that a sender's messages are queued in the order they were sent,
+      // even when resolving a recipient waits on the database. The chain does not wait for the
+      // commit itself, so many sends share one.
+      this.#sendChain = this.#sendChain.then(() => this.#dispatch(type, id, body));
+      return;
+    }
+    void this.#dispatch(type, id, body);
+  }
+
+  async #dispatch(type: RequestType, id: number, body: RequestOf<RequestType>): Promise<void> {
+    try {
+      const handler = handlers[type] as (
+        c: ClientConnection,
+        b: typeof body,
+        id: number,
+      ) => Promise<Record<string, unknown> | null>;
+      const result = await handler(this, body, id);
+      if (result !== null && !this.channel.closed) this.channel.send(encodeOk(id, result));
+    } catch (e) {
+      this.#replyError(id, e);
+    }
+  }
+
+  /** Answers request `id` with the error `e`, logging faults that are the server's. */
+  #replyError(id: number, e: unknown): void {
+    if (e instanceof ProtocolError) return this.#reply(id, e.code, e.message);
+    if (e instanceof StoreError && (e.code === "unavailable" || e.code === "full")) {
+      this.server.logger.info("database error", { code: e.code, error: e.message });
+      return this.#reply(
+        id,
+        "unavailable",
+        "the server cannot reach its database; try again shortly",
+      );
+    }
+    this.server.logger.info("internal error", {
+      addr: this.address,
+      error: (e as Error)?.message ?? String(e),
+    });
+    this.#reply(id, "internal", "the server failed to handle this request");
+  }
+
+  #reply(id: number, code: ProtocolErrorCode, message: string): void {
+    if (!this.channel.closed) this.channel.send(encodeError(id, code, message));
+  }
+
+  /** Sends a reply from outside the request path (the relay answers sends after commit). */
+  sendOk(id: number, result: Record<string, unknown>): void {
+    if (!this.channel.closed) this.channel.send(encodeOk(id, result));
+  }
+
+  /** Sends an error reply from outside the request path. */
+  sendError(id: number, e: unknown): void {
+    this.#replyError(id, e);
+  }
+
+  /** Marks the connection logged in and starts delivering the user's queue. */
+  loggedIn(user: SessionUser): void {
+    this.user = user;
+    clearTimeout(this.#loginTimer);
+    this.channel.maxRecordBytes = MAX_RECORD_BYTES;
+    this.server.attach(this);
+    this.#unacked.clear();
+    this.#cursor = 0;
+    this.#backlog = true;
+    void this.#drain();
+  }
+
+  /** Forgets the login (logout, account deleted); the connection stays open. */
+  loggedOut(): void {
+    if (this.user) this.server.detach(this);
+    this.user = null;
+    this.#backlog = false;
+    this.#unacked.clear();
+  }
+
+  /** A message was committed for this connection's user; push it now if the window allows. */
+  offer(m: QueuedMessage): void {
+    if (!this.user || this.channel.closed) return;
+    if (this.#backlog || this.#unacked.size >= MAX_UNACKED_DELIVERIES) {
+      this.#backlog = true;
+      if (this.#draining) this.#offeredWhileDraining = true;
+      return;
+    }
+    this.#push(m);
+  }
+
+  /** The user may have messages in the database that this connection has not pushed. */
+  wake(): void {
+    if (!this.user) return;
+    this.#backlog = true;
+    if (this.#draining) this.#offeredWhileDraining = true;
+    else void this.#drain();
+  }
+
+  #push(m: QueuedMessage): void {
+    if (m.qid <= this.#cursor) return;
+    this.#cursor = m.qid;
+    this.#unacked.add(m.qid);
+    this.channel.send(
+      encodeDeliver({ qid: m.qid, from: m.senderName, mid: m.mid, ts: m.sentAt, body: m.body }),
+    );
+  }
+
+  async #drain(): Promise<void> {
+    if (this.#draining) return;
+    this.#draining = true;
+    try {
+      while (this.#backlog && this.user && !this.channel.closed) {
+        const room = MAX_UNACKED_DELIVERIES - this.#unacked.size;
+        if (room <= 0) return;
+        this.#offeredWhileDraining = false;
+        const rows = await this.server.store.pending(
+          this.user.id,
+          this.#cursor,
+          Math.min(room, DRAIN_PAGE),
+        );
+        for (const m of rows) this.#push(m);
+        if (rows.length < Math.min(room, DRAIN_PAGE) && !this.#offeredWhileDraining) {
+          this.#backlog = false;
+        }
+      }
+    } catch (e) {
+      this.server.logger.info("database error", { during: "drain", error: (e as Error).message });
+      // Try again on the next ack or offer.
+    } finally {
+      this.#draining = false;
+    }
+  }
+
+  #acked(qids: number[]): void {
+    const user = this.user!;
+    let known = 0;
+    for (const q of qids) if (this.#unacked.delete(q)) known++;
+    this.server.delivered(user.id, known);
+    this.server.committer.ack(user.id, qids);
+    if (this.#backlog) void this.#drain();
+  }
+
+  /** Tells the client why it is being disconnected, then closes. */
+  bye(code: string, message: string): void {
+    if (this.channel.closed) return;
+    try {
+      this.channel.send(encodeMessage({ t: "bye", code, message }));
+    } catch {
+      // closed meanwhile
+    }
+    void this.channel.end().then(() => this.close());
+  }
+
+  /** Closes the connection and forgets it. */
+  close(): void {
+    clearTimeout(this.#loginTimer);
+    this.channel.close();
+    if (this.user) this.server.detach(this);
+    this.server.forget(this);
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * Group commit: sends that arrive while the database is busy wait and are written together in the
+ * next transaction, so one fsync covers many messages. A sender's acknowledgement waits for the
+ * commit that holds its message; acks from recipients are batched the same way.
+ *
+ * @module
+ */
+
+import type { NewQueued, Store } from "../sql/store.ts";
+import { StoreError } from "../sql/store.ts";
+
+/** Messages written in one transaction at most. */
+export const MAX_COMMIT_BATCH = 1000;
+/** Messages waiting for a commit at most; beyond this senders are told the server is busy. */
+export const MAX_COMMIT_QUEUE = 50_000;
+
+interface Waiting {
+  item: NewQueued;
+  resolve(qid: number): void;
+  reject(e: unknown): void;
+}
+
+/** Serialises writes to the store and batches them. */
+export class GroupCommitter {
+  #items: Waiting[] = [];
+  #acks = new Map<number, number[]>();
+  #running: Promise<void> | null = null;
+  #closed = false;
+
+  /**
+   * @param store where the batches go
+   * @param onCommitted called with each batch's messages and their qids, after the commit
+   */
+  constructor(
+    readonly store: Store,
+    readonly onCommitted: (items: NewQueued[], qids: number[]) => void,
+  ) {}
+
+  /** Messages waiting for a commit. */
+  get backlog(): number {
+    return this.#items.length;
+  }
+
+  /** Queues a message; resolves with its qid once it is durable. */
+  submit(item: NewQueued): Promise<number> {
+    if (this.#closed) {
+      return Promise.reject(new StoreError("unavailable", "the server is shutting down"));
+    }
+    if (this.#items.length >= MAX_COMMIT_QUEUE) {
+      return Promise.reject(
+        new StoreError("unavailable", "too many messages waiting for the database"),
+      );
+    }
+    const p = new Promise<number>((resolve, reject) => this.#items.push({ item, resolve, reject }));
+    this.#kick();
+    return p;
+  }
+
+  /** Queues the deletion of delivered messages; losing it in a crash only means a redelivery. */
+  ack(recipientId: number, qids: number[]): void {
+    if (qids.length === 0 || this.#closed) return;
+    const list = this.#acks.get(recipientId);
+    if (list) list.push(...qids);
+    else this.#acks.set(recipientId, [...qids]);
+    this.#kick();
+  }
+
+  #kick(): void {
+    this.#running ??= this.#run().finally(() => {
+      this.#running = null;
+      if (this.#items.length > 0 || this.#acks.size > 0) this.#kick();
+    });
+  }
+
+  async #run(): Promise<void> {
+    // Yield once so that everything arriving in the same turn of the event loop joins the batch.
+    await Promise.resolve();
+    while (this.#items.length > 0 || this.#acks.size > 0) {
+      if (this.#items.length > 0) {
+        const batch = this.#items.splice(0, MAX_COMMIT_BATCH);
+        const items = batch.map((w) => w.item);
+        try {
+          const qids = await this.store.enqueue(items);
+          for (let i = 0; i < batch.length; i++) batch[i]!.resolve(qids[i]!);
+          this.onCommitted(items, qids);
+        } catch (e) {
+          for (const w of batch) w.reject(e);
+        }
+      }
+      if (this.#acks.size > 0) {
+        const acks = this.#acks;
+        this.#acks = new Map();
+        for (const [recipientId, qids] of acks) {
+          try {
+            await this.store.ack(recipientId, qids);
+          } catch {
+            // The messages stay queued and are delivered again; clients de-duplicate by id.
+          }
+        }
+      }
+    }
+  }
+
+  /** Finishes everything queued, then refuses new work. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    while (this.#running) await this.#running;
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * `pesuchat server run`: unlock the keystore, bring the schema forward, listen, and shut down
+ * cleanly on SIGINT or SIGTERM (stop accepting, finish queued commits, close the database).
+ *
+ * @module
+ */
+
+import { join, resolve } from "node:path";
+import { openStore } from "../sql/mod.ts";
+import { ConfigError, KEYSTORE_FILE, readConfig, storeLocation } from "./config.ts";
+import { KeystoreError, keystoreNeedsPassword, openKeystore } from "./keystore.ts";
+import { Logger } from "./log.ts";
+import type { Prompter } from "./prompts.ts";
+import { PesuchatServer, type ServerLimits } from "./server.ts";
+import { setup } from "./setup.ts";
+
+/** What `server run` was told. */
+export interface RunOptions {
+  dir: string;
+  /** The launch password from a file or the environment, when given. */
+  password?: string;
+  /** Set up the folder unattended first when it is not set up (the README's quick start). */
+  init: boolean;
+  limits?: Partial<ServerLimits>;
+  /** Override the configured address or port for this run. */
+  hostname?: string;
+  port?: number;
+  version: string;
+}
+
+/** Starts a server from its folder; returns it running. */
+export async function startFromDir(
+  o: RunOptions,
+  ask: Prompter,
+  logger: Logger,
+): Promise<PesuchatServer> {
+  const dir = resolve(o.dir);
+  let config = await readConfig(dir);
+  if (!config) {
+    if (!o.init) {
+      throw new ConfigError(`${dir} is not set up`, `run: pesuchat server setup --dir ${o.dir}`);
+    }
+    const r = await setup(
+      { dir, yes: true, change: false, password: o.password ?? null },
+      ask,
+      (line) => logger.info(`setup ${line}`),
+    );
+    config = r.config;
+  }
+  const text = await Deno.readTextFile(join(dir, KEYSTORE_FILE)).catch((e) => {
+    throw new ConfigError(`cannot read the keystore in ${dir}: ${(e as Error).message}`);
+  });
+  let password: string | null = null;
+  if (keystoreNeedsPassword(text)) {
+    password = o.password ??
+      (Deno.stdin.isTerminal() ? await ask.password("Launch password") : null);
+    if (password === null) {
+      throw new ConfigError(
+        "the keystore needs the launch password",
+        "give it with --password-file FILE or PESUCHAT_PASSWORD, or run on a terminal to be asked",
+      );
+    }
+  }
+  let secrets;
+  try {
+    secrets = await openKeystore(text, password);
+  } catch (e) {
+    if (e instanceof KeystoreError && e.code === "wrong_password") {
+      throw new ConfigError(
+        "wrong launch password: the keystore did not open",
+        "nothing was started; try again",
+      );
+    }
+    throw e;
+  }
+  const store = await openStore(storeLocation(dir, config.database, secrets.dbPassword));
+  try {
+    const m = await store.migrate();
+    if (m.from !== m.to) logger.info("database migrated", { from: m.from, to: m.to });
+    const server = await PesuchatServer.start({
+      store,
+      secrets,
+      hostname: o.hostname ?? config.listen.hostname,
+      port: o.port ?? config.listen.port,
+      logger,
+      limits: { ...config.limits, ...o.limits },
+      version: o.version,
+    });
+    logger.info("listening", {
+      addr: `${server.hostname}:${server.port}`,
+      db: config.database.kind,
+    });
+    logger.info("server key", { fingerprint: server.fingerprint });
+    return server;
+  } catch (e) {
+    await store.close().catch(() => {});
+    throw e;
+  }
+}
+
+/** Runs until SIGINT or SIGTERM, then shuts down cleanly. */
+export async function runUntilSignal(server: PesuchatServer, logger: Logger): Promise<void> {
+  const { promise, resolve } = Promise.withResolvers<Deno.Signal>();
+  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+  const handlers = signals.map((s) => {
+    const h = () => resolve(s);
+    Deno.addSignalListener(s, h);
+    return () => Deno.removeSignalListener(s, h);
+  });
+  const signal = await promise;
+  logger.info("stopping", { signal });
+  await server.shutdown();
+  for (const off of handlers) off();
+  logger.info("stopped");
+}

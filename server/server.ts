@@ -1,0 +1,278 @@
+/**
+ * The running server: the listener and its limits, the handshake, the registry of logged-in
+ * connections, the group committer, and a clean shutdown.
+ *
+ * @module
+ */
+
+import { AesGcmKey, HmacKey, utf8 } from "../crypto/mod.ts";
+import { fingerprint } from "../protocol/fingerprint.ts";
+import {
+  DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_REQUEST_BURST,
+  DEFAULT_REQUESTS_PER_SECOND,
+  HANDSHAKE_TIMEOUT_MS,
+  MAX_CONCURRENT_HANDSHAKES,
+  MAX_RECORD_BYTES_PRELOGIN,
+} from "../protocol/limits.ts";
+import { serverHandshake } from "../protocol/transport.ts";
+import { canonicalUsername } from "../protocol/username.ts";
+import type { NewQueued, Store } from "../sql/store.ts";
+import { ClientConnection } from "./connection.ts";
+import { GroupCommitter } from "./group_commit.ts";
+import type { KeystoreSecrets } from "./keystore.ts";
+import type { Logger } from "./log.ts";
+import { LoginThrottle } from "./rate_limit.ts";
+
+/** Limits an operator can raise or lower. */
+export interface ServerLimits {
+  requestsPerSecond: number;
+  requestBurst: number;
+  maxConnections: number;
+}
+
+/** The default limits. */
+export const DEFAULT_LIMITS: Readonly<ServerLimits> = Object.freeze({
+  requestsPerSecond: DEFAULT_REQUESTS_PER_SECOND,
+  requestBurst: DEFAULT_REQUEST_BURST,
+  maxConnections: DEFAULT_MAX_CONNECTIONS,
+});
+
+/** Options of {@linkcode PesuchatServer.start}. */
+export interface ServerOptions {
+  store: Store;
+  secrets: KeystoreSecrets;
+  hostname: string;
+  port: number;
+  logger: Logger;
+  limits?: Partial<ServerLimits>;
+  version: string;
+}
+
+/** Usernames remembered for sends (name → id); bounded, oldest forgotten first. */
+const MAX_CACHED_USERS = 100_000;
+
+/** A running pesuchat server. */
+export class PesuchatServer {
+  readonly store: Store;
+  readonly logger: Logger;
+  readonly limits: ServerLimits;
+  readonly committer: GroupCommitter;
+  readonly throttle = new LoginThrottle();
+  readonly fingerprint: string;
+  readonly hostname: string;
+  readonly port: number;
+  /** Seals profiles at rest. */
+  readonly dataKey: AesGcmKey;
+  /** Keys fake prelogin salts. */
+  readonly pepperKey: HmacKey;
+
+  readonly #secrets: KeystoreSecrets;
+  readonly #listener: Deno.TcpListener;
+  readonly #version: string;
+  #connections = new Set<ClientConnection>();
+  #online = new Map<number, ClientConnection>();
+  #userIds = new Map<string, number>();
+  #pending = new Map<number, number>();
+  #handshakes = 0;
+  #open = 0;
+  #stopping = false;
+  #accepting: Promise<void>;
+
+  private constructor(
+    o: ServerOptions,
+    listener: Deno.TcpListener,
+    fp: string,
+    dataKey: AesGcmKey,
+    pepperKey: HmacKey,
+  ) {
+    this.store = o.store;
+    this.logger = o.logger;
+    this.limits = { ...DEFAULT_LIMITS, ...o.limits };
+    this.#secrets = o.secrets;
+    this.#listener = listener;
+    this.#version = o.version;
+    this.fingerprint = fp;
+    this.dataKey = dataKey;
+    this.pepperKey = pepperKey;
+    this.hostname = listener.addr.hostname;
+    this.port = listener.addr.port;
+    this.committer = new GroupCommitter(o.store, (items, qids) => this.#committed(items, qids));
+    this.#accepting = this.#acceptLoop();
+  }
+
+  /** Listens and starts serving; the store must be migrated already. */
+  static async start(o: ServerOptions): Promise<PesuchatServer> {
+    const [fp, dataKey, pepperKey] = await Promise.all([
+      fingerprint(o.secrets.serverKey.publicKey),
+      AesGcmKey.import(o.secrets.dataKey),
+      HmacKey.import(o.secrets.pepper),
+    ]);
+    const listener = Deno.listen({ hostname: o.hostname, port: o.port, transport: "tcp" });
+    return new PesuchatServer(o, listener, fp, dataKey, pepperKey);
+  }
+
+  /** Connections open now (handshaking or established). */
+  get connectionCount(): number {
+    return this.#open;
+  }
+
+  async #acceptLoop(): Promise<void> {
+    for (;;) {
+      let conn: Deno.TcpConn;
+      try {
+        conn = await this.#listener.accept();
+      } catch (e) {
+        if (this.#stopping) return;
+        this.logger.info("accept failed", { error: (e as Error).message });
+        // Out of file descriptors and the like: pause rather than spin.
+        await new Promise((r) => setTimeout(r, 100));
+        continue;
+      }
+      void this.#serve(conn);
+    }
+  }
+
+  async #serve(conn: Deno.TcpConn): Promise<void> {
+    const addr = `${conn.remoteAddr.hostname}:${conn.remoteAddr.port}`;
+    if (this.#open >= this.limits.maxConnections || this.#handshakes >= MAX_CONCURRENT_HANDSHAKES) {
+      this.logger.info("connection refused", { addr, reason: "server_busy" });
+      conn.close();
+      return;
+    }
+    this.#open++;
+    this.#handshakes++;
+    let handshaking = true;
+    const timer = setTimeout(() => {
+      if (handshaking) {
+        try {
+          conn.close();
+        } catch {
+          // closed already
+        }
+      }
+    }, HANDSHAKE_TIMEOUT_MS);
+    let client: ClientConnection | null = null;
+    try {
+      conn.setNoDelay(true);
+      const channel = await serverHandshake(conn, {
+        staticKey: this.#secrets.serverKey,
+        payload: utf8(JSON.stringify({ server: "pesuchat", version: this.#version })),
+        maxRecordBytes: MAX_RECORD_BYTES_PRELOGIN,
+      });
+      handshaking = false;
+      this.#handshakes--;
+      clearTimeout(timer);
+      if (this.#stopping) {
+        channel.close();
+        return;
+      }
+      client = new ClientConnection(this, channel, addr);
+      this.#connections.add(client);
+      await client.run();
+    } catch (e) {
+      const err = e as Error & { code?: string };
+      this.logger.info("handshake failed", {
+        addr,
+        reason: handshaking ? (err.code ?? err.name) : "closed",
+      });
+      try {
+        conn.close();
+      } catch {
+        // closed already
+      }
+    } finally {
+      if (handshaking) this.#handshakes--;
+      clearTimeout(timer);
+      if (client) this.forget(client);
+      this.#open--;
+    }
+  }
+
+  /** Registers a logged-in connection; an older connection of the same user is told to go. */
+  attach(c: ClientConnection): void {
+    const id = c.user!.id;
+    const old = this.#online.get(id);
+    if (old && old !== c) {
+      this.#online.delete(id);
+      old.user = null;
+      old.bye("logged_in_elsewhere", "this account logged in on another connection");
+    }
+    this.#online.set(id, c);
+  }
+
+  /** Unregisters a connection's login. */
+  detach(c: ClientConnection): void {
+    if (c.user && this.#online.get(c.user.id) === c) this.#online.delete(c.user.id);
+  }
+
+  /** Forgets a closed connection. */
+  forget(c: ClientConnection): void {
+    if (c.user) this.detach(c);
+    this.#connections.delete(c);
+  }
+
+  /** The id of the user named `name`, from a bounded cache or the store; null if none. */
+  async resolveUser(name: string): Promise<number | null> {
+    const canonical = canonicalUsername(name);
+    if (canonical === null) return null;
+    const cached = this.#userIds.get(canonical);
+    if (cached !== undefined) return cached;
+    const user = await this.store.userByName(canonical);
+    if (!user) return null;
+    if (this.#userIds.size >= MAX_CACHED_USERS) {
+      this.#userIds.delete(this.#userIds.keys().next().value!);
+    }
+    this.#userIds.set(canonical, user.id);
+    return user.id;
+  }
+
+  /** Drops a deleted user from the caches. */
+  forgetUsername(name: string): void {
+    const id = this.#userIds.get(name);
+    this.#userIds.delete(name);
+    if (id !== undefined) this.#pending.delete(id);
+  }
+
+  /** How many messages wait for `userId` (counted once from the store, then kept up to date). */
+  async pendingFor(userId: number): Promise<number> {
+    let n = this.#pending.get(userId);
+    if (n === undefined) {
+      n = await this.store.pendingCount(userId);
+      this.#pending.set(userId, n);
+    }
+    return n;
+  }
+
+  /** Lowers a user's pending count after acknowledged deliveries. */
+  delivered(userId: number, count: number): void {
+    const n = this.#pending.get(userId);
+    if (n !== undefined) this.#pending.set(userId, Math.max(0, n - count));
+  }
+
+  #committed(items: NewQueued[], qids: number[]): void {
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i]!;
+      const n = this.#pending.get(item.recipientId);
+      if (n !== undefined) this.#pending.set(item.recipientId, n + 1);
+      this.#online.get(item.recipientId)?.offer({ ...item, qid: qids[i]! });
+    }
+  }
+
+  /**
+   * Stops accepting, tells every client the server is going away, lets queued commits finish and
+   * closes the store. Resolves when all of that is done.
+   */
+  async shutdown(): Promise<void> {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    this.#listener.close();
+    await this.#accepting;
+    // Sends already queued are committed and acknowledged before the connections close.
+    await this.committer.close();
+    for (const c of this.#connections) c.bye("shutdown", "the server is shutting down");
+    await new Promise((r) => setTimeout(r, 50));
+    for (const c of [...this.#connections]) c.close();
+    await this.store.close();
+  }
+}

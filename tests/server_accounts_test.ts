@@ -1,0 +1,162 @@
+import assert from "node:assert/strict";
+import { randomBytes } from "../crypto/mod.ts";
+import { ServerError } from "../client/connection.ts";
+import { MAX_FAILED_LOGINS_PER_ACCOUNT } from "../protocol/limits.ts";
+import { DATABASE_KINDS } from "./support/databases.ts";
+import { rawClient, signUp, startTestServer } from "./support/server.ts";
+
+async function rejectsCode(p: Promise<unknown>, code: string): Promise<void> {
+  await assert.rejects(p, (e) => e instanceof ServerError && e.code === code);
+}
+
+for (const kind of DATABASE_KINDS) {
+  Deno.test(`[${kind}] signup then login; duplicates, wrong passwords and unknown users refused`, async () => {
+    const t = await startTestServer(kind);
+    try {
+      const a = await rawClient(t.port);
+      const authKey = await signUp(a, "alice", "Alice Example");
+      const b = await rawClient(t.port);
+      await rejectsCode(signUp(b, "alice"), "username_taken");
+      await rejectsCode(signUp(b, "ALICE"), "username_taken");
+      await rejectsCode(signUp(b, "аlice"), "invalid_username");
+      await rejectsCode(
+        b.conn.request("login", { username: "alice", authKey: randomBytes(32) }),
+        "bad_credentials",
+      );
+      await rejectsCode(
+        b.conn.request("login", { username: "nobody_here", authKey }),
+        "bad_credentials",
+      );
+      const info = await b.conn.request("login", { username: "Alice", authKey });
+      assert.equal(info.username, "alice");
+      assert.equal(info.fullName, "Alice Example");
+      assert.equal(info.prekeys.oneTime, 5);
+      assert.ok(t.log.some((l) => l.includes("login failed") && l.includes("user=alice")));
+      assert.ok(!t.log.some((l) => l.includes("Alice Example")), "full names never reach the log");
+      b.conn.close();
+      a.conn.close();
+    } finally {
+      await t.stop();
+    }
+  });
+
+  Deno.test(`[${kind}] failed logins lock the account after ${MAX_FAILED_LOGINS_PER_ACCOUNT} tries`, async () => {
+    const t = await startTestServer(kind);
+    try {
+      const a = await rawClient(t.port);
+      const authKey = await signUp(a, "carol");
+      const b = await rawClient(t.port);
+      for (let i = 0; i < MAX_FAILED_LOGINS_PER_ACCOUNT; i++) {
+        await rejectsCode(
+          b.conn.request("login", { username: "carol", authKey: randomBytes(32) }),
+          "bad_credentials",
+        );
+      }
+      // Even the right key is refused while the account is locked.
+      await rejectsCode(b.conn.request("login", { username: "carol", authKey }), "rate_limited");
+      a.conn.close();
+      b.conn.close();
+    } finally {
+      await t.stop();
+    }
+  });
+
+  Deno.test(`[${kind}] prelogin for an unknown user has the shape of a real answer and is stable`, async () => {
+    const t = await startTestServer(kind);
+    try {
+      const a = await rawClient(t.port);
+      await signUp(a, "dave");
+      const real = await a.conn.request("prelogin", { username: "dave" });
+      const fake1 = await a.conn.request("prelogin", { username: "erin" });
+      const fake2 = await a.conn.request("prelogin", { username: "erin" });
+      const fake3 = await a.conn.request("prelogin", { username: "frank" });
+      assert.deepEqual(Object.keys(fake1).sort(), Object.keys(real).sort());
+      assert.deepEqual(Object.keys(fake1.kdf).sort(), Object.keys(real.kdf).sort());
+      assert.equal(fake1.salt.length, real.salt.length);
+      assert.deepEqual(fake1.kdf, real.kdf);
+      assert.deepEqual(fake1.salt, fake2.salt, "the same unknown name gets the same salt");
+      assert.notDeepEqual(fake1.salt, fake3.salt);
+      a.conn.close();
+    } finally {
+      await t.stop();
+    }
+  });
+
+  Deno.test(`[${kind}] resume by device key works until logout; requests need a login`, async () => {
+    const t = await startTestServer(kind);
+    try {
+      const a = await rawClient(t.port);
+      await rejectsCode(a.conn.request("lookup", { username: "x" }), "not_allowed");
+      await signUp(a, "gina");
+      const key = a.deviceKey;
+      a.conn.close();
+      const again = await rawClient(t.port, key);
+      assert.equal((await again.conn.request("resume", {})).username, "gina");
+      await again.conn.request("logout", {});
+      await rejectsCode(again.conn.request("lookup", { username: "gina" }), "not_allowed");
+      again.conn.close();
+      const third = await rawClient(t.port, key);
+      await rejectsCode(third.conn.request("resume", {}), "unknown_device");
+      const stranger = await rawClient(t.port);
+      await rejectsCode(stranger.conn.request("resume", {}), "unknown_device");
+      third.conn.close();
+      stranger.conn.close();
+    } finally {
+      await t.stop();
+    }
+  });
+
+  Deno.test(`[${kind}] a login elsewhere disconnects the older connection with a reason`, async () => {
+    const t = await startTestServer(kind);
+    try {
+      const a = await rawClient(t.port);
+      const authKey = await signUp(a, "hank");
+      const b = await rawClient(t.port);
+      await b.conn.request("login", { username: "hank", authKey });
+      const reason = await a.conn.closed;
+      assert.equal(reason.code, "logged_in_elsewhere");
+      b.conn.close();
+    } finally {
+      await t.stop();
+    }
+  });
+
+  Deno.test(`[${kind}] change_password and delete_account need the current password`, async () => {
+    const t = await startTestServer(kind);
+    try {
+      const a = await rawClient(t.port);
+      const oldKey = await signUp(a, "ivan");
+      const newKey = randomBytes(32);
+      const kdf = { memoryKiB: 19456, passes: 2, parallelism: 1 };
+      await rejectsCode(
+        a.conn.request("change_password", {
+          authKey: randomBytes(32),
+          newAuthKey: newKey,
+          salt: randomBytes(16),
+          kdf,
+        }),
+        "bad_credentials",
+      );
+      const salt = randomBytes(16);
+      await a.conn.request("change_password", { authKey: oldKey, newAuthKey: newKey, salt, kdf });
+      assert.deepEqual((await a.conn.request("prelogin", { username: "ivan" })).salt, salt);
+      const b = await rawClient(t.port);
+      await rejectsCode(
+        b.conn.request("login", { username: "ivan", authKey: oldKey }),
+        "bad_credentials",
+      );
+      await b.conn.request("login", { username: "ivan", authKey: newKey });
+      await b.conn.request("delete_account", { authKey: newKey });
+      const c = await rawClient(t.port);
+      await rejectsCode(
+        c.conn.request("login", { username: "ivan", authKey: newKey }),
+        "bad_credentials",
+      );
+      await signUp(c, "ivan"); // the name is free again
+      b.conn.close();
+      c.conn.close();
+    } finally {
+      await t.stop();
+    }
+  });
+}

@@ -1,0 +1,70 @@
+/**
+ * Fresh databases for end-to-end tests: a temporary SQLite file, or a new MariaDB/MySQL database
+ * named `pesuchat_test_<random>` on the server `scripts/test_db.ts` prepared.
+ *
+ * @module
+ */
+
+import mysql from "mysql2/promise";
+import { DEFAULT_TEST_MYSQL_URL } from "../../scripts/test_db.ts";
+
+/** The databases every end-to-end suite runs against. */
+export const DATABASE_KINDS = ["sqlite", "mysql"] as const;
+export type DatabaseKind = (typeof DATABASE_KINDS)[number];
+
+/** A database to open a store on, and a way to remove it. */
+export interface FreshDatabase {
+  kind: DatabaseKind;
+  /** What `openStore` takes: a file path or a mysql:// URL. */
+  location: string;
+  /** A mysql:// URL without the password, and the password, for server setup flags. */
+  drop(): Promise<void>;
+}
+
+function testMysqlUrl(): URL {
+  return new URL(Deno.env.get("PESUCHAT_TEST_MYSQL") ?? DEFAULT_TEST_MYSQL_URL);
+}
+
+/** A new empty database of `kind`. */
+export async function freshDatabase(kind: DatabaseKind): Promise<FreshDatabase> {
+  if (kind === "sqlite") {
+    const dir = await Deno.makeTempDir({ prefix: "pesuchat_e2e_" });
+    return {
+      kind,
+      location: `${dir}/pesuchat.db`,
+      drop: () => Deno.remove(dir, { recursive: true }).catch(() => {}),
+    };
+  }
+  const base = testMysqlUrl();
+  const name = `pesuchat_test_${crypto.getRandomValues(new Uint8Array(6)).toHex()}`;
+  const admin = await mysql.createConnection({
+    host: base.hostname,
+    port: Number(base.port || 3306),
+    user: decodeURIComponent(base.username),
+    password: decodeURIComponent(base.password),
+  });
+  try {
+    await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(base);
+  url.pathname = `/${name}`;
+  return {
+    kind,
+    location: url.toString(),
+    async drop() {
+      const c = await mysql.createConnection({
+        host: base.hostname,
+        port: Number(base.port || 3306),
+        user: decodeURIComponent(base.username),
+        password: decodeURIComponent(base.password),
+      });
+      try {
+        await c.query(`DROP DATABASE IF EXISTS \`${name}\``);
+      } finally {
+        await c.end();
+      }
+    },
+  };
+}
