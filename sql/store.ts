@@ -131,7 +131,11 @@ export class StoreError extends Error {
   }
 }
 
-/** The server's storage. All methods are atomic: a failed call changes nothing. */
+/**
+ * The server's storage. All methods are atomic: a failed call changes nothing. Inputs beyond the
+ * limits in `limits.ts` (batch sizes, id lengths) are refused with a RangeError before the
+ * database is touched. After `close()`, calls fail with `StoreError("unavailable")`.
+ */
 export interface Store {
   readonly kind: "sqlite" | "mysql";
 
@@ -142,49 +146,75 @@ export interface Store {
 
   /**
    * Creates a user with its prekeys and binds `deviceKey` to it, in one transaction.
-   * Throws `StoreError("conflict")` when the username exists.
+   * Throws `StoreError("conflict")` when the username exists (or the prekeys repeat an id).
    */
   createUser(user: NewUser, keys: PrekeySet, deviceKey: Uint8Array): Promise<UserRecord>;
   userByName(username: string): Promise<UserRecord | null>;
   userById(id: number): Promise<UserRecord | null>;
   /** The user `deviceKey` is bound to, if any. */
   userByDevice(deviceKey: Uint8Array): Promise<UserRecord | null>;
-  /** Binds `deviceKey` to the user, replacing the user's previous device (one per account). */
+  /**
+   * Binds `deviceKey` to the user, replacing the user's previous device (one per account). A key
+   * bound to another account moves to this one. `StoreError("not_found")` for an unknown user.
+   */
   bindDevice(userId: number, deviceKey: Uint8Array): Promise<void>;
+  /** Removes the binding; an unknown key is ignored. */
   unbindDevice(deviceKey: Uint8Array): Promise<void>;
+  /** `StoreError("not_found")` for an unknown user. */
   updateCredentials(userId: number, credentials: Credentials): Promise<void>;
-  /** Replaces the identity key and every prekey (a user who starts over without a backup). */
+  /**
+   * Replaces the identity key and every prekey (a user who starts over without a backup).
+   * `StoreError("not_found")` for an unknown user.
+   */
   replaceIdentity(userId: number, identityKey: Uint8Array, keys: PrekeySet): Promise<void>;
-  /** Deletes the user and everything of theirs: devices, prekeys, queued messages, backup. */
+  /**
+   * Deletes the user and everything of theirs: devices, prekeys, queued messages, backup.
+   * Messages they already sent stay queued for their recipients. An unknown id is ignored.
+   */
   deleteUser(userId: number): Promise<void>;
 
+  /** Replaces the user's signed prekey; `StoreError("not_found")` for an unknown user. */
   setSignedPrekey(userId: number, prekey: SignedPrekeyRecord): Promise<void>;
   setKyberLastResort(userId: number, prekey: SignedPrekeyRecord): Promise<void>;
-  /** Adds one-time prekeys; throws `StoreError("conflict")` on an id the user already has. */
+  /**
+   * Adds one-time prekeys; throws `StoreError("conflict")` on an id the user already has (and
+   * adds none of the batch).
+   */
   addOneTimePrekeys(userId: number, prekeys: OneTimePrekeyRecord[]): Promise<void>;
   addKyberPrekeys(userId: number, prekeys: SignedPrekeyRecord[]): Promise<void>;
   prekeyCounts(userId: number): Promise<PrekeyCounts>;
   /**
-   * Hands out a bundle, removing the one-time prekeys in it. Each one-time key is handed out at
-   * most once, even when many connections (or server nodes) ask at the same moment.
-   * Null when the user does not exist.
+   * Hands out a bundle, removing the one-time prekeys in it (lowest id first). Each one-time key
+   * is handed out at most once, even when many connections (or server nodes) ask at the same
+   * moment. Null when the user does not exist.
    */
   takeBundle(userId: number): Promise<BundleRecord | null>;
 
   /**
    * Queues messages in one transaction (group commit) and returns their qids in input order.
-   * Idempotent on (senderId, mid): a retried message returns the qid it already has.
-   * When this resolves the messages are durable.
+   * Idempotent on (senderId, mid): a retried message returns the qid it already has (while it is
+   * still queued). When this resolves the messages are durable. Throws
+   * `StoreError("not_found")`, queueing nothing, when a recipient does not exist.
    */
   enqueue(items: NewQueued[]): Promise<number[]>;
-  /** Up to `limit` messages for the recipient with qid > `afterQid`, in qid order. */
+  /**
+   * Up to `limit` messages for the recipient with qid > `afterQid`, in qid order. A recipient's
+   * messages become visible in qid order, so paging with the last qid seen never skips one.
+   */
   pending(recipientId: number, afterQid: number, limit: number): Promise<QueuedMessage[]>;
-  /** Deletes the recipient's messages with these qids; returns how many were deleted. */
+  /**
+   * Deletes the recipient's messages with these qids; returns how many were deleted. Qids that
+   * are unknown or belong to another recipient are ignored.
+   */
   ack(recipientId: number, qids: number[]): Promise<number>;
   pendingCount(recipientId: number): Promise<number>;
 
+  /** Stores or replaces the user's backup; `StoreError("not_found")` for an unknown user. */
   putBackup(userId: number, backup: BackupRecord): Promise<void>;
   getBackup(userId: number): Promise<BackupRecord | null>;
-  /** Replaces only the wrapped key (a password change re-wraps one key). */
+  /**
+   * Replaces only the wrapped key (a password change re-wraps one key).
+   * `StoreError("not_found")` when the user has no backup.
+   */
   setBackupKey(userId: number, wrappedKey: Uint8Array): Promise<void>;
 }
