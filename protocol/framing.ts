@@ -71,14 +71,17 @@ export function frame(message: Uint8Array): Uint8Array<ArrayBuffer> {
   return out;
 }
 
-const READ_CHUNK = 64 * 1024;
+/** A connection's read buffer starts small, so thousands of idle connections stay cheap. */
+const INITIAL_BUFFER = 4 * 1024;
+/** It grows (doubling) while reads keep filling it, up to this, so bulk transfers use few reads. */
+const MAX_BUFFER = 2 * (2 + MAX_FRAME_BYTES) + 64 * 1024;
 
 /**
  * Reads length-prefixed frames from a stream through one reused buffer. A frame is returned as a
  * view into that buffer, valid until the next call; callers that keep it must copy.
  */
 export class FrameReader {
-  #buf = new Uint8Array(2 * READ_CHUNK + 2 + MAX_FRAME_BYTES);
+  #buf = new Uint8Array(INITIAL_BUFFER);
   #start = 0;
   #end = 0;
 
@@ -91,16 +94,30 @@ export class FrameReader {
 
   async #fill(need: number): Promise<boolean> {
     while (this.#end - this.#start < need) {
-      if (this.#buf.length - this.#start < need || this.#buf.length - this.#end < READ_CHUNK) {
+      if (this.#start > 0) {
         this.#buf.copyWithin(0, this.#start, this.#end);
         this.#end -= this.#start;
         this.#start = 0;
       }
+      if (this.#buf.length < need) this.#grow(need);
+      const free = this.#buf.length - this.#end;
       const n = await this.stream.read(this.#buf.subarray(this.#end));
       if (n === null || n === 0) return false;
       this.#end += n;
+      // A read that filled all the room means data is arriving in bulk: read more per call.
+      if (n === free && this.#buf.length < MAX_BUFFER) this.#grow(this.#buf.length * 2);
     }
     return true;
+  }
+
+  #grow(size: number): void {
+    const next = new Uint8Array(
+      Math.min(Math.max(size, this.#buf.length * 2), Math.max(size, MAX_BUFFER)),
+    );
+    next.set(this.#buf.subarray(this.#start, this.#end));
+    this.#end -= this.#start;
+    this.#start = 0;
+    this.#buf = next;
   }
 
   /** Exactly `n` bytes (a copy), or throws `ProtocolError("closed")` when the stream ends first. */
