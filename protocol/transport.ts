@@ -49,6 +49,7 @@ export class SecureChannel {
   #pumping: Promise<void> | null = null;
   #closed = false;
   #error: ProtocolError | null = null;
+  #refused: ProtocolError | null = null;
 
   #ready: Uint8Array[] = [];
   #header = new Uint8Array(RECORD_HEADER);
@@ -151,6 +152,8 @@ export class SecureChannel {
    */
   async receive(): Promise<Uint8Array | null> {
     while (this.#ready.length === 0) {
+      // Records that arrived before a bad one are handed out first; then the error.
+      if (this.#refused) throw this.#fail(this.#refused);
       if (this.#closed) {
         if (this.#error && this.#error.code !== "closed") throw this.#error;
         return null;
@@ -189,7 +192,7 @@ export class SecureChannel {
         if (this.#headerFill === 0 && p.length - off >= RECORD_HEADER) {
           const len = new DataView(p.buffer, p.byteOffset + off, RECORD_HEADER).getUint32(0);
           off += RECORD_HEADER;
-          this.#checkLength(len);
+          if (!this.#lengthOk(len)) return;
           if (p.length - off >= len) {
             this.#ready.push(p.subarray(off, off + len));
             off += len;
@@ -205,7 +208,7 @@ export class SecureChannel {
           if (this.#headerFill < RECORD_HEADER) return;
           this.#headerFill = 0;
           const len = new DataView(this.#header.buffer).getUint32(0);
-          this.#checkLength(len);
+          if (!this.#lengthOk(len)) return;
           this.#body = new Uint8Array(len);
           this.#bodyFill = 0;
         }
@@ -222,15 +225,14 @@ export class SecureChannel {
     }
   }
 
-  #checkLength(len: number): void {
-    if (len > this.maxRecordBytes) {
-      throw this.#fail(
-        new ProtocolError(
-          "record_too_large",
-          `record of ${len} bytes exceeds the limit of ${this.maxRecordBytes}`,
-        ),
-      );
-    }
+  /** False (and the stream refused from here on) when a record header is over the limit. */
+  #lengthOk(len: number): boolean {
+    if (len <= this.maxRecordBytes) return true;
+    this.#refused = new ProtocolError(
+      "record_too_large",
+      `record of ${len} bytes exceeds the limit of ${this.maxRecordBytes}`,
+    );
+    return false;
   }
 
   #fail(error: ProtocolError): ProtocolError {
