@@ -1,0 +1,252 @@
+/**
+ * PQXDH key agreement (signal.org/docs/specifications/pqxdh) with curve X25519, hash SHA-256 and
+ * PQKEM ML-KEM-1024.
+ *
+ * The initiator (Alice) verifies every signature in the bundle first and aborts on any failure;
+ * then DH1 = DH(IK_A, SPK_B), DH2 = DH(EK_A, IK_B), DH3 = DH(EK_A, SPK_B), DH4 = DH(EK_A, OPK_B)
+ * when a one-time prekey exists, (CT, SS) = ML-KEM-Encaps(PQPK_B), and
+ * SK = HKDF(salt = 32 zero bytes, ikm = 0xFF×32 ‖ DH1 ‖ DH2 ‖ DH3 [‖ DH4] ‖ SS, info = PQXDH_INFO).
+ * AD = Encode(IK_A) ‖ Encode(IK_B), where Encode is the identity's 65 key bytes (both its keys).
+ * IK's DH part is the identity's X25519 key. Every DH refuses a low-order key with
+ * `KeyError("bad_public_key")`.
+ *
+ * Initial message (1,742 bytes): IK_A (129) ‖ EK_A (32) ‖ u32 signed prekey id ‖ u8 has one-time
+ * prekey ‖ u32 one-time prekey id (0 when absent) ‖ u32 ML-KEM prekey id ‖ CT (1,568).
+ *
+ * @module
+ */
+
+import { concat, randomBytes, utf8 } from "./bytes.ts";
+import { ByteReader, ByteWriter } from "./codec.ts";
+import { HandshakeError } from "./errors.ts";
+import { IDENTITY_PUBLIC_BYTES, type IdentityKeyPair, IdentityPublic } from "./identity.ts";
+import { PQXDH_INFO } from "./labels.ts";
+import type { KyberPrekey, OneTimePrekey, PrekeyBundle, SignedPrekey } from "./prekeys.ts";
+import { verifyBundle } from "./prekeys.ts";
+import {
+  type Encapsulation,
+  hkdfSha256,
+  KEY_BYTES,
+  MLKEM_CIPHERTEXT_BYTES,
+  mlkemEncapsulate,
+  X25519KeyPair,
+} from "./subtle.ts";
+
+const INSPECT = Symbol.for("Deno.customInspect");
+const INFO = utf8(PQXDH_INFO);
+// The specification's F (32 0xFF bytes): a prefix that keeps this HKDF input apart from any
+// other use of the same keys; kept byte for byte so SK matches the specification.
+const F = new Uint8Array(KEY_BYTES).fill(0xff);
+const ZERO_SALT = new Uint8Array(KEY_BYTES);
+
+/** Bytes of an encoded initial message. */
+export const INITIAL_MESSAGE_BYTES = IDENTITY_PUBLIC_BYTES + KEY_BYTES + 4 + 1 + 4 + 4 +
+  MLKEM_CIPHERTEXT_BYTES;
+
+/** What the initiator sends so the responder can compute the same SK. */
+export interface InitialMessage {
+  /** IK_A, encoded (129 bytes). */
+  identityKey: Uint8Array;
+  /** EK_A. */
+  ephemeralKey: Uint8Array;
+  signedPrekeyId: number;
+  /** Null when the bundle had no one-time prekey (no DH4). */
+  oneTimePrekeyId: number | null;
+  kyberPrekeyId: number;
+  /** CT: the ML-KEM-1024 ciphertext to PQPK_B. */
+  kyberCiphertext: Uint8Array;
+}
+
+/** Encodes an initial message. */
+export function encodeInitialMessage(m: InitialMessage): Uint8Array<ArrayBuffer> {
+  return new ByteWriter().bytes(m.identityKey).bytes(m.ephemeralKey).u32(m.signedPrekeyId)
+    .u8(m.oneTimePrekeyId === null ? 0 : 1).u32(m.oneTimePrekeyId ?? 0).u32(m.kyberPrekeyId)
+    .bytes(m.kyberCiphertext).finish();
+}
+
+/** Parses an initial message; `HandshakeError("bad_message")` when it is malformed. */
+export function decodeInitialMessage(bytes: Uint8Array): InitialMessage {
+  const fail = (m: string) => new HandshakeError("bad_message", `PQXDH initial message: ${m}`);
+  if (!(bytes instanceof Uint8Array)) throw fail("expected Uint8Array");
+  const r = new ByteReader(bytes, fail);
+  const identityKey = r.bytes(IDENTITY_PUBLIC_BYTES, "IK");
+  const ephemeralKey = r.bytes(KEY_BYTES, "EK");
+  const signedPrekeyId = r.u32("signed prekey id");
+  const hasOneTime = r.u8("one-time prekey flag");
+  const oneTimeId = r.u32("one-time prekey id");
+  if (hasOneTime > 1 || (hasOneTime === 0 && oneTimeId !== 0)) {
+    throw fail(`one-time prekey flag ${hasOneTime} with id ${oneTimeId}`);
+  }
+  const kyberPrekeyId = r.u32("ML-KEM prekey id");
+  const kyberCiphertext = r.bytes(MLKEM_CIPHERTEXT_BYTES, "CT");
+  r.end("PQXDH initial message");
+  return {
+    identityKey,
+    ephemeralKey,
+    signedPrekeyId,
+    oneTimePrekeyId: hasOneTime ? oneTimeId : null,
+    kyberPrekeyId,
+    kyberCiphertext,
+  };
+}
+
+/** SK. Prints as `[redacted]`. */
+export class SharedKey {
+  readonly #bytes: Uint8Array;
+  constructor(bytes: Uint8Array) {
+    this.#bytes = bytes;
+  }
+  /** The 32 bytes. Unsafe: secret (they seed the Double Ratchet). */
+  bytesUnsafe(): Uint8Array {
+    return this.#bytes;
+  }
+  [INSPECT](): string {
+    return "SharedKey [redacted]";
+  }
+  toJSON(): string {
+    return "[redacted]";
+  }
+}
+
+/** Options of {@linkcode pqxdhInitiate}. */
+export interface InitiateOptions {
+  /** For deterministic test vectors only: EK_A instead of a fresh key. */
+  ephemeralKeyForVectorsOnly?: X25519KeyPair;
+  /**
+   * For deterministic test vectors only: (CT, SS) instead of a fresh encapsulation, which Web
+   * Crypto randomises internally and cannot be seeded.
+   */
+  encapsulationForVectorsOnly?: Encapsulation;
+}
+
+/** The initiator's result. */
+export interface PqxdhInitiation {
+  message: InitialMessage;
+  sharedKey: SharedKey;
+  associatedData: Uint8Array;
+  remoteIdentity: IdentityPublic;
+  /** SPK_B: the responder's first ratchet key. */
+  remoteSignedPrekey: Uint8Array;
+}
+
+/** The one-time keys a responder must now delete (a last-resort ML-KEM key is kept). */
+export interface ConsumedPrekeys {
+  oneTimePrekeyId: number | null;
+  kyberPrekeyId: number | null;
+}
+
+/** The responder's result. */
+export interface PqxdhResponse {
+  sharedKey: SharedKey;
+  associatedData: Uint8Array;
+  remoteIdentity: IdentityPublic;
+  /** The signed prekey used: its key pair is the responder's first ratchet key. */
+  signedPrekey: SignedPrekey;
+  consumed: ConsumedPrekeys;
+}
+
+/** Where the responder finds its private prekeys by id; null when it has none by that id. */
+export interface PrekeyLookup {
+  signedPrekey(id: number): Promise<SignedPrekey | null>;
+  oneTimePrekey(id: number): Promise<OneTimePrekey | null>;
+  kyberPrekey(id: number): Promise<KyberPrekey | null>;
+}
+
+function deriveSharedKey(dhs: Uint8Array[], ss: Uint8Array): Promise<Uint8Array<ArrayBuffer>> {
+  return hkdfSha256(concat(F, ...dhs, ss), ZERO_SALT, INFO, KEY_BYTES);
+}
+
+/**
+ * Alice's side: verifies the bundle (`KeyError("bad_signature")` / `("bad_encoding")`), then
+ * computes SK, AD and the initial message.
+ */
+export async function pqxdhInitiate(
+  own: IdentityKeyPair,
+  bundle: PrekeyBundle,
+  options: InitiateOptions = {},
+): Promise<PqxdhInitiation> {
+  // EK_A depends on nothing of Bob's, so it is made while the signatures are checked; nothing of
+  // Bob's is used before all of them pass.
+  const [verified, ephemeral] = await Promise.all([
+    verifyBundle(bundle),
+    options.ephemeralKeyForVectorsOnly ?? X25519KeyPair.fromPrivate(randomBytes(KEY_BYTES)),
+  ]);
+  const spk = verified.signedPrekey.publicKey;
+  const opk = verified.oneTimePrekey;
+  const [dh1, dh2, dh3, dh4, encapsulation] = await Promise.all([
+    own.dh(spk),
+    ephemeral.dh(verified.identity.dhKey),
+    ephemeral.dh(spk),
+    opk ? ephemeral.dh(opk.publicKey) : null,
+    options.encapsulationForVectorsOnly ?? mlkemEncapsulate(verified.kyberPrekey.publicKey),
+  ]);
+  const dhs = dh4 ? [dh1, dh2, dh3, dh4] : [dh1, dh2, dh3];
+  const sk = await deriveSharedKey(dhs, encapsulation.sharedSecret);
+  return {
+    message: {
+      identityKey: own.publicIdentity.encode(),
+      ephemeralKey: ephemeral.publicKey,
+      signedPrekeyId: verified.signedPrekey.id,
+      oneTimePrekeyId: opk?.id ?? null,
+      kyberPrekeyId: verified.kyberPrekey.id,
+      kyberCiphertext: encapsulation.ciphertext,
+    },
+    sharedKey: new SharedKey(sk),
+    associatedData: concat(own.publicIdentity.keyBytes(), verified.identity.keyBytes()),
+    remoteIdentity: verified.identity,
+    remoteSignedPrekey: spk,
+  };
+}
+
+/**
+ * Bob's side: verifies IK_A's signature, looks up the prekeys the message names
+ * (`HandshakeError("bad_message")` when one is unknown or already used), and computes the same
+ * SK and AD. Reports the one-time keys consumed so the caller deletes them.
+ */
+export async function pqxdhRespond(
+  own: IdentityKeyPair,
+  lookup: PrekeyLookup,
+  message: InitialMessage,
+): Promise<PqxdhResponse> {
+  const opkId = message.oneTimePrekeyId;
+  const [identity, spk, opk, kyber] = await Promise.all([
+    IdentityPublic.decode(message.identityKey),
+    lookup.signedPrekey(message.signedPrekeyId),
+    opkId === null ? null : lookup.oneTimePrekey(opkId),
+    lookup.kyberPrekey(message.kyberPrekeyId),
+  ]);
+  if (!spk) {
+    throw new HandshakeError("bad_message", `unknown signed prekey ${message.signedPrekeyId}`);
+  }
+  if (opkId !== null && !opk) {
+    throw new HandshakeError("bad_message", `one-time prekey ${opkId} is unknown or used`);
+  }
+  if (!kyber) {
+    throw new HandshakeError(
+      "bad_message",
+      `ML-KEM prekey ${message.kyberPrekeyId} is unknown or used`,
+    );
+  }
+  const ek = message.ephemeralKey;
+  const [dh1, dh2, dh3, dh4, ss] = await Promise.all([
+    spk.keyPair.dh(identity.dhKey),
+    own.dh(ek),
+    spk.keyPair.dh(ek),
+    opk ? opk.keyPair.dh(ek) : null,
+    kyber.keyPair.decapsulate(message.kyberCiphertext).catch((e: Error) => {
+      throw new HandshakeError("bad_message", e.message);
+    }),
+  ]);
+  const dhs = dh4 ? [dh1, dh2, dh3, dh4] : [dh1, dh2, dh3];
+  const sk = await deriveSharedKey(dhs, ss);
+  return {
+    sharedKey: new SharedKey(sk),
+    associatedData: concat(identity.keyBytes(), own.publicIdentity.keyBytes()),
+    remoteIdentity: identity,
+    signedPrekey: spk,
+    consumed: {
+      oneTimePrekeyId: opk ? opk.id : null,
+      kyberPrekeyId: kyber.lastResort ? null : kyber.id,
+    },
+  };
+}
