@@ -28,6 +28,7 @@ export const PREKEY_TABLES = [
   "kyber_prekeys",
 ] as const;
 
+/** The error for a write that names a user who does not exist. */
 export function noUser(op: string): StoreError {
   return new StoreError("not_found", `${op}: no such user`);
 }
@@ -113,6 +114,7 @@ export async function bind(
   await run(c, "INSERT INTO devices (device_key, user_id) VALUES (?, ?)", [deviceKey, userId]);
 }
 
+/** Stores a whole prekey set for the user (sign-up, or a new identity). */
 export async function insertKeys(
   c: PoolConnection,
   userId: number,
@@ -124,6 +126,7 @@ export async function insertKeys(
   await insertKyber(c, userId, keys.kyberPrekeys);
 }
 
+/** Sets the user's signed X25519 prekey or last-resort ML-KEM prekey. */
 export async function replaceSigned(
   c: PoolConnection,
   table: "signed_prekeys" | "kyber_last_resort",
@@ -139,6 +142,7 @@ export async function replaceSigned(
   );
 }
 
+/** Adds one-time X25519 prekeys in multi-row INSERTs; a repeated id fails the transaction. */
 export async function insertOneTime(
   c: PoolConnection,
   userId: number,
@@ -158,6 +162,7 @@ export async function insertOneTime(
   }
 }
 
+/** Adds one-time ML-KEM prekeys in multi-row INSERTs; a repeated id fails the transaction. */
 export async function insertKyber(
   c: PoolConnection,
   userId: number,
