@@ -9,7 +9,7 @@ import { parseArgs } from "node:util";
 import { ConfigError, DEFAULT_DIR, isPort } from "./config.ts";
 import { Logger } from "./log.ts";
 import { defaultPrompter, PromptCancelled } from "./prompts.ts";
-import { runUntilSignal, startFromDir } from "./run.ts";
+import { startFromDir, stopOnSignal } from "./run.ts";
 import { setup } from "./setup.ts";
 import { StoreError } from "../sql/store.ts";
 import { KeystoreError } from "./keystore.ts";
@@ -153,6 +153,7 @@ async function runCommand(args: string[], version: string): Promise<number> {
     ...(rps ? { requestsPerSecond: rps, requestBurst: rps * 2 } : {}),
     ...(maxConnections ? { maxConnections } : {}),
   };
+  const untilSignal = stopOnSignal(logger);
   const server = await startFromDir(
     {
       dir: values.dir ?? DEFAULT_DIR,
@@ -166,7 +167,7 @@ async function runCommand(args: string[], version: string): Promise<number> {
     defaultPrompter(),
     logger,
   );
-  await runUntilSignal(server, logger);
+  await untilSignal(server);
   return 0;
 }
 

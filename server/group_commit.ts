@@ -6,11 +6,10 @@
  * @module
  */
 
-import type { NewQueued, Store } from "../sql/store.ts";
-import { StoreError } from "../sql/store.ts";
+import { MAX_BATCH, type NewQueued, type Store, StoreError } from "../sql/mod.ts";
 
-/** Messages written in one transaction at most. */
-export const MAX_COMMIT_BATCH = 1000;
+/** Messages written in one transaction at most (the store's own batch limit). */
+export const MAX_COMMIT_BATCH = MAX_BATCH;
 /** Messages waiting for a commit at most; beyond this senders are told the server is busy. */
 export const MAX_COMMIT_QUEUE = 50_000;
 
@@ -78,26 +77,38 @@ export class GroupCommitter {
     while (this.#items.length > 0 || this.#acks.size > 0) {
       if (this.#items.length > 0) {
         const batch = this.#items.splice(0, MAX_COMMIT_BATCH);
-        const items = batch.map((w) => w.item);
-        try {
-          const qids = await this.store.enqueue(items);
-          for (let i = 0; i < batch.length; i++) batch[i]!.resolve(qids[i]!);
-          this.onCommitted(items, qids);
-        } catch (e) {
-          for (const w of batch) w.reject(e);
-        }
+        await this.#commit(batch);
       }
       if (this.#acks.size > 0) {
         const acks = this.#acks;
         this.#acks = new Map();
         for (const [recipientId, qids] of acks) {
-          try {
-            await this.store.ack(recipientId, qids);
-          } catch {
-            // The messages stay queued and are delivered again; clients de-duplicate by id.
+          for (let i = 0; i < qids.length; i += MAX_BATCH) {
+            try {
+              await this.store.ack(recipientId, qids.slice(i, i + MAX_BATCH));
+            } catch {
+              // The messages stay queued and are delivered again; clients de-duplicate by id.
+            }
           }
         }
       }
+    }
+  }
+
+  async #commit(batch: Waiting[]): Promise<void> {
+    const items = batch.map((w) => w.item);
+    try {
+      const qids = await this.store.enqueue(items);
+      for (let i = 0; i < batch.length; i++) batch[i]!.resolve(qids[i]!);
+      this.onCommitted(items, qids);
+    } catch (e) {
+      // A recipient deleted a moment ago fails the whole batch; commit the others one by one so
+      // only that message is refused. A database that is down fails them all.
+      if (batch.length > 1 && e instanceof StoreError && e.code === "not_found") {
+        for (const w of batch) await this.#commit([w]);
+        return;
+      }
+      for (const w of batch) w.reject(e);
     }
   }
 

@@ -98,18 +98,23 @@ export async function startFromDir(
   }
 }
 
-/** Runs until SIGINT or SIGTERM, then shuts down cleanly. */
-export async function runUntilSignal(server: PesuchatServer, logger: Logger): Promise<void> {
+/**
+ * Listens for SIGINT and SIGTERM from now on (so a signal during start-up is not lost) and
+ * returns a function that waits for one, then shuts `server` down cleanly.
+ */
+export function stopOnSignal(logger: Logger): (server: PesuchatServer) => Promise<void> {
   const { promise, resolve } = Promise.withResolvers<Deno.Signal>();
   const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
-  const handlers = signals.map((s) => {
+  const removers = signals.map((s) => {
     const h = () => resolve(s);
     Deno.addSignalListener(s, h);
     return () => Deno.removeSignalListener(s, h);
   });
-  const signal = await promise;
-  logger.info("stopping", { signal });
-  await server.shutdown();
-  for (const off of handlers) off();
-  logger.info("stopped");
+  return async (server) => {
+    const signal = await promise;
+    logger.info("stopping", { signal });
+    await server.shutdown();
+    for (const off of removers) off();
+    logger.info("stopped");
+  };
 }
