@@ -1,0 +1,136 @@
+/**
+ * Encrypted backups: a snapshot of the account (identity, prekeys, contacts, sessions, history)
+ * sealed under the account key, which itself travels wrapped under the password's master key. The
+ * server stores both and can read neither.
+ *
+ * @module
+ */
+
+import { fromUtf8, utf8 } from "../crypto/mod.ts";
+import { MAX_BACKUP_BYTES } from "../protocol/limits.ts";
+import {
+  type Contact,
+  type LocalStore,
+  MessageState,
+  PrekeyKind,
+  type StoredMessage,
+} from "./local_store.ts";
+
+const BACKUP_VERSION = 1;
+
+interface Snapshot {
+  v: number;
+  username: string;
+  identity: string;
+  nextPrekeyId: string | null;
+  prekeys: { kind: number; id: number; createdAt: number; bytes: string }[];
+  contacts: (Omit<Contact, "identity" | "pendingIdentity"> & {
+    identity: string | null;
+    pendingIdentity: string | null;
+  })[];
+  sessions: { username: string; state: string }[];
+  messages: {
+    mid: string;
+    peer: string;
+    outgoing: boolean;
+    ts: number;
+    state: number;
+    text: string;
+  }[];
+}
+
+/** Seals a snapshot of the store for upload, dropping the oldest history if it would not fit. */
+export async function makeBackup(store: LocalStore, username: string): Promise<Uint8Array> {
+  const identity = await store.getSecret("identity");
+  if (!identity) throw new Error("no identity to back up");
+  const prekeys: Snapshot["prekeys"] = [];
+  for (const kind of [PrekeyKind.signed, PrekeyKind.oneTime, PrekeyKind.kyber]) {
+    for (const p of store.listPrekeys(kind)) {
+      const bytes = await store.getPrekey(kind, p.id);
+      if (bytes) prekeys.push({ kind, id: p.id, createdAt: p.createdAt, bytes: bytes.toBase64() });
+    }
+  }
+  const contacts: Snapshot["contacts"] = [];
+  const sessions: Snapshot["sessions"] = [];
+  for (const name of store.contactNames()) {
+    const c = (await store.getContact(name))!;
+    contacts.push({
+      ...c,
+      identity: c.identity?.toBase64() ?? null,
+      pendingIdentity: c.pendingIdentity?.toBase64() ?? null,
+    });
+    const s = await store.getSession(name);
+    if (s) sessions.push({ username: name, state: s.toBase64() });
+  }
+  let messages = (await store.allMessages()).map((m: StoredMessage) => ({
+    mid: m.mid.toBase64(),
+    peer: m.peer,
+    outgoing: m.outgoing,
+    ts: m.ts,
+    state: m.state,
+    text: m.text,
+  }));
+  const snapshot: Snapshot = {
+    v: BACKUP_VERSION,
+    username,
+    identity: identity.toBase64(),
+    nextPrekeyId: store.getMetaText("next_prekey_id"),
+    prekeys,
+    contacts,
+    sessions,
+    messages,
+  };
+  let plain = utf8(JSON.stringify(snapshot));
+  // The backup's cap bounds the history it carries: the newest messages are kept.
+  while (plain.length + 64 > MAX_BACKUP_BYTES && messages.length > 0) {
+    messages = messages.slice(Math.ceil(messages.length / 10));
+    plain = utf8(JSON.stringify({ ...snapshot, messages }));
+  }
+  return store.seal(`backup ${username}`, plain);
+}
+
+/** Opens a backup blob with the account key the store is unlocked with and writes it into the store. */
+export async function restoreBackup(
+  store: LocalStore,
+  username: string,
+  blob: Uint8Array,
+): Promise<void> {
+  const snap = JSON.parse(fromUtf8(await store.open(`backup ${username}`, blob))) as Snapshot;
+  if (snap.v !== BACKUP_VERSION || snap.username !== username) {
+    throw new Error("the backup is for another account");
+  }
+  await store.setSecret("identity", Uint8Array.fromBase64(snap.identity));
+  if (snap.nextPrekeyId) store.setMeta("next_prekey_id", snap.nextPrekeyId);
+  for (const p of snap.prekeys) {
+    await store.putPrekeys(p.kind, [{
+      id: p.id,
+      createdAt: p.createdAt,
+      bytes: Uint8Array.fromBase64(p.bytes),
+    }]);
+  }
+  for (const c of snap.contacts) {
+    await store.putContact({
+      ...c,
+      identity: c.identity ? Uint8Array.fromBase64(c.identity) : null,
+      pendingIdentity: c.pendingIdentity ? Uint8Array.fromBase64(c.pendingIdentity) : null,
+    });
+  }
+  for (const s of snap.sessions) {
+    store.writeSession(
+      s.username,
+      await store.sealSession(s.username, Uint8Array.fromBase64(s.state)),
+    );
+  }
+  for (const m of snap.messages) {
+    const mid = Uint8Array.fromBase64(m.mid);
+    // A message that never reached the server before the backup cannot be sent from here.
+    const state = m.state === MessageState.pending ? MessageState.sent : m.state;
+    store.insertMessage({
+      mid,
+      peer: m.peer,
+      outgoing: m.outgoing,
+      ts: m.ts,
+      state: state as StoredMessage["state"],
+    }, await store.sealText(mid, m.text));
+  }
+}

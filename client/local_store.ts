@@ -1,0 +1,418 @@
+/**
+ * The client's local store: SQLite in the profile folder. Message bodies, session state,
+ * contacts and private keys are sealed under the account key (AES-256-GCM, each row bound to its
+ * table and key by the associated data), so copying the folder gives nothing without the
+ * password. Only routing facts stay readable: usernames, times, delivery states.
+ *
+ * @module
+ */
+
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+import type { AccountKey } from "../crypto/mod.ts";
+import { fromUtf8, utf8 } from "../crypto/mod.ts";
+
+/** Delivery state of a message, as shown next to it. */
+export const MessageState = Object.freeze({
+  pending: 0, // written locally, not yet accepted by the server
+  sent: 1, // the server has it
+  delivered: 2, // the recipient's device has it
+  read: 3, // the recipient has seen it
+  received: 10, // incoming, not yet seen here
+  seen: 11, // incoming, seen here
+});
+export type MessageStateValue = (typeof MessageState)[keyof typeof MessageState];
+
+/** Prekey kinds in the store. */
+export const PrekeyKind = Object.freeze({ signed: 1, oneTime: 2, kyber: 3 });
+
+/** A chat message as the screens show it. */
+export interface StoredMessage {
+  seq: number;
+  mid: Uint8Array;
+  peer: string;
+  outgoing: boolean;
+  /** Sender's clock for outgoing messages, the server's for incoming ones (ms). */
+  ts: number;
+  state: MessageStateValue;
+  text: string;
+}
+
+/** A row of the chat list. */
+export interface ConversationSummary {
+  peer: string;
+  lastText: string;
+  lastTs: number;
+  lastOutgoing: boolean;
+  unread: number;
+}
+
+/** What the client knows about a contact. */
+export interface Contact {
+  username: string;
+  fullName: string;
+  /** The identity the user has accepted for this contact (encoded public identity). */
+  identity: Uint8Array | null;
+  /** True once the user compared safety numbers and marked the contact verified. */
+  verified: boolean;
+  /** A new identity that must be acknowledged before the next send. */
+  pendingIdentity: Uint8Array | null;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v BLOB NOT NULL) STRICT;
+CREATE TABLE IF NOT EXISTS prekeys (kind INTEGER NOT NULL, id INTEGER NOT NULL, created_at INTEGER NOT NULL,
+  sealed BLOB NOT NULL, PRIMARY KEY (kind, id)) STRICT;
+CREATE TABLE IF NOT EXISTS contacts (username TEXT PRIMARY KEY, sealed BLOB NOT NULL) STRICT;
+CREATE TABLE IF NOT EXISTS sessions (username TEXT PRIMARY KEY, sealed BLOB NOT NULL) STRICT;
+CREATE TABLE IF NOT EXISTS messages (seq INTEGER PRIMARY KEY AUTOINCREMENT, mid BLOB NOT NULL UNIQUE,
+  peer TEXT NOT NULL, outgoing INTEGER NOT NULL, ts INTEGER NOT NULL, state INTEGER NOT NULL,
+  sealed BLOB NOT NULL) STRICT;
+CREATE INDEX IF NOT EXISTS messages_by_peer ON messages (peer, seq);
+CREATE TABLE IF NOT EXISTS outbox (mid BLOB PRIMARY KEY, peer TEXT NOT NULL, created_at INTEGER NOT NULL,
+  sealed BLOB NOT NULL) STRICT;
+CREATE TABLE IF NOT EXISTS seen (mid BLOB PRIMARY KEY, at INTEGER NOT NULL) STRICT;
+`;
+
+/** Envelope ids remembered for de-duplication, at most; the oldest are forgotten first. */
+export const MAX_SEEN_IDS = 100_000;
+
+/** Plain metadata keys (not secret). */
+export type MetaKey =
+  | "username"
+  | "server"
+  | "salt"
+  | "kdf"
+  | "wrapped_account_key"
+  | "next_prekey_id"
+  | "backup_dirty";
+/** Sealed metadata keys. */
+export type SecretKey = "identity" | "device_key";
+
+/** The local store of one account on one server. */
+export class LocalStore {
+  readonly #db: DatabaseSync;
+  #key: AccountKey | null = null;
+  readonly #stmts = new Map<string, StatementSync>();
+
+  private constructor(readonly path: string, db: DatabaseSync) {
+    this.#db = db;
+  }
+
+  /** Opens (creating if needed) the store at `path`. The account key is set after login. */
+  static open(path: string): LocalStore {
+    const db = new DatabaseSync(path);
+    db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000;");
+    db.exec(SCHEMA);
+    return new LocalStore(path, db);
+  }
+
+  /** Sets the key that seals and opens rows (after the password unlocked it). */
+  unlock(key: AccountKey): void {
+    this.#key = key;
+  }
+
+  get #k(): AccountKey {
+    if (!this.#key) throw new Error("the local store is locked");
+    return this.#key;
+  }
+
+  #stmt(sql: string): StatementSync {
+    let s = this.#stmts.get(sql);
+    if (!s) {
+      s = this.#db.prepare(sql);
+      this.#stmts.set(sql, s);
+    }
+    return s;
+  }
+
+  /** Runs `fn` in one transaction: everything or nothing. */
+  transaction<T>(fn: () => T): T {
+    this.#db.exec("BEGIN IMMEDIATE");
+    try {
+      const r = fn();
+      this.#db.exec("COMMIT");
+      return r;
+    } catch (e) {
+      this.#db.exec("ROLLBACK");
+      throw e;
+    }
+  }
+
+  seal(ad: string, plaintext: Uint8Array): Promise<Uint8Array> {
+    return this.#k.seal(plaintext, utf8(`pesuchat local v1 ${ad}`));
+  }
+
+  open(ad: string, sealed: Uint8Array): Promise<Uint8Array> {
+    return this.#k.open(sealed, utf8(`pesuchat local v1 ${ad}`));
+  }
+
+  // -- metadata ------------------------------------------------------------------------------
+
+  getMeta(k: MetaKey): Uint8Array | null {
+    const row = this.#stmt("SELECT v FROM meta WHERE k = ?").get(k) as
+      | { v: Uint8Array }
+      | undefined;
+    return row ? row.v : null;
+  }
+
+  getMetaText(k: MetaKey): string | null {
+    const v = this.getMeta(k);
+    return v ? fromUtf8(v) : null;
+  }
+
+  setMeta(k: MetaKey | SecretKey, v: Uint8Array | string): void {
+    this.#stmt("INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v")
+      .run(k, typeof v === "string" ? utf8(v) : v);
+  }
+
+  async setSecret(k: SecretKey, v: Uint8Array): Promise<void> {
+    this.setMeta(k, await this.seal(`meta ${k}`, v));
+  }
+
+  async getSecret(k: SecretKey): Promise<Uint8Array | null> {
+    const row = this.#stmt("SELECT v FROM meta WHERE k = ?").get(k) as
+      | { v: Uint8Array }
+      | undefined;
+    return row ? await this.open(`meta ${k}`, row.v) : null;
+  }
+
+  // -- prekeys --------------------------------------------------------------------------------
+
+  async putPrekeys(
+    kind: number,
+    keys: { id: number; createdAt: number; bytes: Uint8Array }[],
+  ): Promise<void> {
+    const sealed = await Promise.all(keys.map((k) => this.seal(`prekey ${kind} ${k.id}`, k.bytes)));
+    this.transaction(() => {
+      const s = this.#stmt(
+        "INSERT OR REPLACE INTO prekeys (kind, id, created_at, sealed) VALUES (?, ?, ?, ?)",
+      );
+      keys.forEach((k, i) => s.run(kind, k.id, k.createdAt, sealed[i]!));
+    });
+  }
+
+  async getPrekey(kind: number, id: number): Promise<Uint8Array | null> {
+    const row = this.#stmt("SELECT sealed FROM prekeys WHERE kind = ? AND id = ?").get(kind, id) as
+      | { sealed: Uint8Array }
+      | undefined;
+    return row ? await this.open(`prekey ${kind} ${id}`, row.sealed) : null;
+  }
+
+  deletePrekey(kind: number, id: number): void {
+    this.#stmt("DELETE FROM prekeys WHERE kind = ? AND id = ?").run(kind, id);
+  }
+
+  /** Ids and creation times of the prekeys of `kind`, newest first. */
+  listPrekeys(kind: number): { id: number; createdAt: number }[] {
+    return (this.#stmt(
+      "SELECT id, created_at FROM prekeys WHERE kind = ? ORDER BY created_at DESC, id DESC",
+    ).all(kind) as {
+      id: number;
+      created_at: number;
+    }[]).map((r) => ({ id: r.id, createdAt: r.created_at }));
+  }
+
+  // -- contacts and sessions ------------------------------------------------------------------
+
+  async putContact(c: Contact): Promise<void> {
+    const json = JSON.stringify({
+      fullName: c.fullName,
+      identity: c.identity?.toBase64() ?? null,
+      verified: c.verified,
+      pendingIdentity: c.pendingIdentity?.toBase64() ?? null,
+    });
+    const sealed = await this.seal(`contact ${c.username}`, utf8(json));
+    this.#stmt("INSERT OR REPLACE INTO contacts (username, sealed) VALUES (?, ?)").run(
+      c.username,
+      sealed,
+    );
+  }
+
+  async getContact(username: string): Promise<Contact | null> {
+    const row = this.#stmt("SELECT sealed FROM contacts WHERE username = ?").get(username) as
+      | { sealed: Uint8Array }
+      | undefined;
+    if (!row) return null;
+    const raw = JSON.parse(fromUtf8(await this.open(`contact ${username}`, row.sealed)));
+    return {
+      username,
+      fullName: raw.fullName,
+      identity: raw.identity ? Uint8Array.fromBase64(raw.identity) : null,
+      verified: raw.verified,
+      pendingIdentity: raw.pendingIdentity ? Uint8Array.fromBase64(raw.pendingIdentity) : null,
+    };
+  }
+
+  contactNames(): string[] {
+    return (this.#stmt("SELECT username FROM contacts ORDER BY username").all() as {
+      username: string;
+    }[]).map((r) => r.username);
+  }
+
+  /** Seals session state; the caller writes it with {@linkcode writeSession} inside a transaction. */
+  sealSession(username: string, state: Uint8Array): Promise<Uint8Array> {
+    return this.seal(`session ${username}`, state);
+  }
+
+  writeSession(username: string, sealed: Uint8Array): void {
+    this.#stmt("INSERT OR REPLACE INTO sessions (username, sealed) VALUES (?, ?)").run(
+      username,
+      sealed,
+    );
+  }
+
+  async getSession(username: string): Promise<Uint8Array | null> {
+    const row = this.#stmt("SELECT sealed FROM sessions WHERE username = ?").get(username) as
+      | { sealed: Uint8Array }
+      | undefined;
+    return row ? await this.open(`session ${username}`, row.sealed) : null;
+  }
+
+  deleteSession(username: string): void {
+    this.#stmt("DELETE FROM sessions WHERE username = ?").run(username);
+  }
+
+  // -- messages --------------------------------------------------------------------------------
+
+  sealText(mid: Uint8Array, text: string): Promise<Uint8Array> {
+    return this.seal(`message ${mid.toHex()}`, utf8(text));
+  }
+
+  /** Inserts a message (sealed with {@linkcode sealText}); false when its id exists already. */
+  insertMessage(m: Omit<StoredMessage, "seq" | "text">, sealed: Uint8Array): boolean {
+    const r = this.#stmt(
+      "INSERT OR IGNORE INTO messages (mid, peer, outgoing, ts, state, sealed) VALUES (?, ?, ?, ?, ?, ?)",
+    ).run(m.mid, m.peer, m.outgoing ? 1 : 0, m.ts, m.state, sealed);
+    return Number(r.changes) > 0;
+  }
+
+  hasMessage(mid: Uint8Array): boolean {
+    return this.#stmt("SELECT 1 FROM messages WHERE mid = ?").get(mid) !== undefined;
+  }
+
+  /** Raises the state of outgoing messages (never lowers it: a late "delivered" after "read"). */
+  raiseState(mids: Uint8Array[], state: MessageStateValue): void {
+    const s = this.#stmt(
+      "UPDATE messages SET state = ? WHERE mid = ? AND outgoing = 1 AND state < ?",
+    );
+    for (const mid of mids) s.run(state, mid, state);
+  }
+
+  /** Marks a peer's incoming messages seen; returns the ids that changed (for read receipts). */
+  markSeen(peer: string): Uint8Array[] {
+    const rows = this.#stmt(
+      "SELECT mid FROM messages WHERE peer = ? AND outgoing = 0 AND state = ?",
+    ).all(
+      peer,
+      MessageState.received,
+    ) as { mid: Uint8Array }[];
+    this.#stmt("UPDATE messages SET state = ? WHERE peer = ? AND outgoing = 0 AND state = ?").run(
+      MessageState.seen,
+      peer,
+      MessageState.received,
+    );
+    return rows.map((r) => r.mid);
+  }
+
+  async #decode(rows: Record<string, unknown>[]): Promise<StoredMessage[]> {
+    return await Promise.all(rows.map(async (r) => ({
+      seq: r.seq as number,
+      mid: r.mid as Uint8Array,
+      peer: r.peer as string,
+      outgoing: r.outgoing === 1,
+      ts: r.ts as number,
+      state: r.state as MessageStateValue,
+      text: fromUtf8(
+        await this.open(`message ${(r.mid as Uint8Array).toHex()}`, r.sealed as Uint8Array),
+      ),
+    })));
+  }
+
+  /** The last `limit` messages with `peer`, oldest first. */
+  async history(peer: string, limit: number): Promise<StoredMessage[]> {
+    const rows = this.#stmt("SELECT * FROM messages WHERE peer = ? ORDER BY seq DESC LIMIT ?").all(
+      peer,
+      limit,
+    ) as Record<
+      string,
+      unknown
+    >[];
+    return (await this.#decode(rows)).reverse();
+  }
+
+  /** Every conversation, most recent first, with its last message and unread count. */
+  async conversations(): Promise<ConversationSummary[]> {
+    const rows = this.#stmt(`
+      SELECT m.*, (SELECT COUNT(*) FROM messages u WHERE u.peer = m.peer AND u.outgoing = 0 AND u.state = ${MessageState.received}) AS unread
+      FROM messages m WHERE m.seq IN (SELECT MAX(seq) FROM messages GROUP BY peer) ORDER BY m.seq DESC`)
+      .all() as Record<
+        string,
+        unknown
+      >[];
+    const decoded = await this.#decode(rows);
+    return decoded.map((m, i) => ({
+      peer: m.peer,
+      lastText: m.text,
+      lastTs: m.ts,
+      lastOutgoing: m.outgoing,
+      unread: Number(rows[i]!.unread),
+    }));
+  }
+
+  /** Every message, for backups. */
+  allMessages(): Promise<StoredMessage[]> {
+    return this.#decode(
+      this.#stmt("SELECT * FROM messages ORDER BY seq").all() as Record<string, unknown>[],
+    );
+  }
+
+  // -- outbox and de-duplication -----------------------------------------------------------------
+
+  sealEnvelope(mid: Uint8Array, envelope: Uint8Array): Promise<Uint8Array> {
+    return this.seal(`outbox ${mid.toHex()}`, envelope);
+  }
+
+  writeOutbox(mid: Uint8Array, peer: string, sealed: Uint8Array): void {
+    this.#stmt("INSERT OR REPLACE INTO outbox (mid, peer, created_at, sealed) VALUES (?, ?, ?, ?)")
+      .run(mid, peer, Date.now(), sealed);
+  }
+
+  deleteOutbox(mid: Uint8Array): void {
+    this.#stmt("DELETE FROM outbox WHERE mid = ?").run(mid);
+  }
+
+  /** Envelopes not yet accepted by the server, oldest first. */
+  async outbox(): Promise<{ mid: Uint8Array; peer: string; envelope: Uint8Array }[]> {
+    const rows = this.#stmt("SELECT mid, peer, sealed FROM outbox ORDER BY created_at, rowid")
+      .all() as {
+        mid: Uint8Array;
+        peer: string;
+        sealed: Uint8Array;
+      }[];
+    return await Promise.all(rows.map(async (r) => ({
+      mid: r.mid,
+      peer: r.peer,
+      envelope: await this.open(`outbox ${r.mid.toHex()}`, r.sealed),
+    })));
+  }
+
+  wasSeen(mid: Uint8Array): boolean {
+    return this.#stmt("SELECT 1 FROM seen WHERE mid = ?").get(mid) !== undefined;
+  }
+
+  markSeenId(mid: Uint8Array): void {
+    this.#stmt("INSERT OR IGNORE INTO seen (mid, at) VALUES (?, ?)").run(mid, Date.now());
+  }
+
+  /** Forgets the oldest de-duplication ids beyond MAX_SEEN_IDS. */
+  pruneSeen(): void {
+    this.#stmt(
+      `DELETE FROM seen WHERE rowid IN (SELECT rowid FROM seen ORDER BY at DESC LIMIT -1 OFFSET ${MAX_SEEN_IDS})`,
+    ).run();
+  }
+
+  close(): void {
+    this.#stmts.clear();
+    this.#db.close();
+  }
+}

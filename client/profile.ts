@@ -1,0 +1,54 @@
+/**
+ * The profile folder: `known_hosts` and one local store per account and server. By default
+ * `~/.pesuchat` (or `$PESUCHAT_HOME`); `--profile DIR` chooses another.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+
+/** The profile folder to use: the flag, then PESUCHAT_HOME, then ~/.pesuchat. */
+export function profileDir(flag?: string): string {
+  if (flag) return flag;
+  const env = (name: string) => {
+    try {
+      return Deno.env.get(name);
+    } catch {
+      return undefined;
+    }
+  };
+  const home = env("PESUCHAT_HOME");
+  if (home) return home;
+  const user = env("HOME") ?? env("USERPROFILE");
+  if (!user) throw new Error("no home folder: set PESUCHAT_HOME or use --profile DIR");
+  return join(user, ".pesuchat");
+}
+
+/** The paths inside a profile. */
+export class Profile {
+  constructor(readonly dir: string) {}
+
+  /** Creates the folder (owner-only) if needed. */
+  async ensure(): Promise<void> {
+    await Deno.mkdir(join(this.dir, "accounts"), { recursive: true, mode: 0o700 });
+  }
+
+  get knownHosts(): string {
+    return join(this.dir, "known_hosts");
+  }
+
+  /** The local store of `username` on `host:port`. */
+  accountStore(server: string, username: string): string {
+    return join(this.dir, "accounts", `${server.replace(/[^A-Za-z0-9.-]/g, "_")}--${username}.db`);
+  }
+
+  /** True when this profile has a local store for the account. */
+  async hasAccount(server: string, username: string): Promise<boolean> {
+    try {
+      await Deno.stat(this.accountStore(server, username));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * Chat clients for end-to-end tests: the real chat core, each with its own profile folder,
+ * talking to a real server over TCP.
+ *
+ * @module
+ */
+
+import { ChatClient } from "../../client/chat.ts";
+import { Profile } from "../../client/profile.ts";
+import type { StoredMessage } from "../../client/local_store.ts";
+import type { TestServer } from "./server.ts";
+
+/** A connected chat client that collects what it receives. */
+export interface TestChat {
+  client: ChatClient;
+  profile: Profile;
+  received: StoredMessage[];
+  problems: string[];
+  /** Waits until `n` messages have been received (or throws after `timeoutMs`). */
+  waitFor(n: number, timeoutMs?: number): Promise<void>;
+}
+
+/** A fresh profile folder. */
+export async function tempProfile(): Promise<Profile> {
+  return new Profile(await Deno.makeTempDir({ prefix: "pesuchat_profile_" }));
+}
+
+/** Connects a chat client to `t`, trusting its key by fingerprint. */
+export async function connectChat(t: TestServer, profile?: Profile): Promise<TestChat> {
+  const p = profile ?? await tempProfile();
+  const client = await ChatClient.connect({
+    hostname: "127.0.0.1",
+    port: t.port,
+    profile: p,
+    trust: t.server.fingerprint,
+  });
+  const received: StoredMessage[] = [];
+  const problems: string[] = [];
+  client.on("message", (m) => {
+    if (!m.outgoing) received.push(m);
+  });
+  client.on("problem", (m) => problems.push(m));
+  return {
+    client,
+    profile: p,
+    received,
+    problems,
+    async waitFor(n, timeoutMs = 20_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (received.length < n) {
+        if (Date.now() > deadline) {
+          throw new Error(
+            `expected ${n} messages, got ${received.length}; problems: ${problems.join("; ")}`,
+          );
+        }
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    },
+  };
+}
+
+/** Waits until `cond` holds, polling. */
+export async function eventually(
+  cond: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 20_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
