@@ -173,12 +173,14 @@ export async function pqxdhInitiate(
   ]);
   const spk = verified.signedPrekey.publicKey;
   const opk = verified.oneTimePrekey;
-  const [dh1, dh2, dh3, dh4, encapsulation] = await Promise.all([
+  // The encapsulation goes first: it runs on a worker thread while the four X25519 DHs, which
+  // Deno computes on the calling thread, run here.
+  const [encapsulation, dh1, dh2, dh3, dh4] = await Promise.all([
+    options.encapsulationForVectorsOnly ?? mlkemEncapsulate(verified.kyberPrekey.publicKey),
     own.dh(spk),
     ephemeral.dh(verified.identity.dhKey),
     ephemeral.dh(spk),
     opk ? ephemeral.dh(opk.publicKey) : null,
-    options.encapsulationForVectorsOnly ?? mlkemEncapsulate(verified.kyberPrekey.publicKey),
   ]);
   const dhs = dh4 ? [dh1, dh2, dh3, dh4] : [dh1, dh2, dh3];
   const sk = await deriveSharedKey(dhs, encapsulation.sharedSecret);
@@ -209,8 +211,11 @@ export async function pqxdhRespond(
   message: InitialMessage,
 ): Promise<PqxdhResponse> {
   const opkId = message.oneTimePrekeyId;
-  const [identity, spk, opk, kyber] = await Promise.all([
-    IdentityPublic.decode(message.identityKey),
+  // IK_A's signature check runs on a worker thread while the lookups and DHs proceed; nothing is
+  // derived from the DHs unless it passes.
+  const identityP = IdentityPublic.decode(message.identityKey);
+  identityP.catch(() => {}); // awaited below; this keeps an early failure from going unhandled
+  const [spk, opk, kyber] = await Promise.all([
     lookup.signedPrekey(message.signedPrekeyId),
     opkId === null ? null : lookup.oneTimePrekey(opkId),
     lookup.kyberPrekey(message.kyberPrekeyId),
@@ -228,15 +233,16 @@ export async function pqxdhRespond(
     );
   }
   const ek = message.ephemeralKey;
-  const [dh1, dh2, dh3, dh4, ss] = await Promise.all([
-    spk.keyPair.dh(identity.dhKey),
-    own.dh(ek),
-    spk.keyPair.dh(ek),
-    opk ? opk.keyPair.dh(ek) : null,
+  const [ss, identity, dh2, dh3, dh4] = await Promise.all([
     kyber.keyPair.decapsulate(message.kyberCiphertext).catch((e: Error) => {
       throw new HandshakeError("bad_message", e.message);
     }),
+    identityP,
+    own.dh(ek),
+    spk.keyPair.dh(ek),
+    opk ? opk.keyPair.dh(ek) : null,
   ]);
+  const dh1 = await spk.keyPair.dh(identity.dhKey);
   const dhs = dh4 ? [dh1, dh2, dh3, dh4] : [dh1, dh2, dh3];
   const sk = await deriveSharedKey(dhs, ss);
   return {

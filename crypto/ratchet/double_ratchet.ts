@@ -86,7 +86,8 @@ export async function initInitiator(
     ratchetKey,
     skipped: SkippedKeys.empty,
     steps: 0,
-    sending: await SymmetricChain.start(chainKey).prefetched(),
+    // Only the first key is derived ahead: see ratchetEncrypt on prefetching.
+    sending: await SymmetricChain.start(chainKey).prefetched(1),
     previousCounter: 0,
     receiving: null,
   };
@@ -226,9 +227,12 @@ async function dhRatchetStep(
   }
   checkGap(header.counter);
 
-  // X25519 runs on the calling thread in Deno while HKDF, HMAC and AES run on worker threads:
-  // so the first DH goes first, its KDF_RK is issued at once, and the new key pair and second DH
-  // are computed while that KDF_RK (and the receiving chain after it) are in flight.
+  // Deno computes X25519 on the calling thread, and HKDF, HMAC and AES (and the public half of a
+  // new key pair) on worker threads. So the new key pair is started first, the first DH runs
+  // while it is made, its KDF_RK is issued at once, and the second DH runs while that KDF_RK and
+  // the receiving chain after it are in flight.
+  const newKey = RatchetKeyPair.generate(options.ratchetKeysForVectorsOnly);
+  newKey.catch(() => {}); // awaited below; this keeps an early failure from going unhandled
   const received = state.rootKey.advance(await state.ratchetKey.dh(theirKey));
   const opened = received.then(async (r) => {
     const { key, passed, rest } = await SymmetricChain.start(r.chainKey).seek(
@@ -237,8 +241,8 @@ async function dhRatchetStep(
     );
     return { plaintext: await key.open(ciphertext, ad), passed, rest };
   });
-  opened.catch(() => {}); // awaited below; this only keeps an early failure from going unhandled
-  const ratchetKey = await RatchetKeyPair.generate(options.ratchetKeysForVectorsOnly);
+  opened.catch(() => {}); // awaited below; this keeps an early failure from going unhandled
+  const ratchetKey = await newKey;
   const dh = await ratchetKey.dh(theirKey);
   const sending = received.then(async (r) => {
     const next = await r.rootKey.advance(dh);
