@@ -144,7 +144,22 @@ export class IdentityPublic {
   }
 }
 
-/** A user's private identity. Prints as `[redacted]` apart from its public keys. */
+/**
+ * A user's private identity. Prints as `[redacted]` apart from its public keys.
+ *
+ * @example Publish the public identity, check one received
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { IdentityKeyPair, IdentityPublic } from "./identity.ts";
+ *
+ * const me = await IdentityKeyPair.generate();
+ * const bytes = me.publicIdentity.encode(); // 129 bytes, what the server stores
+ * const them = await IdentityPublic.decode(bytes); // verifies the signature
+ * assert.ok(them.equals(me.publicIdentity));
+ * const restored = await IdentityKeyPair.deserialize(me.serialize());
+ * assert.deepEqual(restored.publicIdentity.encode(), bytes);
+ * ```
+ */
 export class IdentityKeyPair {
   readonly #signing: Ed25519KeyPair;
   readonly #dh: X25519KeyPair;

@@ -179,6 +179,28 @@ export interface PasswordKeys {
  * Argon2id of the NFKC-normalised password, then HKDF into the auth key and the master key.
  * Throws `PasswordError` for a salt that is not 16 bytes or parameters outside the bounds,
  * before any memory is spent.
+ *
+ * @example Sign-up: wrap a fresh account key, seal data under it
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import {
+ *   AccountKey,
+ *   DEFAULT_KDF_PARAMS,
+ *   derivePasswordKeys,
+ *   newSalt,
+ *   openBlob,
+ *   sealBlob,
+ * } from "./password.ts";
+ *
+ * const salt = newSalt();
+ * const { authKey, masterKey } = await derivePasswordKeys("hunter2", salt, DEFAULT_KDF_PARAMS);
+ * assert.equal(authKey.bytesUnsafe().length, 32); // what the server gets
+ * const account = await AccountKey.generate();
+ * const wrapped = await account.wrap(masterKey); // stored with the backup
+ * const blob = await sealBlob(account, new TextEncoder().encode("chat log"), new Uint8Array());
+ * const again = await AccountKey.unwrap(masterKey, wrapped);
+ * assert.equal(new TextDecoder().decode(await openBlob(again, blob, new Uint8Array())), "chat log");
+ * ```
  */
 export async function derivePasswordKeys(
   password: string,

@@ -57,7 +57,21 @@ export async function fingerprintDigits(
   return digits;
 }
 
-/** The 60-digit safety number of a conversation: the same whichever side computes it. */
+/**
+ * The 60-digit safety number of a conversation: the same whichever side computes it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { IdentityKeyPair } from "./identity.ts";
+ * import { safetyNumber } from "./safety_number.ts";
+ *
+ * const [a, b] = await Promise.all([IdentityKeyPair.generate(), IdentityKeyPair.generate()]);
+ * const alice = { identity: a.publicIdentity, username: "alice" };
+ * const bob = { identity: b.publicIdentity, username: "bob" };
+ * assert.equal(await safetyNumber(alice, bob), await safetyNumber(bob, alice));
+ * ```
+ */
 export async function safetyNumber(local: SafetyParty, remote: SafetyParty): Promise<string> {
   const [l, r] = await Promise.all([
     fingerprintDigits(local.identity, local.username),

@@ -100,7 +100,32 @@ export function parseEnvelope(envelope: Uint8Array): Envelope {
   throw fail(`unknown type ${type}`);
 }
 
-/** A session with one contact. */
+/**
+ * A session with one contact.
+ *
+ * @example Alice starts a session from Bob's bundle; Bob answers from his prekeys
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { IdentityKeyPair } from "./identity.ts";
+ * import { bundleOf, KyberPrekey, SignedPrekey } from "./prekeys.ts";
+ * import { Session } from "./session.ts";
+ *
+ * const [alice, bob] = await Promise.all([IdentityKeyPair.generate(), IdentityKeyPair.generate()]);
+ * const spk = await SignedPrekey.generate(bob, 1);
+ * const kyber = await KyberPrekey.generate(bob, 2, true);
+ * const a = await Session.initiate(alice, bundleOf(bob, spk, null, kyber));
+ * const sent = await a.encrypt(new TextEncoder().encode("hi bob"));
+ * const { session: b, plaintext } = await Session.respond(bob, {
+ *   signedPrekey: (id) => Promise.resolve(id === 1 ? spk : null),
+ *   oneTimePrekey: () => Promise.resolve(null),
+ *   kyberPrekey: (id) => Promise.resolve(id === 2 ? kyber : null),
+ * }, sent.envelope);
+ * assert.equal(new TextDecoder().decode(plaintext), "hi bob");
+ * const reply = await b.encrypt(new TextEncoder().encode("hi alice"));
+ * const got = await sent.session.decrypt(reply.envelope);
+ * assert.equal(new TextDecoder().decode(got.plaintext), "hi alice");
+ * ```
+ */
 export class Session {
   readonly #state: SessionState;
   readonly #options: SessionOptions;
