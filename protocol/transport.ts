@@ -101,6 +101,9 @@ export class SecureChannel {
 
   async #pump(): Promise<void> {
     try {
+      // Let the rest of the current task queue its records too, so a burst (a commit's worth of
+      // deliveries, a reply to each send of a batch) is sealed as one frame.
+      await Promise.resolve();
       while (this.#queued > 0 && !this.#closed) {
         const frames: Uint8Array[] = [];
         let batch = 0;

@@ -20,6 +20,11 @@ export const SUITES: Readonly<Record<string, { script: string; about: string }>>
     script: "bench_store.ts",
     about: "the relay's enqueue, pending and ack on SQLite and MySQL/MariaDB",
   },
+  relay: {
+    script: "bench_relay.ts",
+    about:
+      "a server process on SQLite: relay throughput and latency, offline drain, idle memory, logins",
+  },
 };
 
 function usage(): string {

@@ -13,6 +13,7 @@ import {
   encodeError,
   encodeMessage,
   encodeOk,
+  encodeSendOk,
   RequestError,
 } from "../protocol/codec.ts";
 import { ProtocolError, type ProtocolErrorCode } from "../protocol/errors.ts";
@@ -166,6 +167,11 @@ export class ClientConnection {
   /** Sends a reply from outside the request path (the relay answers sends after commit). */
   sendOk(id: number, result: Record<string, unknown>): void {
     if (!this.channel.closed) this.channel.send(encodeOk(id, result));
+  }
+
+  /** The reply to a send, after its commit. */
+  sendSendOk(id: number, qid: number, ts: number): void {
+    if (!this.channel.closed) this.channel.send(encodeSendOk(id, qid, ts));
   }
 
   /** Sends an error reply from outside the request path. */

@@ -25,6 +25,12 @@ export class GroupCommitter {
   #acks = new Map<number, number[]>();
   #running: Promise<void> | null = null;
   #closed = false;
+  /**
+   * Commits that may overlap. SQLite writes synchronously in call order and only the fsync
+   * overlaps, so the next batch is written while the last one is being made durable. MySQL
+   * transactions on separate connections could finish out of qid order, so there it is one.
+   */
+  readonly #maxInFlight: number;
 
   /**
    * @param store where the batches go
@@ -33,7 +39,9 @@ export class GroupCommitter {
   constructor(
     readonly store: Store,
     readonly onCommitted: (items: NewQueued[], qids: number[]) => void,
-  ) {}
+  ) {
+    this.#maxInFlight = store.kind === "sqlite" ? 2 : 1;
+  }
 
   /** Messages waiting for a commit. */
   get backlog(): number {
@@ -74,10 +82,16 @@ export class GroupCommitter {
   async #run(): Promise<void> {
     // Yield once so that everything arriving in the same turn of the event loop joins the batch.
     await Promise.resolve();
-    while (this.#items.length > 0 || this.#acks.size > 0) {
-      if (this.#items.length > 0) {
+    const inFlight = new Set<Promise<void>>();
+    let last: Promise<void> = Promise.resolve();
+    while (this.#items.length > 0 || this.#acks.size > 0 || inFlight.size > 0) {
+      if (this.#items.length > 0 && inFlight.size < this.#maxInFlight) {
         const batch = this.#items.splice(0, MAX_COMMIT_BATCH);
-        await this.#commit(batch);
+        const done = this.#commit(batch, last);
+        last = done;
+        inFlight.add(done);
+        void done.finally(() => inFlight.delete(done));
+        continue;
       }
       if (this.#acks.size > 0) {
         const acks = this.#acks;
@@ -91,25 +105,38 @@ export class GroupCommitter {
             }
           }
         }
+        continue;
       }
+      await Promise.race(inFlight);
     }
   }
 
-  async #commit(batch: Waiting[]): Promise<void> {
+  /**
+   * Commits one batch. Results are handed out only after the batch before it (`previous`), so
+   * senders and recipients see commits in the order they were made.
+   */
+  async #commit(batch: Waiting[], previous: Promise<void>): Promise<void> {
     const items = batch.map((w) => w.item);
+    let qids: number[] | null = null;
+    let error: unknown = null;
     try {
-      const qids = await this.store.enqueue(items);
+      qids = await this.store.enqueue(items);
+    } catch (e) {
+      error = e;
+    }
+    await previous;
+    if (qids) {
       for (let i = 0; i < batch.length; i++) batch[i]!.resolve(qids[i]!);
       this.onCommitted(items, qids);
-    } catch (e) {
-      // A recipient deleted a moment ago fails the whole batch; commit the others one by one so
-      // only that message is refused. A database that is down fails them all.
-      if (batch.length > 1 && e instanceof StoreError && e.code === "not_found") {
-        for (const w of batch) await this.#commit([w]);
-        return;
-      }
-      for (const w of batch) w.reject(e);
+      return;
     }
+    // A recipient deleted a moment ago fails the whole batch; commit the others one by one so
+    // only that message is refused. A database that is down fails them all.
+    if (batch.length > 1 && error instanceof StoreError && error.code === "not_found") {
+      for (const w of batch) await this.#commit([w], Promise.resolve());
+      return;
+    }
+    for (const w of batch) w.reject(error);
   }
 
   /** Finishes everything queued, then refuses new work. */

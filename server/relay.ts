@@ -33,6 +33,6 @@ export async function send(c: ClientConnection, b: RequestOf<"send">, id: number
     body: b.body,
     sentAt: ts,
   })
-    .then((qid) => c.sendOk(id, { qid, ts }), (e) => c.sendError(id, e));
+    .then((qid) => c.sendSendOk(id, qid, ts), (e) => c.sendError(id, e));
   return null;
 }

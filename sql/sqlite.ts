@@ -64,7 +64,7 @@ export interface SqliteStore extends Store {
 }
 
 /**
- * Opens (creating if needed) the SQLite database at `path` in WAL mode with `synchronous=FULL`.
+ * Opens (creating if needed) the SQLite database at `path` in WAL mode with `synchronous=NORMAL` and an fsync of the WAL before each write resolves.
  * Call `migrate()` before use. Throws `StoreError("unavailable")` when the file cannot be opened.
  *
  * @example
@@ -82,6 +82,13 @@ export function openSqlite(path: string, options: SqliteOptions = {}): SqliteSto
 class SqliteStoreImpl implements SqliteStore {
   readonly kind = "sqlite" as const;
   #db: SqliteConnection;
+
+  /** Resolves with `p`'s result once the write it made is on disk (see SqliteConnection.sync). */
+  async #durable<T>(p: Promise<T>): Promise<T> {
+    const result = await p;
+    await this.#db.sync();
+    return result;
+  }
 
   constructor(db: SqliteConnection) {
     this.#db = db;
@@ -113,12 +120,14 @@ class SqliteStoreImpl implements SqliteStore {
     return settle(() => this.#db.settings());
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
+    // Writes already reported durable stay so; one still syncing finishes first.
+    await this.#db.sync().catch(() => {});
     return settle(() => this.#db.close());
   }
 
   createUser(user: NewUser, keys: PrekeySet, deviceKey: Uint8Array): Promise<UserRecord> {
-    return settle(() => {
+    return this.#durable(settle(() => {
       checkUsername("createUser", user.username);
       checkDeviceKey("createUser", deviceKey);
       checkKeys("createUser", keys);
@@ -143,7 +152,7 @@ class SqliteStoreImpl implements SqliteStore {
         this.#bind(id, deviceKey);
         return { ...user, id };
       });
-    });
+    }));
   }
 
   userByName(username: string): Promise<UserRecord | null> {
@@ -179,10 +188,10 @@ class SqliteStoreImpl implements SqliteStore {
   }
 
   bindDevice(userId: number, deviceKey: Uint8Array): Promise<void> {
-    return settle(() => {
+    return this.#durable(settle(() => {
       checkDeviceKey("bindDevice", deviceKey);
       this.#db.tx("bindDevice", () => this.#bind(userId, deviceKey));
-    });
+    }));
   }
 
   /**
@@ -195,15 +204,15 @@ class SqliteStoreImpl implements SqliteStore {
   }
 
   unbindDevice(deviceKey: Uint8Array): Promise<void> {
-    return settle(() => {
+    return this.#durable(settle(() => {
       this.#db.tx("unbindDevice", () => {
         this.#db.stmt("DELETE FROM devices WHERE device_key = ?").run(deviceKey);
       });
-    });
+    }));
   }
 
   updateCredentials(userId: number, c: Credentials): Promise<void> {
-    return settle(() => {
+    return this.#durable(settle(() => {
       this.#db.tx("updateCredentials", () => {
         const { changes } = this.#db.stmt(
           "UPDATE users SET salt = ?, kdf_memory_kib = ?, kdf_passes = ?, kdf_parallelism = ?, " +
@@ -219,11 +228,11 @@ class SqliteStoreImpl implements SqliteStore {
         );
         if (changes === 0) throw noUser("updateCredentials");
       });
-    });
+    }));
   }
 
   replaceIdentity(userId: number, identityKey: Uint8Array, keys: PrekeySet): Promise<void> {
-    return settle(() => {
+    return this.#durable(settle(() => {
       checkKeys("replaceIdentity", keys);
       this.#db.tx("replaceIdentity", () => {
         const { changes } = this.#db.stmt("UPDATE users SET identity_key = ? WHERE id = ?")
@@ -234,16 +243,16 @@ class SqliteStoreImpl implements SqliteStore {
         }
         this.#insertKeys(userId, keys);
       });
-    });
+    }));
   }
 
   deleteUser(userId: number): Promise<void> {
-    return settle(() => {
+    return this.#durable(settle(() => {
       // Foreign keys cascade to devices, prekeys, queued messages and the backup.
       this.#db.tx("deleteUser", () => {
         this.#db.stmt("DELETE FROM users WHERE id = ?").run(userId);
       });
-    });
+    }));
   }
 
   #insertKeys(userId: number, keys: PrekeySet): void {
@@ -292,32 +301,32 @@ class SqliteStoreImpl implements SqliteStore {
   }
 
   setSignedPrekey(userId: number, prekey: SignedPrekeyRecord): Promise<void> {
-    return settle(() => {
+    return this.#durable(settle(() => {
       this.#db.tx("setSignedPrekey", () => this.#upsertSigned("signed_prekeys", userId, prekey));
-    });
+    }));
   }
 
   setKyberLastResort(userId: number, prekey: SignedPrekeyRecord): Promise<void> {
-    return settle(() => {
+    return this.#durable(settle(() => {
       this.#db.tx(
         "setKyberLastResort",
         () => this.#upsertSigned("kyber_last_resort", userId, prekey),
       );
-    });
+    }));
   }
 
   addOneTimePrekeys(userId: number, prekeys: OneTimePrekeyRecord[]): Promise<void> {
-    return settle(() => {
+    return this.#durable(settle(() => {
       checkBatch("addOneTimePrekeys", prekeys.length);
       this.#db.tx("addOneTimePrekeys", () => this.#insertOneTime(userId, prekeys));
-    });
+    }));
   }
 
   addKyberPrekeys(userId: number, prekeys: SignedPrekeyRecord[]): Promise<void> {
-    return settle(() => {
+    return this.#durable(settle(() => {
       checkBatch("addKyberPrekeys", prekeys.length);
       this.#db.tx("addKyberPrekeys", () => this.#insertKyber(userId, prekeys));
-    });
+    }));
   }
 
   prekeyCounts(userId: number): Promise<PrekeyCounts> {
@@ -333,7 +342,7 @@ class SqliteStoreImpl implements SqliteStore {
   }
 
   takeBundle(userId: number): Promise<BundleRecord | null> {
-    return settle(() => {
+    return this.#durable(settle(() => {
       return this.#db.tx("takeBundle", () => {
         const head = this.#db.stmt(
           "SELECT u.identity_key, s.key_id, s.public_key, s.signature, " +
@@ -361,11 +370,11 @@ class SqliteStoreImpl implements SqliteStore {
           kyberLastResort: kyber === undefined,
         };
       });
-    });
+    }));
   }
 
   enqueue(items: NewQueued[]): Promise<number[]> {
-    return settle(() => {
+    return this.#durable(settle(() => {
       checkBatch("enqueue", items.length);
       for (const item of items) checkMid("enqueue", item.mid);
       if (items.length === 0) return [];
@@ -392,7 +401,7 @@ class SqliteStoreImpl implements SqliteStore {
         }
         return qids;
       });
-    });
+    }));
   }
 
   #existingQid(m: NewQueued): number {
@@ -441,7 +450,7 @@ class SqliteStoreImpl implements SqliteStore {
   }
 
   putBackup(userId: number, backup: BackupRecord): Promise<void> {
-    return settle(() => {
+    return this.#durable(settle(() => {
       this.#db.tx("putBackup", () => {
         this.#db.stmt(
           "INSERT INTO backups (user_id, wrapped_key, data, updated_at) VALUES (?, ?, ?, ?) " +
@@ -449,7 +458,7 @@ class SqliteStoreImpl implements SqliteStore {
             "data = excluded.data, updated_at = excluded.updated_at",
         ).run(userId, backup.wrappedKey, backup.blob, backup.updatedAt);
       });
-    });
+    }));
   }
 
   getBackup(userId: number): Promise<BackupRecord | null> {
@@ -465,7 +474,7 @@ class SqliteStoreImpl implements SqliteStore {
   }
 
   setBackupKey(userId: number, wrappedKey: Uint8Array): Promise<void> {
-    return settle(() => {
+    return this.#durable(settle(() => {
       this.#db.tx("setBackupKey", () => {
         const { changes } = this.#db.stmt("UPDATE backups SET wrapped_key = ? WHERE user_id = ?")
           .run(wrappedKey, userId);
@@ -473,7 +482,7 @@ class SqliteStoreImpl implements SqliteStore {
           throw new StoreError("not_found", "setBackupKey: the user has no backup");
         }
       });
-    });
+    }));
   }
 }
 

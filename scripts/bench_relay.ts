@@ -1,0 +1,347 @@
+/**
+ * Relay benchmarks (not tests): a real server process on the durable SQLite queue, clients over
+ * real TCP with the Noise transport, 200-byte bodies.
+ *
+ * - relay: U users in U/2 sender→receiver pairs; each sender keeps up to 100 messages
+ *   unacknowledged in flight for DURATION seconds; a message counts when its recipient has it;
+ *   latency is from send to delivery.
+ * - offline_drain: 10,000 messages queued for an offline user, then the time from its connect
+ *   to the last one delivered.
+ * - idle_connections: the server's resident memory per authenticated idle connection.
+ * - logins: server-side logins per second (auth keys derived once beforehand, since the Argon2id
+ *   work is the client's).
+ *
+ * The server runs with its per-connection request limit raised (--requests-per-second), as the
+ * compared servers ran with theirs raised; every other behaviour is the shipped one.
+ *
+ * usage: deno run -A scripts/bench_relay.ts [--json] [--duration S] [--only NAME]
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { randomBytes } from "../crypto/mod.ts";
+import { ServerConnection } from "../client/connection.ts";
+import { X25519KeyPair } from "../crypto/mod.ts";
+import type { PrekeySet } from "../sql/store.ts";
+
+const MAIN = new URL("../main.ts", import.meta.url).pathname;
+const IN_FLIGHT = 100;
+const BODY_BYTES = 200;
+
+/** One result line. */
+export type BenchResult = Record<string, string | number>;
+
+interface ServerProcess {
+  port: number;
+  pid: number;
+  child: Deno.ChildProcess;
+  stop(): Promise<void>;
+}
+
+async function startServer(dir: string): Promise<ServerProcess> {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = l.addr.port;
+  l.close();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-all",
+      MAIN,
+      "server",
+      "run",
+      "--dir",
+      dir,
+      "--init",
+      "--port",
+      String(port),
+      "--requests-per-second",
+      "10000000",
+      "--max-connections",
+      "20000",
+    ],
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let seen = "";
+  const deadline = Date.now() + 30_000;
+  while (!seen.includes("pesuchat: listening")) {
+    if (Date.now() > deadline) throw new Error(`server did not start:\n${seen}`);
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`server exited:\n${seen}`);
+    seen += value;
+  }
+  // Keep draining its log so the pipe never fills.
+  void (async () => {
+    while (!(await reader.read()).done) { /* discard */ }
+  })();
+  return {
+    port,
+    pid: child.pid,
+    child,
+    async stop() {
+      try {
+        child.kill("SIGTERM");
+      } catch { /* exited */ }
+      await child.status;
+    },
+  };
+}
+
+function fakePrekeys(): PrekeySet {
+  let id = 1;
+  return {
+    signedPrekey: { id: id++, publicKey: randomBytes(32), signature: randomBytes(64) },
+    kyberLastResort: { id: id++, publicKey: randomBytes(1568), signature: randomBytes(64) },
+    oneTimePrekeys: [],
+    kyberPrekeys: [],
+  };
+}
+
+interface BenchUser {
+  name: string;
+  authKey: Uint8Array;
+  deviceKey: X25519KeyPair;
+}
+
+async function signUpUsers(
+  port: number,
+  prefix: string,
+  n: number,
+  parallel = 20,
+): Promise<BenchUser[]> {
+  const users: BenchUser[] = [];
+  for (let i = 0; i < n; i += parallel) {
+    const batch = await Promise.all(
+      Array.from({ length: Math.min(parallel, n - i) }, async (_, j) => {
+        const deviceKey = await X25519KeyPair.generate();
+        const conn = await ServerConnection.open("127.0.0.1", port, { staticKey: deviceKey });
+        const u = { name: `${prefix}${i + j}`, authKey: randomBytes(32), deviceKey };
+        await conn.request("signup", {
+          username: u.name,
+          fullName: "Bench User",
+          authKey: u.authKey,
+          salt: randomBytes(16),
+          kdf: { memoryKiB: 19456, passes: 2, parallelism: 1 },
+          identity: randomBytes(129),
+          prekeys: fakePrekeys(),
+        });
+        conn.close();
+        return u;
+      }),
+    );
+    users.push(...batch);
+  }
+  return users;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
+
+/** U users in U/2 pairs, each sender with up to IN_FLIGHT unacknowledged sends, for `seconds`. */
+async function relay(port: number, users: number, seconds: number): Promise<BenchResult> {
+  const accounts = await signUpUsers(port, `relay${users}_`, users);
+  const sentAt = new Map<string, number>();
+  const latencies: number[] = [];
+  let measuring = false;
+  let delivered = 0;
+  const conns: ServerConnection[] = [];
+  for (const u of accounts) {
+    const conn = await ServerConnection.open("127.0.0.1", port, { staticKey: u.deviceKey });
+    await conn.request("resume", {});
+    const pending: number[] = [];
+    let ackTimer: ReturnType<typeof setTimeout> | null = null;
+    conn.onDeliver = (d) => {
+      const key = d.mid.toHex();
+      const t0 = sentAt.get(key);
+      if (t0 !== undefined) {
+        sentAt.delete(key);
+        if (measuring) {
+          delivered++;
+          latencies.push(performance.now() - t0);
+        }
+      }
+      pending.push(d.qid);
+      // Acknowledge in batches, as a client that stores deliveries in one transaction would.
+      ackTimer ??= setTimeout(() => {
+        ackTimer = null;
+        conn.ack(pending.splice(0));
+      }, 1);
+    };
+    conns.push(conn);
+  }
+  let running = true;
+  const body = randomBytes(BODY_BYTES);
+  const senders = [];
+  for (let p = 0; p < users / 2; p++) {
+    const conn = conns[2 * p]!;
+    const to = accounts[2 * p + 1]!.name;
+    senders.push((async () => {
+      let inFlight = 0;
+      let wake: (() => void) | null = null;
+      while (running) {
+        while (inFlight >= IN_FLIGHT && running) await new Promise<void>((r) => (wake = r));
+        if (!running) break;
+        const mid = randomBytes(16);
+        sentAt.set(mid.toHex(), performance.now());
+        inFlight++;
+        conn.request("send", { to, mid, body }).catch(() => {}).finally(() => {
+          inFlight--;
+          const w = wake;
+          wake = null;
+          w?.();
+        });
+      }
+      while (inFlight > 0) await new Promise<void>((r) => (wake = r));
+    })());
+  }
+  // One second of warm-up, then the measured window.
+  await new Promise((r) => setTimeout(r, 1000));
+  measuring = true;
+  const start = performance.now();
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  measuring = false;
+  const elapsed = (performance.now() - start) / 1000;
+  running = false;
+  await Promise.all(senders);
+  for (const c of conns) c.close();
+  latencies.sort((a, b) => a - b);
+  return {
+    bench: "relay",
+    users,
+    msgs_per_s: Math.round(delivered / elapsed),
+    p50_ms: round(percentile(latencies, 50), 2),
+    p99_ms: round(percentile(latencies, 99), 2),
+  };
+}
+
+/** 10,000 messages queued for an offline user, then drained. */
+async function offlineDrain(port: number, msgs = 10_000): Promise<BenchResult> {
+  const [sender, sink] = await signUpUsers(port, "drain_", 2);
+  const s = await ServerConnection.open("127.0.0.1", port, { staticKey: sender!.deviceKey });
+  await s.request("resume", {});
+  const body = randomBytes(BODY_BYTES);
+  const inFlight = new Set<Promise<unknown>>();
+  for (let i = 0; i < msgs; i++) {
+    const p = s.request("send", { to: sink!.name, mid: randomBytes(16), body });
+    inFlight.add(p);
+    p.finally(() => inFlight.delete(p));
+    if (inFlight.size >= 500) await Promise.race(inFlight);
+  }
+  await Promise.all(inFlight);
+  s.close();
+  const start = performance.now();
+  let got = 0;
+  const { promise: done, resolve } = Promise.withResolvers<void>();
+  const pending: number[] = [];
+  let ackTimer: ReturnType<typeof setTimeout> | null = null;
+  const conn = await ServerConnection.open("127.0.0.1", port, {
+    staticKey: sink!.deviceKey,
+    onDeliver(d) {
+      got++;
+      pending.push(d.qid);
+      ackTimer ??= setTimeout(() => {
+        ackTimer = null;
+        conn.ack(pending.splice(0));
+      }, 1);
+      if (got === msgs) resolve();
+    },
+  });
+  await conn.request("resume", {});
+  const timeout = setTimeout(() => resolve(), 120_000);
+  await done;
+  clearTimeout(timeout);
+  const elapsed = (performance.now() - start) / 1000;
+  conn.close();
+  return { bench: "offline_drain", msgs: got, msgs_per_s: Math.round(got / elapsed) };
+}
+
+function rssKiB(pid: number): number {
+  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+  return Number(status.match(/VmRSS:\s+(\d+) kB/)![1]);
+}
+
+/** Server memory per authenticated idle connection, at `n` connections. */
+async function idleConnections(port: number, pid: number, n: number): Promise<BenchResult> {
+  const users = await signUpUsers(port, `idle${n}_`, n, 50);
+  await new Promise((r) => setTimeout(r, 500));
+  const before = rssKiB(pid);
+  const conns: ServerConnection[] = [];
+  for (let i = 0; i < n; i += 50) {
+    conns.push(
+      ...(await Promise.all(
+        users.slice(i, i + 50).map(async (u) => {
+          const c = await ServerConnection.open("127.0.0.1", port, { staticKey: u.deviceKey });
+          await c.request("resume", {});
+          return c;
+        }),
+      )),
+    );
+  }
+  await new Promise((r) => setTimeout(r, 1000));
+  const after = rssKiB(pid);
+  for (const c of conns) c.close();
+  return { bench: "idle_connections", conns: n, kib_per_conn: round((after - before) / n, 1) };
+}
+
+/** Logins per second on the server, over 20 connections, for `seconds`. */
+async function logins(port: number, seconds: number): Promise<BenchResult> {
+  const users = await signUpUsers(port, "login_", 20);
+  const conns = await Promise.all(
+    users.map((u) => ServerConnection.open("127.0.0.1", port, { staticKey: u.deviceKey })),
+  );
+  let count = 0;
+  let running = true;
+  const start = performance.now();
+  setTimeout(() => (running = false), seconds * 1000);
+  await Promise.all(conns.map(async (c, i) => {
+    while (running) {
+      await c.request("login", { username: users[i]!.name, authKey: users[i]!.authKey });
+      count++;
+    }
+  }));
+  const elapsed = (performance.now() - start) / 1000;
+  for (const c of conns) c.close();
+  return { bench: "logins", per_s: Math.round(count / elapsed) };
+}
+
+/** Runs the relay suite and prints one line per result. */
+export async function runRelayBench(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: { json: { type: "boolean" }, duration: { type: "string" }, only: { type: "string" } },
+  });
+  const seconds = Number(values.duration ?? 10);
+  const print = (r: BenchResult) =>
+    console.log(
+      values.json ? JSON.stringify(r) : Object.entries(r).map(([k, v]) => `${k}=${v}`).join(" "),
+    );
+  const want = (name: string) => !values.only || values.only === name;
+  const dir = await Deno.makeTempDir({ prefix: "pesuchat_bench_" });
+  const server = await startServer(join(dir, "server"));
+  try {
+    if (want("relay")) {
+      print(await relay(server.port, 2, seconds));
+      print(await relay(server.port, 50, seconds));
+    }
+    if (want("offline_drain")) print(await offlineDrain(server.port));
+    if (want("idle_connections")) {
+      print(await idleConnections(server.port, server.pid, 1000));
+      print(await idleConnections(server.port, server.pid, 5000));
+    }
+    if (want("logins")) print(await logins(server.port, Math.min(seconds, 5)));
+  } finally {
+    await server.stop();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
+if (import.meta.main) await runRelayBench(Deno.args);
