@@ -892,6 +892,18 @@ export class ChatClient {
     await this.#flushing;
   }
 
+  /**
+   * The account's private keys as raw bytes: the identity (Ed25519 seed ‖ X25519 private key)
+   * and the device key. Unsafe: for tests that prove these bytes appear nowhere else.
+   */
+  async exportSecretsUnsafe(): Promise<{ identity: Uint8Array; deviceKey: Uint8Array }> {
+    const s = this.#s;
+    return {
+      identity: (await s.getSecret("identity"))!,
+      deviceKey: (await s.getSecret("device_key"))!,
+    };
+  }
+
   // ---------------------------------------------------------------------------------------------
   // Backups, password, logout, deletion
 
