@@ -10,6 +10,7 @@
  */
 
 import denoJson from "../deno.json" with { type: "json" };
+import { ALLOW_ENV } from "./permissions.ts";
 
 /** The release targets. */
 export const TARGETS = [
@@ -28,7 +29,7 @@ export const TARGETS = [
  */
 export const RUNTIME_PERMISSIONS = [
   "--allow-net",
-  "--allow-env=HOME,USERPROFILE,PESUCHAT_HOME,PESUCHAT_PASSWORD,PESUCHAT_PASSWORD_FILE,PESUCHAT_CURRENT_PASSWORD,NO_COLOR,TERM,COLUMNS,LINES",
+  ALLOW_ENV,
   "--allow-read",
   "--allow-write",
 ];

@@ -1,0 +1,41 @@
+/**
+ * Builds dist/pesuchat.js with `deno bundle` (offline) and dist/pesuchat, a wrapper that runs it
+ * with the narrowest permissions: the network, the environment variables in permissions.ts, and
+ * read/write only on pesuchat's own folders (the profile folder, `./pesuchat-data`, and the
+ * folders or files named by --dir, --profile and --password-file).
+ *
+ * usage: deno task bundle
+ *
+ * @module
+ */
+
+import { ALLOW_ENV } from "./permissions.ts";
+
+const WRAPPER = `#!/bin/sh
+# pesuchat: runs the bundle with only the permissions it needs (see scripts/permissions.ts).
+here=$(dirname "$0")
+home=\${PESUCHAT_HOME:-\${HOME:-.}/.pesuchat}
+paths="$home,./pesuchat-data"
+prev=""
+for a in "$@"; do
+  case "$prev" in --dir|--profile|--password-file) paths="$paths,$a" ;; esac
+  case "$a" in --dir=*|--profile=*|--password-file=*) paths="$paths,\${a#*=}" ;; esac
+  prev=$a
+done
+[ -n "\${PESUCHAT_PASSWORD_FILE:-}" ] && paths="$paths,$PESUCHAT_PASSWORD_FILE"
+exec "\${DENO:-deno}" run --quiet --no-prompt --allow-net ${ALLOW_ENV} \\
+  --allow-read="$paths" --allow-write="$paths" "$here/pesuchat.js" "$@"
+`;
+
+if (import.meta.main) {
+  await Deno.mkdir("dist", { recursive: true });
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["bundle", "--quiet", "--platform", "deno", "-o", "dist/pesuchat.js", "main.ts"],
+    stdout: "inherit",
+    stderr: "inherit",
+  }).output();
+  if (!out.success) Deno.exit(out.code);
+  await Deno.writeTextFile("dist/pesuchat", WRAPPER, { mode: 0o755 });
+  await Deno.chmod("dist/pesuchat", 0o755);
+  console.error("bundle: dist/pesuchat.js and dist/pesuchat (the wrapper to run)");
+}

@@ -1,0 +1,61 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import denoJson from "../deno.json" with { type: "json" };
+import { ALLOW_ENV } from "../scripts/permissions.ts";
+import { freePort } from "./support/process.ts";
+import { rawClient, signUp } from "./support/server.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+
+Deno.test("the start task grants exactly the environment variables in scripts/permissions.ts", () => {
+  const task = denoJson.tasks.start;
+  assert.ok(task.split(" ").includes(ALLOW_ENV), `${task} should include ${ALLOW_ENV}`);
+  assert.ok(!/\s-A\s|--allow-all/.test(task), "never all permissions");
+});
+
+Deno.test("the bundle's wrapper runs a server with narrow permissions that clients can use", async () => {
+  const built = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-run", "--allow-read", "--allow-write=dist", "scripts/bundle.ts"],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.ok(built.success, new TextDecoder().decode(built.stderr));
+  const wrapper = join(ROOT, "dist", "pesuchat");
+  assert.match(await Deno.readTextFile(wrapper), /--allow-read="\$paths"/);
+  const home = await Deno.makeTempDir({ prefix: "pesuchat_bundle_" });
+  const port = freePort();
+  const child = new Deno.Command(wrapper, {
+    args: ["server", "run", "--dir", join(home, "srv"), "--init", "--port", String(port)],
+    cwd: home,
+    env: { DENO: Deno.execPath(), PESUCHAT_HOME: join(home, "profile"), NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let log = "";
+  const deadline = Date.now() + 30_000;
+  try {
+    while (!log.includes("pesuchat: listening")) {
+      assert.ok(Date.now() < deadline, log);
+      const { value, done } = await reader.read();
+      assert.ok(!done, `the server exited:\n${log}`);
+      log += value;
+    }
+    const c = await rawClient(port);
+    await signUp(c, "bundled");
+    assert.equal((await c.conn.request("lookup", { username: "bundled" })).username, "bundled");
+    c.conn.close();
+  } finally {
+    child.kill("SIGTERM");
+    const status = await child.status;
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      log += value;
+    }
+    await child.stdout.cancel();
+    assert.equal(status.code, 0, log);
+    assert.doesNotMatch(log, /NotCapable|PermissionDenied|Requires .* access/);
+  }
+});
