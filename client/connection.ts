@@ -82,6 +82,7 @@ export class ServerConnection {
   static async open(hostname: string, port: number, o: OpenOptions): Promise<ServerConnection> {
     const timeout = o.timeoutMs ?? CONNECT_TIMEOUT_MS;
     let conn: Deno.TcpConn | null = null;
+    let connectTimer: ReturnType<typeof setTimeout> | undefined;
     const timer = setTimeout(() => {
       try {
         conn?.close();
@@ -92,8 +93,9 @@ export class ServerConnection {
     try {
       conn = await Promise.race([
         Deno.connect({ hostname, port, transport: "tcp" }),
-        new Promise<never>((_, reject) =>
-          setTimeout(
+        new Promise<never>((_, reject) => {
+          // Cleared below: a pending timer would keep a finished command alive until it fires.
+          connectTimer = setTimeout(
             () =>
               reject(
                 new ProtocolError(
@@ -102,8 +104,8 @@ export class ServerConnection {
                 ),
               ),
             timeout,
-          )
-        ),
+          );
+        }),
       ]);
       conn.setNoDelay(true);
       const { channel, serverPayload } = await clientHandshake(conn, o);
@@ -123,6 +125,7 @@ export class ServerConnection {
       throw e;
     } finally {
       clearTimeout(timer);
+      clearTimeout(connectTimer);
     }
   }
 
