@@ -33,14 +33,10 @@ export async function runCli(args: string[], version: string): Promise<number> {
     return await serverCommand(second, args.slice(2), version);
   }
   if (first === "connect" || first === "send" || first === "receive") {
-    return await notBuilt(first);
+    const { clientCommand } = await import("./client/cli.ts");
+    return await clientCommand(first, args.slice(1));
   }
   console.error(`pesuchat: unknown command ${JSON.stringify(args.join(" "))}`);
   console.error("pesuchat: run 'pesuchat --help' to see the commands");
   return 2;
-}
-
-function notBuilt(what: string): Promise<number> {
-  console.error(`pesuchat: '${what}' is not built yet`);
-  return Promise.resolve(1);
 }

@@ -1,0 +1,182 @@
+/**
+ * The client's commands: `connect` (the interactive client), `send` and `receive` (for
+ * scripts). Flags in with node:util parseArgs; problems out as one line `pesuchat: …` and a hint
+ * line on stderr, never a stack trace.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { splitHost } from "./chat.ts";
+import { Profile, profileDir } from "./profile.ts";
+import { runConnect } from "./tui/app.ts";
+import { ClientProblem, explain, UsageError } from "./tui/problems.ts";
+import { MAX_WAIT_SECONDS, receiveCommand, sendCommand } from "./tui/send_receive.ts";
+import { processTerminal } from "./tui/terminal.ts";
+
+/** The client commands. */
+export type ClientCommandName = "connect" | "send" | "receive";
+
+/** `receive` waits this long for more messages unless `--wait` says otherwise. */
+export const DEFAULT_WAIT_SECONDS = 2;
+
+const COMMON_FLAGS =
+  `  --profile DIR          the profile folder (default $PESUCHAT_HOME or ~/.pesuchat)
+  --trust FINGERPRINT    trust this server key on first contact without asking`;
+
+const HELP: Record<ClientCommandName, string> = {
+  connect: `usage: pesuchat connect HOST:PORT [flags]
+
+Opens the chat client: sign up or log in, the chat list, chats.
+
+${COMMON_FLAGS}`,
+  send: `usage: pesuchat send HOST:PORT USER TEXT [flags]
+
+Sends TEXT to USER and exits once the server has it. TEXT "-" reads the text from stdin.
+The password comes from PESUCHAT_PASSWORD or PESUCHAT_PASSWORD_FILE, or is asked on a terminal.
+
+${COMMON_FLAGS}
+  --user NAME            send as NAME (default: the profile's only account on the server)`,
+  receive: `usage: pesuchat receive HOST:PORT [flags]
+
+Prints the messages waiting for you, waits for more until none comes for --wait seconds, and
+exits. The password comes as for send.
+
+${COMMON_FLAGS}
+  --user NAME            receive as NAME (default: the profile's only account on the server)
+  --json                 one JSON object per line: {"from","text","ts","id"}
+  --wait SECONDS         quiet time before exiting, 0 to ${MAX_WAIT_SECONDS} (default ${DEFAULT_WAIT_SECONDS})`,
+};
+
+/** A client command line, parsed and checked. */
+export interface ClientArgs {
+  command: ClientCommandName;
+  help: boolean;
+  hostname: string;
+  port: number;
+  profile?: string;
+  trust?: string;
+  user?: string;
+  /** send: the recipient and the text ("-" means stdin). */
+  peer?: string;
+  text?: string;
+  /** receive */
+  json: boolean;
+  wait: number;
+}
+
+/** Parses `--wait`: whole or decimal seconds from 0 to {@linkcode MAX_WAIT_SECONDS}. */
+export function parseWait(v: string | undefined): number {
+  if (v === undefined) return DEFAULT_WAIT_SECONDS;
+  const n = Number(v);
+  if (v.trim() === "" || !Number.isFinite(n) || n < 0 || n > MAX_WAIT_SECONDS) {
+    throw new UsageError(
+      `--wait: expected seconds from 0 to ${MAX_WAIT_SECONDS}, got ${JSON.stringify(v)}`,
+    );
+  }
+  return n;
+}
+
+/** Parses the arguments after the command name; throws {@linkcode UsageError}. */
+export function parseClientArgs(command: ClientCommandName, args: string[]): ClientArgs {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        profile: { type: "string" },
+        trust: { type: "string" },
+        help: { type: "boolean", short: "h" },
+        ...(command === "connect" ? {} : { user: { type: "string" } }),
+        ...(command === "receive" ? { json: { type: "boolean" }, wait: { type: "string" } } : {}),
+      },
+    });
+  } catch (e) {
+    throw new UsageError((e as Error).message.split("\n")[0]!, `see 'pesuchat ${command} --help'`);
+  }
+  const { values, positionals } = parsed;
+  const v = values as Record<string, string | boolean | undefined>;
+  const base = {
+    command,
+    help: v.help === true,
+    profile: v.profile as string | undefined,
+    trust: v.trust as string | undefined,
+    user: v.user as string | undefined,
+    json: v.json === true,
+    wait: parseWait(v.wait as string | undefined),
+  };
+  if (base.help) return { ...base, hostname: "", port: 0 };
+  const [server, ...rest] = positionals;
+  const usage = HELP[command].split("\n")[0]!;
+  if (!server) throw new UsageError(`missing HOST:PORT`, usage);
+  let hostname: string, port: number;
+  try {
+    [hostname, port] = splitHost(server);
+  } catch (e) {
+    throw new UsageError((e as Error).message, usage);
+  }
+  if (base.trust !== undefined && !/^SHA256:[A-Za-z0-9+/]{43}$/.test(base.trust)) {
+    throw new UsageError(
+      `--trust: expected a fingerprint like SHA256:…, got ${JSON.stringify(base.trust)}`,
+      "copy it from what 'pesuchat server run' prints",
+    );
+  }
+  if (command === "send") {
+    const [peer, ...words] = rest;
+    if (!peer || words.length === 0) throw new UsageError("missing USER or TEXT", usage);
+    return { ...base, hostname, port, peer, text: words.join(" ") };
+  }
+  if (rest.length > 0) throw new UsageError(`unexpected ${JSON.stringify(rest[0])}`, usage);
+  return { ...base, hostname, port };
+}
+
+async function readStdinText(): Promise<string> {
+  const text = await new Response(Deno.stdin.readable).text();
+  return text.replace(/\r?\n$/, "");
+}
+
+async function run(a: ClientArgs): Promise<number> {
+  if (a.help) {
+    console.log(HELP[a.command]);
+    return 0;
+  }
+  const profile = new Profile(profileDir(a.profile));
+  const target = { hostname: a.hostname, port: a.port, profile, trust: a.trust, user: a.user };
+  switch (a.command) {
+    case "connect":
+      if (!Deno.stdin.isTerminal() || !Deno.stdout.isTerminal()) {
+        throw new ClientProblem(
+          "no_terminal",
+          "connect needs a terminal",
+          "from scripts, use 'pesuchat send' and 'pesuchat receive'",
+        );
+      }
+      return await runConnect(target, processTerminal());
+    case "send": {
+      const text = a.text === "-" ? await readStdinText() : a.text!;
+      await sendCommand(target, a.peer!, text);
+      return 0;
+    }
+    case "receive":
+      await receiveCommand(target, { json: a.json, wait: a.wait });
+      return 0;
+  }
+}
+
+/** Prints a problem as `pesuchat: …` lines on stderr and returns its exit code. */
+export function report(e: unknown, write: (line: string) => void = console.error): number {
+  const p = explain(e);
+  write(`pesuchat: ${p.message}`);
+  for (const line of p.hint?.split("\n") ?? []) write(`pesuchat: ${line}`);
+  return p.exitCode;
+}
+
+/** Runs `pesuchat <command> args`; returns the exit code. */
+export async function clientCommand(command: ClientCommandName, args: string[]): Promise<number> {
+  try {
+    return await run(parseClientArgs(command, args));
+  } catch (e) {
+    return report(e);
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * The sign-up and log-in forms. Each field says its rule before it is refused, and a refusal
+ * says why; cancelling any field (Esc, Ctrl-C) goes back to the menu.
+ *
+ * @module
+ */
+
+import { MIN_PASSWORD_CHARS, passwordProblem } from "../chat.ts";
+import { canonicalUsername, USERNAME_RULE, usernameProblem } from "../../protocol/username.ts";
+import { ask, askSecret, say } from "./prompts.ts";
+
+/** Times a new password may be mistyped before the form gives up and goes back. */
+export const MAX_PASSWORD_ATTEMPTS = 3;
+
+/** What the sign-up form collects. */
+export interface SignupAnswers {
+  fullName: string;
+  email?: string;
+  username: string;
+  password: string;
+}
+
+/** The shape an email address must have (the server never mails anyone; it is for people). */
+export function emailProblem(email: string): string | undefined {
+  if (email === "") return undefined;
+  return /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)
+    ? undefined
+    : "that does not look like an email address (name@example.org); leave it empty to skip";
+}
+
+/**
+ * Asks for a new password twice, hidden; a weak one is refused with the reason. Null when
+ * cancelled or mistyped {@linkcode MAX_PASSWORD_ATTEMPTS} times.
+ */
+export async function newPassword(username: string, label = "Password"): Promise<string | null> {
+  for (let attempt = 0; attempt < MAX_PASSWORD_ATTEMPTS; attempt++) {
+    const first = await askSecret(`${label} (at least ${MIN_PASSWORD_CHARS} characters, hidden)`, {
+      validate: (v) => {
+        const p = passwordProblem(v, username);
+        return p ? `too weak: ${p}` : undefined;
+      },
+    });
+    if (first === null) return null;
+    const second = await askSecret(`${label} again`);
+    if (second === null) return null;
+    if (first === second) return first;
+    say.problem("the two passwords differ", "type the same password twice");
+  }
+  return null;
+}
+
+/** The sign-up form: full name, email (optional), username, password twice. */
+export async function signupForm(): Promise<SignupAnswers | null> {
+  const fullName = await ask("Full name", {
+    validate: (v) => v.trim() ? undefined : "the full name cannot be empty",
+  });
+  if (fullName === null) return null;
+  const email = await ask("Email (optional; press Enter to skip)", { validate: emailProblem });
+  if (email === null) return null;
+  const username = await ask(`Username (${USERNAME_RULE})`, {
+    validate: (v) => usernameProblem(v) ?? undefined,
+  });
+  if (username === null) return null;
+  const canonical = canonicalUsername(username)!;
+  const password = await newPassword(canonical);
+  if (password === null) return null;
+  return {
+    fullName: fullName.trim(),
+    ...(email.trim() ? { email: email.trim() } : {}),
+    username: canonical,
+    password,
+  };
+}
+
+/** The log-in form: username and password. */
+export async function loginForm(): Promise<{ username: string; password: string } | null> {
+  const username = await ask("Username", {
+    validate: (v) => v.trim() ? undefined : "type your username",
+  });
+  if (username === null) return null;
+  const password = await askSecret("Password");
+  if (password === null) return null;
+  return { username: username.trim(), password };
+}

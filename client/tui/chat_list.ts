@@ -1,0 +1,97 @@
+/**
+ * The chat list: every conversation with the contact's name, the time and preview of the last
+ * message and the unread count, then "new chat", settings and quit. The list is drawn again when
+ * a message, a receipt or a connection change arrives, so unread counts move while it is shown.
+ *
+ * @module
+ */
+
+import type { ChatClient } from "../chat.ts";
+import type { Status } from "./chat_view.ts";
+import { conversationRow, displayName } from "./format.ts";
+import { type Choice, choose } from "./prompts.ts";
+import { ESC, type Terminal } from "./terminal.ts";
+import { truncate } from "./text_width.ts";
+
+/** Delay that gathers a burst of events into one redraw of the list. */
+export const LIST_REFRESH_DELAY_MS = 100;
+/** Rows the list needs besides the conversations (header, title, extra choices, footer). */
+const LIST_CHROME_ROWS = 10;
+
+/** What the user picked in the list. */
+export type ListChoice =
+  | { kind: "chat"; peer: string }
+  | { kind: "newChat" }
+  | { kind: "settings" }
+  | { kind: "quit" };
+
+/** The header above the list: who is logged in where, and the connection. */
+export function listHeader(
+  username: string,
+  fullName: string,
+  server: string,
+  status: Status,
+  cols: number,
+): string {
+  return truncate(`pesuchat · ${displayName(username, fullName)} on ${server} · ${status}`, cols);
+}
+
+/**
+ * Shows the list until the user picks something. `status()` is read at each redraw; `notice`
+ * is a line shown once under the header (the last problem, say).
+ */
+export async function chatList(
+  client: ChatClient,
+  term: Terminal,
+  status: () => Status,
+  notice?: string,
+): Promise<ListChoice> {
+  // Bounded: each pass either returns or follows an event that changed what the list shows.
+  for (;;) {
+    const { columns, rows } = term.size();
+    const conversations = await client.conversations();
+    const names = await Promise.all(
+      conversations.map(async (c) => (await client.contact(c.peer))?.fullName ?? null),
+    );
+    const rowWidth = Math.max(20, columns - 8);
+    const choices: Choice<ListChoice>[] = [
+      ...conversations.map((c, i) => ({
+        value: { kind: "chat", peer: c.peer } as ListChoice,
+        label: conversationRow(c, names[i]!, rowWidth),
+      })),
+      { value: { kind: "newChat" }, label: "+ New chat" },
+      { value: { kind: "settings" }, label: "Settings" },
+      { value: { kind: "quit" }, label: "Quit" },
+    ];
+    term.write(ESC.clearScreen);
+    term.write(
+      listHeader(client.username, client.fullName, client.server, status(), columns) + "\n",
+    );
+    if (notice) term.write(truncate(notice, columns) + "\n");
+    notice = undefined;
+    const changed = new AbortController();
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    const refresh = () => {
+      timer ??= setTimeout(() => changed.abort(), LIST_REFRESH_DELAY_MS);
+    };
+    const off = [
+      client.on("message", refresh),
+      client.on("state", refresh),
+      client.on("connection", refresh),
+      client.on("identityChanged", refresh),
+    ];
+    let picked: ListChoice | null;
+    try {
+      picked = await choose(
+        conversations.length === 0 ? "Chats (none yet: start one with New chat)" : "Chats",
+        choices,
+        { signal: changed.signal, maxItems: Math.max(5, rows - LIST_CHROME_ROWS) },
+      );
+    } finally {
+      if (timer) clearTimeout(timer);
+      for (const f of off) f();
+    }
+    if (picked) return picked;
+    if (!changed.signal.aborted) return { kind: "quit" };
+  }
+}

@@ -1,0 +1,409 @@
+/**
+ * The live chat screen: one conversation, full screen, redrawn whole on every event. Incoming
+ * messages, receipts and connection changes redraw the conversation above an input line that is
+ * kept as a value ({@linkcode Line}), so whatever was half typed is drawn again untouched below
+ * the new message. Commands: /help, /verify, /accept, /back, /quit.
+ *
+ * @module
+ */
+
+import { type ChatClient, ChatError } from "../chat.ts";
+import type { StoredMessage } from "../local_store.ts";
+import { type ChatView, type Entry, renderChat, type Status, type Tone } from "./chat_view.ts";
+import { keyAction } from "./keys.ts";
+import { edit, EMPTY_LINE, type Line, lineOf, lineText } from "./line_editor.ts";
+import { explain } from "./problems.ts";
+import { ESC, frameText, type Terminal } from "./terminal.ts";
+
+/** Messages loaded when a chat opens (older ones stay in the local store). */
+export const HISTORY_LIMIT = 200;
+/** Notes and messages kept on screen at most; the oldest scroll away for good. */
+export const MAX_ENTRIES = 1000;
+/** Delay before incoming messages on the open chat are marked read (a burst sends one receipt). */
+export const MARK_READ_DELAY_MS = 150;
+
+const PROMPT = "> ";
+
+/** How the chat screen was left. */
+export type ChatExit = "back" | "quit";
+
+/** What the input line is for: a message, or the answer to a question the screen asked. */
+type Mode =
+  | { kind: "typing" }
+  | { kind: "confirmVerify"; acceptToo: boolean };
+
+const HELP = [
+  "/verify   show the safety number with this contact and mark them verified",
+  "/accept   accept the contact's new safety number after it changed",
+  "/back     back to the chat list",
+  "/quit     leave pesuchat",
+  "//text    send a message that starts with /",
+  "PgUp/PgDn scroll back and forth · Ctrl-U clear the line · Ctrl-C quit",
+];
+
+/** Splits a safety number's twelve groups into three rows of four, as Signal shows them. */
+export function safetyNumberRows(formatted: string): string[] {
+  const groups = formatted.split(/\s+/).filter(Boolean);
+  const rows: string[] = [];
+  for (let i = 0; i < groups.length; i += 4) rows.push(groups.slice(i, i + 4).join("  "));
+  return rows;
+}
+
+/** Runs the chat with `peer` until the user goes back or quits. */
+export function chatScreen(
+  client: ChatClient,
+  term: Terminal,
+  peer: string,
+  status: Status,
+): Promise<ChatExit> {
+  return new ChatScreen(client, term, peer, status).run();
+}
+
+class ChatScreen {
+  #entries: Entry[] = [];
+  #line: Line = EMPTY_LINE;
+  #mode: Mode = { kind: "typing" };
+  #scroll = 0;
+  #maxScroll = 0;
+  #peerName = "";
+  #verified = false;
+  #identityChanged = false;
+  /** A message refused because of an identity change; it comes back after /accept. */
+  #stash: string | null = null;
+  #readTimer: ReturnType<typeof setTimeout> | null = null;
+  #done = Promise.withResolvers<ChatExit>();
+  #closed = false;
+
+  constructor(
+    readonly client: ChatClient,
+    readonly term: Terminal,
+    readonly peer: string,
+    public status: Status,
+  ) {}
+
+  async run(): Promise<ChatExit> {
+    const off = [
+      this.client.on("message", (m) => this.#onMessage(m)),
+      this.client.on("state", (p, mids, state) => this.#onState(p, mids, state)),
+      this.client.on("identityChanged", (p) => this.#onIdentityChanged(p)),
+      this.client.on("connection", (s, detail) => this.#onConnection(s, detail)),
+      this.client.on("problem", (text) => this.#note(text, "error")),
+    ];
+    this.term.write(ESC.altScreenOn + ESC.clearScreen);
+    const stopKeys = this.term.readKeys((str, key) => this.#onKey(str, key));
+    const stopResize = this.term.onResize(() => this.#render());
+    try {
+      await this.#open();
+      this.#render();
+      return await this.#done.promise;
+    } finally {
+      this.#closed = true;
+      if (this.#readTimer) clearTimeout(this.#readTimer);
+      stopResize();
+      stopKeys();
+      for (const f of off) f();
+      this.term.write(ESC.altScreenOff);
+    }
+  }
+
+  async #open(): Promise<void> {
+    const [contact, history] = await Promise.all([
+      this.client.contact(this.peer),
+      this.client.history(this.peer, HISTORY_LIMIT),
+    ]);
+    this.#peerName = contact?.fullName ?? "";
+    this.#verified = contact?.verified ?? false;
+    // Messages that arrived while the history loaded are in #entries already: keep them last.
+    const early = this.#entries;
+    this.#entries = history.map((message) => ({ kind: "message", message }));
+    for (const e of early) {
+      if (e.kind === "message") this.#upsert(e.message);
+      else this.#entries.push(e);
+    }
+    if (history.length === 0) {
+      this.#note(`this is the start of your chat with ${this.peer}; /help lists the commands`);
+    }
+    if (contact?.pendingIdentity) this.#announceIdentityChange();
+    this.#markRead(0);
+    this.client.checkContact(this.peer).then(() => this.#refreshContact()).catch((e) =>
+      this.#note(explain(e).message, "error")
+    );
+  }
+
+  async #refreshContact(): Promise<void> {
+    const c = await this.client.contact(this.peer);
+    if (!c || this.#closed) return;
+    this.#peerName = c.fullName;
+    this.#verified = c.verified;
+    this.#render();
+  }
+
+  // -- events ------------------------------------------------------------------------------------
+
+  #onMessage(m: StoredMessage): void {
+    if (m.peer !== this.peer) {
+      if (!m.outgoing) this.#note(`new message from ${m.peer}; /back to see the chat list`);
+      return;
+    }
+    this.#upsert(m);
+    if (!m.outgoing) this.#markRead(MARK_READ_DELAY_MS);
+    this.#render();
+  }
+
+  #onState(peer: string, mids: Uint8Array[], state: StoredMessage["state"]): void {
+    if (peer !== this.peer) return;
+    const ids = new Set(mids.map((m) => m.toHex()));
+    let changed = false;
+    this.#entries = this.#entries.map((e) => {
+      if (e.kind !== "message" || !ids.has(e.message.mid.toHex()) || e.message.state >= state) {
+        return e;
+      }
+      changed = true;
+      return { kind: "message", message: { ...e.message, state } };
+    });
+    if (changed) this.#render();
+  }
+
+  #onIdentityChanged(peer: string): void {
+    if (peer === this.peer) this.#announceIdentityChange();
+  }
+
+  #announceIdentityChange(): void {
+    if (this.#identityChanged) return;
+    this.#identityChanged = true;
+    this.#verified = false;
+    this.#note(
+      `${this.peer}'s safety number has changed. This happens when ${this.peer} set pesuchat up ` +
+        "again without a backup, or when someone is intercepting the chat. Compare the new " +
+        "number with /verify; type /accept to keep chatting.",
+      "warn",
+    );
+  }
+
+  #onConnection(s: Status, detail: string): void {
+    this.status = s;
+    if (s === "online") this.#note("connected again");
+    else if (s === "reconnecting") this.#note(`connection lost (${detail}); reconnecting…`, "warn");
+    else this.#note(`offline: ${detail}`, "error");
+  }
+
+  // -- keys and commands -------------------------------------------------------------------------
+
+  #onKey(str: string | undefined, key: Parameters<typeof keyAction>[1]): void {
+    const a = keyAction(str, key);
+    switch (a.kind) {
+      case "edit":
+        this.#line = edit(this.#line, a.edit);
+        break;
+      case "submit": {
+        const text = lineText(this.#line);
+        this.#line = EMPTY_LINE;
+        this.#scroll = 0;
+        void this.#submit(text);
+        break;
+      }
+      case "interrupt":
+        this.#done.resolve("quit");
+        return;
+      case "eof":
+        if (this.#line.chars.length === 0) {
+          this.#done.resolve("quit");
+          return;
+        }
+        this.#line = edit(this.#line, { kind: "delete" });
+        break;
+      case "scroll": {
+        const page = Math.max(1, this.term.size().rows - 3);
+        this.#scroll = a.by === "pageUp"
+          ? Math.min(this.#maxScroll, this.#scroll + page)
+          : Math.max(0, this.#scroll - page);
+        break;
+      }
+      case "redraw":
+        this.term.write(ESC.clearScreen);
+        break;
+      case "none":
+        return;
+    }
+    this.#render();
+  }
+
+  async #submit(text: string): Promise<void> {
+    if (this.#mode.kind === "confirmVerify") {
+      const mode = this.#mode;
+      this.#mode = { kind: "typing" };
+      await this.#answerVerify(/^\s*y(es)?\s*$/i.test(text), mode.acceptToo);
+      return;
+    }
+    const trimmed = text.trim();
+    if (trimmed === "") return;
+    if (trimmed.startsWith("/") && !trimmed.startsWith("//")) {
+      await this.#command(trimmed);
+      return;
+    }
+    await this.#send(trimmed.startsWith("//") ? text.trimStart().slice(1) : text);
+  }
+
+  async #command(cmd: string): Promise<void> {
+    const [name] = cmd.split(/\s+/);
+    switch (name) {
+      case "/help":
+        for (const line of HELP) this.#note(line);
+        return;
+      case "/back":
+        this.#done.resolve("back");
+        return;
+      case "/quit":
+      case "/exit":
+        this.#done.resolve("quit");
+        return;
+      case "/verify":
+        await this.#verify();
+        return;
+      case "/accept":
+        await this.#accept();
+        return;
+      default:
+        this.#note(`unknown command ${name}; /help lists the commands`, "error");
+    }
+  }
+
+  async #send(text: string): Promise<void> {
+    if (this.#identityChanged) {
+      this.#stash = text;
+      this.#note(
+        `not sent: ${this.peer}'s safety number changed. Compare it with /verify, then type ` +
+          "/accept; your message comes back to the input line to send.",
+        "error",
+      );
+      return;
+    }
+    try {
+      await this.client.send(this.peer, text);
+    } catch (e) {
+      if (e instanceof ChatError && e.code === "identity_changed") {
+        this.#announceIdentityChange();
+        await this.#send(text);
+        return;
+      }
+      if (lineText(this.#line) === "") this.#line = lineOf(text);
+      this.#note(`not sent: ${explain(e).message}`, "error");
+    }
+  }
+
+  async #verify(): Promise<void> {
+    try {
+      const number = await this.client.safetyNumber(this.peer);
+      this.#note(
+        `safety number with ${this.peer}: compare it with the one on ${this.peer}'s screen, ` +
+          "side by side or over a call you trust:",
+      );
+      for (const row of safetyNumberRows(number)) this.#note(`    ${row}`);
+      this.#mode = { kind: "confirmVerify", acceptToo: this.#identityChanged };
+      this.#render();
+    } catch (e) {
+      this.#note(explain(e).message, "error");
+    }
+  }
+
+  async #answerVerify(yes: boolean, acceptToo: boolean): Promise<void> {
+    if (!yes) {
+      this.#note(`${this.peer} was not marked verified`);
+      return;
+    }
+    try {
+      if (acceptToo) await this.#accept();
+      await this.client.markVerified(this.peer);
+      this.#verified = true;
+      this.#note(`${this.peer} is marked verified`);
+    } catch (e) {
+      this.#note(explain(e).message, "error");
+    }
+  }
+
+  async #accept(): Promise<void> {
+    if (!this.#identityChanged) {
+      this.#note(`${this.peer}'s safety number has not changed; nothing to accept`);
+      return;
+    }
+    try {
+      await this.client.acceptIdentity(this.peer);
+      this.#identityChanged = false;
+      this.#note(`accepted ${this.peer}'s new safety number; /verify it when you can`);
+      if (this.#stash !== null && lineText(this.#line) === "") this.#line = lineOf(this.#stash);
+      this.#stash = null;
+      this.#render();
+    } catch (e) {
+      this.#note(explain(e).message, "error");
+    }
+  }
+
+  // -- state and drawing -------------------------------------------------------------------------
+
+  #upsert(m: StoredMessage): void {
+    const id = m.mid.toHex();
+    const i = this.#entries.findLastIndex((e) =>
+      e.kind === "message" && e.message.mid.toHex() === id
+    );
+    if (i >= 0) {
+      const old = (this.#entries[i] as { message: StoredMessage }).message;
+      // A receipt may have raised the state already; never show it going back.
+      const state = m.outgoing && old.state > m.state ? old.state : m.state;
+      this.#entries[i] = { kind: "message", message: { ...m, state } };
+    } else {
+      this.#entries.push({ kind: "message", message: m });
+      this.#trim();
+    }
+  }
+
+  #note(text: string, tone: Tone = "info"): void {
+    if (this.#closed) return;
+    this.#entries.push({ kind: "note", text, tone });
+    this.#trim();
+    this.#render();
+  }
+
+  #trim(): void {
+    if (this.#entries.length > MAX_ENTRIES) {
+      this.#entries.splice(0, this.#entries.length - MAX_ENTRIES);
+    }
+  }
+
+  #markRead(delay: number): void {
+    if (this.#readTimer) return;
+    this.#readTimer = setTimeout(() => {
+      this.#readTimer = null;
+      if (this.#closed) return;
+      this.client.markRead(this.peer).catch((e) => this.#note(explain(e).message, "error"));
+    }, delay);
+  }
+
+  #view(): ChatView {
+    const verifying = this.#mode.kind === "confirmVerify";
+    return {
+      peer: this.peer,
+      peerName: this.#peerName,
+      verified: this.#verified,
+      identityChanged: this.#identityChanged,
+      status: this.status,
+      entries: this.#entries,
+      line: this.#line,
+      prompt: verifying
+        ? (this.#mode.kind === "confirmVerify" && this.#mode.acceptToo
+          ? `numbers match? accept and mark ${this.peer} verified [y/N] `
+          : `numbers match? mark ${this.peer} verified [y/N] `)
+        : PROMPT,
+      scroll: this.#scroll,
+      now: Date.now(),
+    };
+  }
+
+  #render(): void {
+    if (this.#closed) return;
+    const { columns, rows } = this.term.size();
+    const frame = renderChat(this.#view(), columns, rows);
+    this.#maxScroll = frame.maxScroll;
+    this.#scroll = Math.min(this.#scroll, frame.maxScroll);
+    this.term.write(frameText(frame.rows, frame.cursor, this.term.color));
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * The chat screen as rows of text: a header with the contact and the connection, the
+ * conversation wrapped to the width, and the input line at the bottom. A pure function of the
+ * view, so every redraw (a message arriving, a receipt, a resize) starts from the same facts and
+ * the half-typed input is drawn again exactly where it was.
+ *
+ * @module
+ */
+
+import type { StoredMessage } from "../local_store.ts";
+import { clockTime, displayName, stateMark } from "./format.ts";
+import { type Line, viewport } from "./line_editor.ts";
+import { fit, printable, textWidth, truncate, wrap } from "./text_width.ts";
+
+/** How a note reads: plain information, a warning, or an error. */
+export type Tone = "info" | "warn" | "error";
+
+/** One thing in the conversation: a message, or a note only this screen shows. */
+export type Entry =
+  | { kind: "message"; message: StoredMessage }
+  | { kind: "note"; text: string; tone: Tone };
+
+/** The connection as the screen shows it. */
+export type Status = "online" | "reconnecting" | "offline";
+
+/** Everything the chat screen draws. */
+export interface ChatView {
+  peer: string;
+  peerName: string;
+  verified: boolean;
+  /** The contact's identity changed and is not yet accepted. */
+  identityChanged: boolean;
+  status: Status;
+  entries: readonly Entry[];
+  line: Line;
+  /** What stands before the input: "> " or a question. */
+  prompt: string;
+  /** Rows scrolled back from the newest. */
+  scroll: number;
+  now: number;
+}
+
+/** How a row is coloured (the terminal decides whether colour is used at all). */
+export type RowStyle = "header" | "plain" | "info" | "warn" | "error";
+
+/** A row of the screen. */
+export interface Row {
+  text: string;
+  style: RowStyle;
+}
+
+/** The drawn screen: its rows, where the cursor goes, and how far back one can scroll. */
+export interface Frame {
+  rows: Row[];
+  cursor: { row: number; col: number };
+  maxScroll: number;
+}
+
+/** Rows a message or note takes at `cols` columns. */
+export function entryRows(e: Entry, peer: string, cols: number, now: number): Row[] {
+  if (e.kind === "note") {
+    const style: RowStyle = e.tone;
+    const mark = e.tone === "info" ? "· " : "! ";
+    return wrap(printable(e.text), Math.max(1, cols - 2)).map((t, i) => ({
+      text: (i === 0 ? mark : "  ") + t,
+      style,
+    }));
+  }
+  const m = e.message;
+  const who = m.outgoing ? "you" : peer;
+  const prefix = `${clockTime(m.ts, now)} ${who}: `;
+  const mark = m.outgoing ? stateMark(m.state) : "";
+  const body = printable(m.text) + (mark ? `  ${mark}` : "");
+  const prefixWidth = textWidth(prefix);
+  // On a very narrow screen the name gets a row of its own and the text the whole width.
+  if (prefixWidth > cols / 2) {
+    return [
+      { text: truncate(prefix.trimEnd(), cols), style: "plain" },
+      ...wrap(body, Math.max(1, cols - 2)).map((t) => ({
+        text: "  " + t,
+        style: "plain" as RowStyle,
+      })),
+    ];
+  }
+  return wrap(body, cols - prefixWidth).map((t, i) => ({
+    text: (i === 0 ? prefix : " ".repeat(prefixWidth)) + t,
+    style: "plain" as RowStyle,
+  }));
+}
+
+/** The header: who the chat is with, verified or changed, and the connection. */
+export function headerText(v: ChatView, cols: number): string {
+  const parts = [displayName(v.peer, v.peerName)];
+  if (v.identityChanged) parts.push("SAFETY NUMBER CHANGED");
+  else if (v.verified) parts.push("verified");
+  parts.push(v.status);
+  if (v.scroll > 0) parts.push("scrolled back: PgDn");
+  const right = "/help";
+  const left = " " + parts.join(" · ");
+  const room = cols - textWidth(right) - 2;
+  return room > textWidth(left) + 1 ? fit(left, room) + " " + right + " " : fit(left, cols);
+}
+
+/** Draws the chat screen in `cols` × `rows`. */
+export function renderChat(v: ChatView, cols: number, rows: number): Frame {
+  const width = Math.max(10, cols);
+  const height = Math.max(3, rows);
+  const body = height - 2;
+  const all = v.entries.flatMap((e) => entryRows(e, v.peer, width, v.now));
+  const maxScroll = Math.max(0, all.length - body);
+  const scroll = Math.min(Math.max(0, v.scroll), maxScroll);
+  const visible = all.slice(Math.max(0, all.length - body - scroll), all.length - scroll);
+  const padding: Row[] = Array.from(
+    { length: body - visible.length },
+    () => ({ text: "", style: "plain" }),
+  );
+  const prompt = truncate(v.prompt, Math.max(1, width - 10));
+  const promptWidth = textWidth(prompt);
+  const input = viewport(v.line, width - promptWidth - 1);
+  return {
+    rows: [
+      { text: headerText({ ...v, scroll }, width), style: "header" },
+      ...padding,
+      ...visible,
+      { text: prompt + input.text, style: "plain" },
+    ],
+    cursor: { row: height - 1, col: promptWidth + input.cursorCol },
+    maxScroll,
+  };
+}
