@@ -19,6 +19,31 @@ interface Waiting {
   reject(e: unknown): void;
 }
 
+/** Splits acks by recipient into lists of at most `limit` qids in all. */
+export function chunkAcks(
+  acks: Map<number, number[]>,
+  limit: number,
+): { recipientId: number; qids: number[] }[][] {
+  const chunks: { recipientId: number; qids: number[] }[][] = [];
+  let current: { recipientId: number; qids: number[] }[] = [];
+  let size = 0;
+  for (const [recipientId, all] of acks) {
+    for (let i = 0; i < all.length;) {
+      const take = Math.min(limit - size, all.length - i);
+      current.push({ recipientId, qids: all.slice(i, i + take) });
+      size += take;
+      i += take;
+      if (size === limit) {
+        chunks.push(current);
+        current = [];
+        size = 0;
+      }
+    }
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+
 /** Serialises writes to the store and batches them. */
 export class GroupCommitter {
   #items: Waiting[] = [];
@@ -96,13 +121,12 @@ export class GroupCommitter {
       if (this.#acks.size > 0) {
         const acks = this.#acks;
         this.#acks = new Map();
-        for (const [recipientId, qids] of acks) {
-          for (let i = 0; i < qids.length; i += MAX_BATCH) {
-            try {
-              await this.store.ack(recipientId, qids.slice(i, i + MAX_BATCH));
-            } catch {
-              // The messages stay queued and are delivered again; clients de-duplicate by id.
-            }
+        // Every recipient's acks in as few transactions as the batch limit allows.
+        for (const chunk of chunkAcks(acks, MAX_BATCH)) {
+          try {
+            await this.store.ackMany(chunk);
+          } catch {
+            // The messages stay queued and are delivered again; clients de-duplicate by id.
           }
         }
         continue;

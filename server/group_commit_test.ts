@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { MAX_BATCH, type NewQueued, type Store, StoreError } from "../sql/mod.ts";
-import { GroupCommitter } from "./group_commit.ts";
+import { chunkAcks, GroupCommitter } from "./group_commit.ts";
 
 /** A store that records its calls; recipient 99 does not exist. */
 function recordingStore() {
@@ -15,7 +15,8 @@ function recordingStore() {
       }
       return Promise.resolve(items.map(() => next++));
     },
-    ack(_r: number, qids: number[]) {
+    ackMany(list: { recipientId: number; qids: number[] }[]) {
+      const qids = list.flatMap((a) => a.qids);
       if (qids.length > MAX_BATCH) return Promise.reject(new RangeError("too many"));
       acks.push(qids);
       return Promise.resolve(qids.length);
@@ -56,6 +57,14 @@ Deno.test("GroupCommitter.submit() refuses only the message whose recipient vani
   assert.equal(results[0]!.status, "fulfilled");
   assert.equal(results[1]!.status, "rejected");
   assert.equal(results[2]!.status, "fulfilled");
+});
+
+Deno.test("chunkAcks() keeps each chunk within the limit across recipients", () => {
+  const chunks = chunkAcks(new Map([[1, [1, 2, 3]], [2, [4, 5]], [3, [6]]]), 4);
+  assert.deepEqual(chunks, [
+    [{ recipientId: 1, qids: [1, 2, 3] }, { recipientId: 2, qids: [4] }],
+    [{ recipientId: 2, qids: [5] }, { recipientId: 3, qids: [6] }],
+  ]);
 });
 
 Deno.test("GroupCommitter.ack() splits acknowledgements at MAX_BATCH and N+1", async () => {

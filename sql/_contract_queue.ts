@@ -120,6 +120,37 @@ export function queueContract(h: ContractHarness): void {
     });
   });
 
+  t("ackMany() acknowledges for several recipients in one call, bounded at MAX_BATCH", async () => {
+    await using(h, async (s) => {
+      const a = await makeUser(s, "ackmanya");
+      const b = await makeUser(s, "ackmanyb");
+      const c = await makeUser(s, "ackmanyc");
+      const [forA, forB] = await s.enqueue([message(a.id, c.id, 1), message(b.id, c.id, 2)]);
+      // Each recipient deletes only its own rows, even when an entry names another's qid.
+      assert.equal(
+        await s.ackMany([{ recipientId: a.id, qids: [forA!, forB!] }, {
+          recipientId: b.id,
+          qids: [forB!],
+        }]),
+        2,
+      );
+      assert.equal(await s.pendingCount(a.id), 0);
+      assert.equal(await s.pendingCount(b.id), 0);
+      assert.equal(await s.ackMany([]), 0);
+      const half = new Array(MAX_BATCH / 2).fill(forA);
+      assert.equal(
+        await s.ackMany([{ recipientId: a.id, qids: half }, { recipientId: b.id, qids: half }]),
+        0,
+      );
+      await assert.rejects(
+        s.ackMany([{ recipientId: a.id, qids: half }, {
+          recipientId: b.id,
+          qids: [...half, forB!],
+        }]),
+        RangeError,
+      );
+    });
+  });
   t(`pending() returns ${LONG_QUEUE} queued messages in the order they were sent`, async () => {
     await using(h, async (s) => {
       const a = await makeUser(s, "long");

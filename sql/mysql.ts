@@ -377,24 +377,32 @@ class MysqlStore implements Store {
   }
 
   ack(recipientId: number, qids: number[]): Promise<number> {
+    return this.ackMany([{ recipientId, qids }]);
+  }
+
+  ackMany(acks: { recipientId: number; qids: number[] }[]): Promise<number> {
     return this.#pool.write("ack", async (c) => {
       let deleted = 0;
-      const unique = [...new Set(qids)];
-      for (let at = 0; at < unique.length; at += MAX_IN_LIST) {
-        const list = padList(unique.slice(at, at + MAX_IN_LIST));
-        const result = await run(
-          c,
-          `DELETE FROM queue WHERE recipient_id = ? AND qid IN (${listPlaceholders(list.length)})`,
-          [recipientId, ...list],
-        );
-        deleted += result.affectedRows;
+      for (const a of acks) {
+        const unique = [...new Set(a.qids)];
+        for (let at = 0; at < unique.length; at += MAX_IN_LIST) {
+          const list = padList(unique.slice(at, at + MAX_IN_LIST));
+          const result = await run(
+            c,
+            `DELETE FROM queue WHERE recipient_id = ? AND qid IN (${
+              listPlaceholders(list.length)
+            })`,
+            [a.recipientId, ...list],
+          );
+          deleted += result.affectedRows;
+        }
       }
       return deleted;
     }, {
       idempotent: true,
       check: () => {
-        checkBatch("ack", qids.length);
-        checkQids("ack", qids);
+        checkBatch("ack", acks.reduce((n, a) => n + a.qids.length, 0));
+        for (const a of acks) checkQids("ack", a.qids);
       },
     });
   }

@@ -207,6 +207,11 @@ export interface Store {
    * are unknown or belong to another recipient are ignored.
    */
   ack(recipientId: number, qids: number[]): Promise<number>;
+  /**
+   * `ack` for several recipients in one transaction (the relay acknowledges a whole round of
+   * deliveries at once). At most MAX_BATCH qids in all.
+   */
+  ackMany(acks: { recipientId: number; qids: number[] }[]): Promise<number>;
   pendingCount(recipientId: number): Promise<number>;
 
   /** Stores or replaces the user's backup; `StoreError("not_found")` for an unknown user. */
