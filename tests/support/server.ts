@@ -8,7 +8,7 @@
 import { randomBytes, X25519KeyPair } from "../../crypto/mod.ts";
 import { ServerConnection } from "../../client/connection.ts";
 import type { Deliver } from "../../protocol/messages.ts";
-import { openStore } from "../../sql/mod.ts";
+import { openStore, type StoreOptions } from "../../sql/mod.ts";
 import type { PrekeySet, Store } from "../../sql/store.ts";
 import { newSecrets } from "../../server/keystore.ts";
 import { Logger } from "../../server/log.ts";
@@ -29,9 +29,10 @@ export interface TestServer {
 export async function startTestServer(
   kind: DatabaseKind,
   limits?: Partial<ServerLimits>,
+  storeOptions?: StoreOptions,
 ): Promise<TestServer> {
   const db = await freshDatabase(kind);
-  const store = await openStore(db.location);
+  const store = await openStore(db.location, storeOptions);
   await store.migrate();
   const log: string[] = [];
   const server = await PesuchatServer.start({
