@@ -7,12 +7,7 @@
  */
 
 import type { X25519KeyPair } from "../crypto/mod.ts";
-import {
-  decodeServerMessage,
-  encodeMessage,
-  encodeRequest,
-  parseResult,
-} from "../protocol/codec.ts";
+import { decodeServerMessage, encodeAck, encodeRequest, parseResult } from "../protocol/codec.ts";
 import { ProtocolError, type ProtocolErrorCode } from "../protocol/errors.ts";
 import { MAX_OUTSTANDING_REQUESTS, REQUEST_TIMEOUT_MS } from "../protocol/limits.ts";
 import type { Deliver, RequestOf, RequestType, ResultOf } from "../protocol/messages.ts";
@@ -169,7 +164,7 @@ export class ServerConnection {
   /** Acknowledges stored deliveries so the server can delete them. */
   ack(qids: number[]): void {
     if (!this.#closeReason && qids.length > 0) {
-      this.#channel.send(encodeMessage({ t: "ack", qids }));
+      this.#channel.send(encodeAck(qids));
     }
   }
 

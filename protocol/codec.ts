@@ -1,6 +1,7 @@
 /**
- * Records to messages and back: UTF-8 JSON, validated against the schemas in messages.ts before
- * any other code sees a field.
+ * Records to messages and back: UTF-8 JSON validated against the schemas in messages.ts before
+ * any other code sees a field, and binary records for the four messages each chat message costs
+ * (protocol/binary.ts).
  *
  * @module
  */
@@ -21,6 +22,7 @@ import {
   resultSchemas,
 } from "./messages.ts";
 import { toWire } from "./schema.ts";
+import * as binary from "./binary.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
@@ -56,6 +58,21 @@ export type ClientMessage =
  * id when one could be read (so the reply can name it), or `"unknown_type"`.
  */
 export function decodeClientMessage(record: Uint8Array): ClientMessage {
+  if (record[0] === binary.Tag.send) {
+    let id: number | undefined;
+    try {
+      const s = binary.decodeSend(record, (n) => (id = n));
+      return {
+        kind: "request",
+        type: "send",
+        id: s.id,
+        body: { to: s.to, mid: s.mid, body: s.body },
+      };
+    } catch (e) {
+      throw new RequestError(id, e as ProtocolError);
+    }
+  }
+  if (record[0] === binary.Tag.ack) return { kind: "ack", ack: { qids: binary.decodeAck(record) } };
   const raw = parseJson(record);
   const t = raw.t as string;
   if (t === "ack") return { kind: "ack", ack: ackSchema.parse(raw, "ack") };
@@ -95,7 +112,13 @@ export function encodeRequest<T extends RequestType>(
   id: number,
   body: RequestOf<T>,
 ): Uint8Array<ArrayBuffer> {
+  if (type === "send") return binary.encodeSend({ id, ...(body as RequestOf<"send">) });
   return encodeMessage({ ...body, t: type, id });
+}
+
+/** Encodes an acknowledgement of stored deliveries. */
+export function encodeAck(qids: number[]): Uint8Array<ArrayBuffer> {
+  return binary.encodeAck(qids);
 }
 
 /** A decoded server message, as the client sees it. The result of `ok` is validated later by
@@ -108,6 +131,13 @@ export type ServerMessage =
 
 /** Decodes and validates a server message. */
 export function decodeServerMessage(record: Uint8Array): ServerMessage {
+  if (record[0] === binary.Tag.sendOk) {
+    const { re, qid, ts } = binary.decodeSendOk(record);
+    return { kind: "ok", re, raw: { qid, ts } };
+  }
+  if (record[0] === binary.Tag.deliver) {
+    return { kind: "deliver", deliver: binary.decodeDeliver(record) };
+  }
   const raw = parseJson(record);
   switch (raw.t) {
     case "ok":
@@ -143,9 +173,9 @@ export function encodeOk(re: number, result: Record<string, unknown>): Uint8Arra
   return encodeMessage({ ...result, t: "ok", re });
 }
 
-/** Encodes the reply to a send: the hot path, written out by hand rather than walked. */
+/** Encodes the reply to a send (binary: the hot path). */
 export function encodeSendOk(re: number, qid: number, ts: number): Uint8Array<ArrayBuffer> {
-  return encoder.encode(`{"t":"ok","re":${re},"qid":${qid},"ts":${ts}}`);
+  return binary.encodeSendOk(re, qid, ts);
 }
 
 /** Encodes an error reply. */
@@ -159,11 +189,7 @@ export function encodeError(
   );
 }
 
-/** Encodes a delivery: the hot path, written out by hand rather than walked. */
+/** Encodes a delivery (binary: the hot path). */
 export function encodeDeliver(d: Deliver): Uint8Array<ArrayBuffer> {
-  return encoder.encode(
-    `{"t":"deliver","qid":${d.qid},"from":${
-      JSON.stringify(d.from)
-    },"mid":"${d.mid.toBase64()}","ts":${d.ts},"body":"${d.body.toBase64()}"}`,
-  );
+  return binary.encodeDeliver(d);
 }

@@ -146,8 +146,19 @@ function percentile(sorted: number[], p: number): number {
 
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 
+/** CPU seconds a process has used (user + system), from /proc. */
+function cpuSeconds(pid: number | "self"): number {
+  const fields = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1]!.split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 /** U users in U/2 pairs, each sender with up to IN_FLIGHT unacknowledged sends, for `seconds`. */
-async function relay(port: number, users: number, seconds: number): Promise<BenchResult> {
+async function relay(
+  port: number,
+  pid: number,
+  users: number,
+  seconds: number,
+): Promise<BenchResult> {
   const accounts = await signUpUsers(port, `relay${users}_`, users);
   const sentAt = new Map<string, number>();
   const latencies: number[] = [];
@@ -207,9 +218,11 @@ async function relay(port: number, users: number, seconds: number): Promise<Benc
   await new Promise((r) => setTimeout(r, 1000));
   measuring = true;
   const start = performance.now();
+  const cpu0 = [cpuSeconds(pid), cpuSeconds("self")];
   await new Promise((r) => setTimeout(r, seconds * 1000));
   measuring = false;
   const elapsed = (performance.now() - start) / 1000;
+  const cpu1 = [cpuSeconds(pid), cpuSeconds("self")];
   running = false;
   await Promise.all(senders);
   for (const c of conns) c.close();
@@ -220,6 +233,9 @@ async function relay(port: number, users: number, seconds: number): Promise<Benc
     msgs_per_s: Math.round(delivered / elapsed),
     p50_ms: round(percentile(latencies, 50), 2),
     p99_ms: round(percentile(latencies, 99), 2),
+    // Share of one core each process used while measuring: where the time goes.
+    server_cpu: round((cpu1[0]! - cpu0[0]!) / elapsed, 2),
+    clients_cpu: round((cpu1[1]! - cpu0[1]!) / elapsed, 2),
   };
 }
 
@@ -329,8 +345,8 @@ export async function runRelayBench(args: string[]): Promise<void> {
   const server = await startServer(join(dir, "server"));
   try {
     if (want("relay")) {
-      print(await relay(server.port, 2, seconds));
-      print(await relay(server.port, 50, seconds));
+      print(await relay(server.port, server.pid, 2, seconds));
+      print(await relay(server.port, server.pid, 50, seconds));
     }
     if (want("offline_drain")) print(await offlineDrain(server.port));
     if (want("idle_connections")) {
