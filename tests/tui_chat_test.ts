@@ -95,11 +95,13 @@ async function accountSecrets(path: string, password: string): Promise<Uint8Arra
   }
 }
 
-Deno.test("connect: two people trust the server, sign up, chat, verify, log out and in, under tmux", async () => {
+Deno.test("connect: two people trust the server, sign up, chat, verify, log out and in, restore, under tmux", async () => {
   const t = await startTestServer("sqlite");
   const server = `127.0.0.1:${t.port}`;
   const alicePath = await tempDir();
   const bobPath = await tempDir();
+  const bobElsewherePath = await tempDir();
+  let bobElsewhere: TmuxClient | undefined;
   const alice = await TmuxClient.start({
     args: ["connect", server, "--profile", alicePath],
   });
@@ -223,20 +225,40 @@ Deno.test("connect: two people trust the server, sign up, chat, verify, log out 
     await alice.keys("C-c");
     assert.equal(await bob.exitCode(), 0);
     assert.equal(await alice.exitCode(), 0);
+
+    // On another computer (an empty profile) logging in offers the server's backup.
+    bobElsewhere = await TmuxClient.start({
+      args: ["connect", server, "--profile", bobElsewherePath, "--trust", t.server.fingerprint],
+    });
+    await logIn(bobElsewhere, "bob", PW_BOB);
+    await bobElsewhere.waitFor("Restore the backup from the server?");
+    await bobElsewhere.keys("y");
+    await bobElsewhere.waitFor("restored your chats from the backup");
+    await bobElsewhere.waitFor(/Alice A \(alice\)\s+\d\d:\d\d\s+you: this is half and the rest/);
+    await bobElsewhere.keys("Enter");
+    await bobElsewhere.waitFor(/alice: hello bob\n.*alice: second message\n.*you: hi alice/);
+    await bobElsewhere.line("/quit");
+    assert.equal(await bobElsewhere.exitCode(), 0);
   } finally {
     await alice.stop();
     await bob.stop();
+    await bobElsewhere?.stop();
     await t.stop();
   }
 
   // Nothing readable in either profile: no message text, no password, no private key.
-  const files = new Map([...await filesUnder(alicePath), ...await filesUnder(bobPath)]);
+  const files = new Map(
+    (await Promise.all([alicePath, bobPath, bobElsewherePath].map(filesUnder))).flatMap((m) => [
+      ...m,
+    ]),
+  );
   assert.ok(files.size >= 3, [...files.keys()].join(", "));
   const secrets = [
     ...await accountSecrets(new Profile(alicePath).accountStore(server, "alice"), PW_ALICE),
     ...await accountSecrets(new Profile(bobPath).accountStore(server, "bob"), PW_BOB),
+    ...await accountSecrets(new Profile(bobElsewherePath).accountStore(server, "bob"), PW_BOB),
   ];
-  assert.deepEqual(secrets.map((s) => s.length), [32, 32, 32, 32, 32, 32]);
+  assert.deepEqual(secrets.map((s) => s.length), Array(9).fill(32));
   const enc = new TextEncoder();
   // The search reads the right bytes: routing facts such as usernames are stored in the clear.
   assert.ok([...files.values()].some((b) => contains(b, enc.encode("alice"))));

@@ -157,8 +157,7 @@ class App {
       say.problem(p.message, p.hint ?? "back to the menu");
       return { kind: "welcome" };
     }
-    say.success(`signed up as ${answers.username}`);
-    return { kind: "list" };
+    return { kind: "list", notice: `signed up as ${answers.username}; welcome` };
   }
 
   async login(): Promise<Screen> {
@@ -170,16 +169,20 @@ class App {
     try {
       const r = await this.client.login({
         ...answers,
-        restore: async () =>
-          await confirm(
-            `There is no copy of ${answers.username}'s chats on this computer. Restore the ` +
-              "encrypted backup from the server? (No starts afresh with a new safety number)",
-            { initial: true },
-          ) ?? false,
+        restore: async () => {
+          say.info(
+            `there is no copy of ${answers.username}'s chats on this computer, and the server\n` +
+              "keeps an encrypted backup; without it you start afresh, with a new safety number",
+          );
+          return await confirm("Restore the backup from the server?", { initial: true }) ?? false;
+        },
       });
-      if (r.restored) say.success("restored your chats from the backup");
+      if (r.restored) return { kind: "list", notice: "restored your chats from the backup" };
       if (r.newIdentity) {
-        say.warn("new keys were made; your contacts will see that your safety number changed");
+        return {
+          kind: "list",
+          notice: "new keys were made: your contacts will see your safety number change",
+        };
       }
     } catch (e) {
       const p = explain(e);
@@ -234,6 +237,6 @@ class App {
 
   async settings(): Promise<Screen> {
     const r = await settingsMenu(this.client);
-    return r === "loggedOut" ? { kind: "welcome" } : { kind: "list" };
+    return r.next === "loggedOut" ? { kind: "welcome" } : { kind: "list", notice: r.notice };
   }
 }

@@ -38,7 +38,7 @@ export function listHeader(
 
 /**
  * Shows the list until the user picks something. `status()` is read at each redraw; `notice`
- * is a line shown once under the header (the last problem, say).
+ * is shown once under the header (what the last step did, or why it could not).
  */
 export async function chatList(
   client: ChatClient,
@@ -67,7 +67,7 @@ export async function chatList(
     term.write(
       listHeader(client.username, client.fullName, client.server, status(), columns) + "\n",
     );
-    if (notice) term.write(truncate(notice, columns) + "\n");
+    for (const line of notice?.split("\n") ?? []) term.write(truncate(line, columns) + "\n");
     notice = undefined;
     const changed = new AbortController();
     let timer: ReturnType<typeof setTimeout> | null = null;

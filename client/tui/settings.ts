@@ -12,8 +12,12 @@ import { displayName } from "./format.ts";
 import { explain } from "./problems.ts";
 import { askSecret, choose, confirm, say } from "./prompts.ts";
 
-/** Where settings lead: back to the list, or out of the account. */
-export type SettingsExit = "list" | "loggedOut";
+/** Where settings lead (back to the list, or out of the account) and what to tell the user. */
+export interface SettingsExit {
+  next: "list" | "loggedOut";
+  /** A line for the top of the list: what was done, or why it could not be. */
+  notice?: string;
+}
 
 type Item = "verify" | "password" | "backup" | "logout" | "delete" | "back";
 
@@ -27,42 +31,42 @@ export async function settingsMenu(client: ChatClient): Promise<SettingsExit> {
     { value: "delete", label: "Delete account" },
     { value: "back", label: "Back" },
   ]);
+  const list = (notice?: string | null): SettingsExit => ({
+    next: "list",
+    ...(notice ? { notice } : {}),
+  });
   try {
     switch (item) {
       case "verify":
-        await verifyContact(client);
-        return "list";
+        return list(await verifyContact(client));
       case "password":
-        await changePassword(client);
-        return "list";
+        return list(await changePassword(client));
       case "backup":
         await client.backupNow();
-        say.success("backup uploaded, encrypted under your password");
-        return "list";
+        return list("backup uploaded, encrypted under your password");
       case "logout":
         await client.logout();
         say.success("logged out; your chats stay on this computer, encrypted");
-        return "loggedOut";
+        return { next: "loggedOut" };
       case "delete":
-        return await deleteAccount(client) ? "loggedOut" : "list";
+        return await deleteAccount(client) ? { next: "loggedOut" } : list();
       default:
-        return "list";
+        return list();
     }
   } catch (e) {
     const p = explain(e);
-    say.problem(p.message, p.hint);
-    return "list";
+    return list(`pesuchat: ${p.message}` + (p.hint ? `\npesuchat: ${p.hint}` : ""));
   }
 }
 
-/** Shows the safety number with a contact and marks them verified if the user says so. */
-export async function verifyContact(client: ChatClient, peer?: string): Promise<void> {
+/**
+ * Shows the safety number with a contact and marks them verified if the user says so; returns
+ * what happened.
+ */
+export async function verifyContact(client: ChatClient, peer?: string): Promise<string | null> {
   if (!peer) {
     const conversations = await client.conversations();
-    if (conversations.length === 0) {
-      say.info("no contacts yet");
-      return;
-    }
+    if (conversations.length === 0) return "no contacts to verify yet";
     const picked = await choose(
       "Verify whom?",
       await Promise.all(conversations.map(async (c) => ({
@@ -70,35 +74,34 @@ export async function verifyContact(client: ChatClient, peer?: string): Promise<
         label: displayName(c.peer, (await client.contact(c.peer))?.fullName),
       }))),
     );
-    if (picked === null) return;
+    if (picked === null) return null;
     peer = picked;
   }
   const contact = await client.contact(peer);
   const number = await client.safetyNumber(peer);
   say.note(safetyNumberRows(number).join("\n"), `Safety number with ${peer}`);
-  say.info(`compare it with the number on ${peer}'s screen, side by side or over a call you trust`);
+  say.info(
+    `compare it with the number on ${peer}'s screen,\nside by side or over a call you trust`,
+  );
   const changed = Boolean(contact?.pendingIdentity);
   const ok = await confirm(
     changed
       ? `The numbers match: accept ${peer}'s new key and mark them verified?`
       : `The numbers match: mark ${peer} verified?`,
   );
-  if (!ok) {
-    say.info(`${peer} was not marked verified`);
-    return;
-  }
+  if (!ok) return `${peer} was not marked verified`;
   if (changed) await client.acceptIdentity(peer);
   await client.markVerified(peer);
-  say.success(`${peer} is marked verified`);
+  return `${peer} is marked verified`;
 }
 
-async function changePassword(client: ChatClient): Promise<void> {
+async function changePassword(client: ChatClient): Promise<string | null> {
   const current = await askSecret("Current password");
-  if (current === null) return;
+  if (current === null) return null;
   const next = await newPassword(client.username, "New password");
-  if (next === null) return;
+  if (next === null) return null;
   await client.changePassword(current, next);
-  say.success("password changed; use the new one from now on");
+  return "password changed; use the new one from now on";
 }
 
 async function deleteAccount(client: ChatClient): Promise<boolean> {

@@ -1,0 +1,90 @@
+import assert from "node:assert/strict";
+import { connectChat } from "./support/chat.ts";
+import { startTestServer } from "./support/server.ts";
+import { TmuxClient } from "./support/tmux.ts";
+
+const PW_ALICE = "correct horse 1";
+const PW_BOB = "battery staple 2";
+
+/** Signs up from the welcome menu and waits for the chat list. */
+async function signUp(c: TmuxClient, username: string, password: string): Promise<void> {
+  await c.waitFor("Sign up");
+  await c.keys("Down", "Enter");
+  for (
+    const [prompt, answer] of [
+      ["Full name", username.toUpperCase()],
+      ["Email (optional", ""],
+      ["Username (3-32", username],
+      ["Password (at least", password],
+      ["Password again", password],
+    ]
+  ) {
+    await c.waitFor(prompt!);
+    await c.line(answer!);
+  }
+  await c.waitFor("Chats");
+}
+
+Deno.test("connect: a contact's changed identity shows in the chat and blocks sending until /accept", async () => {
+  const t = await startTestServer("sqlite");
+  const server = `127.0.0.1:${t.port}`;
+  const profile = await Deno.makeTempDir({ prefix: "pesuchat_tui_" });
+  const args = ["connect", server, "--profile", profile, "--trust", t.server.fingerprint];
+  let alice = await TmuxClient.start({ args });
+  try {
+    const bob = await connectChat(t);
+    await bob.client.signup({ fullName: "Bob B", username: "bob", password: PW_BOB });
+    await signUp(alice, "alice", PW_ALICE);
+    await alice.keys("Enter");
+    await alice.waitFor("Chat with (username)");
+    await alice.line("bob");
+    await alice.waitFor("start of your chat with bob");
+    await alice.line("before");
+    await bob.waitFor(1);
+
+    // Bob starts over: his account is deleted and made again, with new keys.
+    await bob.client.deleteAccount(PW_BOB);
+    await bob.client.close();
+    const bob2 = await connectChat(t);
+    await bob2.client.signup({ fullName: "Bob Again", username: "bob", password: PW_BOB });
+    await bob2.client.send("alice", "it is me, new keys");
+
+    // The change arrives with his message (the identityChanged event), in the open chat.
+    await alice.waitFor("bob: it is me, new keys");
+    await alice.waitFor("bob's safety number has changed");
+    await alice.waitFor("SAFETY NUMBER CHANGED");
+
+    // Leaving and coming back: the chat opens with the change still pending.
+    await alice.line("/quit");
+    assert.equal(await alice.exitCode(), 0);
+    await alice.stop();
+    alice = await TmuxClient.start({ args });
+    await alice.waitFor("Log in");
+    await alice.keys("Enter");
+    await alice.waitFor("Username");
+    await alice.line("alice");
+    await alice.waitFor("Password");
+    await alice.line(PW_ALICE);
+    await alice.waitFor(/bob\)?\s+\d\d:\d\d\s+1 unread\s+it is me, new keys/);
+    await alice.keys("Enter");
+    await alice.waitFor("bob's safety number has changed");
+
+    // Sending before accepting is refused, and says why; the text is kept for after /accept.
+    await alice.line("are you really bob?");
+    await alice.waitFor("not sent: bob's safety number changed");
+    assert.equal(bob2.received.length, 0);
+    await alice.line("/accept");
+    await alice.waitFor("accepted bob's new safety number");
+    await alice.waitFor("> are you really bob?");
+    await alice.keys("Enter");
+    await bob2.waitFor(1);
+    assert.equal(bob2.received[0]!.text, "are you really bob?");
+    await alice.waitFor(/you: are you really bob\? {2}✓/);
+    await alice.line("/quit");
+    assert.equal(await alice.exitCode(), 0);
+    await bob2.client.close();
+  } finally {
+    await alice.stop();
+    await t.stop();
+  }
+});
