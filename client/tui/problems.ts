@@ -143,9 +143,12 @@ export function explain(e: unknown): Problem {
 function chatProblem(e: ChatError): Problem {
   switch (e.code) {
     case "wrong_password":
+      // The core says which: the login's pair, or the current password when changing it.
       return {
-        message: "wrong username or password",
-        hint: "check both; after several failures the server makes you wait",
+        message: e.message,
+        ...(/username/.test(e.message)
+          ? { hint: "check both; after several failures the server makes you wait" }
+          : {}),
         exitCode: 1,
       };
     case "offline":

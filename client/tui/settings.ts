@@ -105,10 +105,11 @@ async function changePassword(client: ChatClient): Promise<string | null> {
 }
 
 async function deleteAccount(client: ChatClient): Promise<boolean> {
-  const sure = await confirm(
-    `Delete the account ${client.username} with every message, on the server and here? ` +
-      "This cannot be undone",
+  say.warn(
+    `deleting removes ${client.username} and every message, on the server and on this\n` +
+      "computer; this cannot be undone",
   );
+  const sure = await confirm(`Delete the account ${client.username} for good?`);
   if (!sure) return false;
   const password = await askSecret("Password, to confirm");
   if (password === null) return false;

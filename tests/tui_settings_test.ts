@@ -1,0 +1,97 @@
+import assert from "node:assert/strict";
+import { startTestServer } from "./support/server.ts";
+import { TmuxClient } from "./support/tmux.ts";
+
+const OLD_PW = "first password 1";
+const NEW_PW = "second password 2";
+
+/** Opens Settings from the chat list (no conversations: New chat, Settings, Quit). */
+async function openSettings(c: TmuxClient, item: number): Promise<void> {
+  await c.waitFor("+ New chat");
+  await c.keys("Down", "Enter");
+  await c.waitFor("Delete account");
+  for (let i = 0; i < item; i++) await c.keys("Down");
+  await c.keys("Enter");
+}
+
+async function logIn(c: TmuxClient, password: string): Promise<void> {
+  await c.waitFor("Log in");
+  await c.keys("Enter");
+  await c.waitFor("Username");
+  await c.line("carol");
+  await c.waitFor("Password");
+  await c.line(password);
+}
+
+Deno.test("connect: settings back up, change the password and delete the account", async () => {
+  const t = await startTestServer("sqlite");
+  const profile = await Deno.makeTempDir({ prefix: "pesuchat_tui_" });
+  const c = await TmuxClient.start({
+    args: ["connect", `127.0.0.1:${t.port}`, "--profile", profile, "--trust", t.server.fingerprint],
+  });
+  try {
+    await c.waitFor("Sign up");
+    await c.keys("Down", "Enter");
+    for (
+      const [prompt, answer] of [
+        ["Full name", "Carol C"],
+        ["Email (optional", "carol@example.org"],
+        ["Username (3-32", "carol"],
+        ["Password (at least", OLD_PW],
+        ["Password again", OLD_PW],
+      ]
+    ) {
+      await c.waitFor(prompt!);
+      await c.line(answer!);
+    }
+    await c.waitFor("signed up as carol");
+
+    // Settings items: 0 verify, 1 change password, 2 back up now, 3 log out, 4 delete account.
+    await openSettings(c, 2);
+    await c.waitFor("backup uploaded, encrypted under your password");
+    assert.ok((await t.store.userByName("carol")) !== null);
+
+    // A wrong current password is refused in one line; then the change goes through.
+    await openSettings(c, 1);
+    await c.waitFor("Current password");
+    await c.line("not my password");
+    await c.waitFor("New password (at least");
+    await c.line(NEW_PW);
+    await c.waitFor("New password again");
+    await c.line(NEW_PW);
+    await c.waitFor("pesuchat: the current password is wrong");
+    await openSettings(c, 1);
+    await c.waitFor("Current password");
+    await c.line(OLD_PW);
+    await c.waitFor("New password (at least");
+    await c.line(NEW_PW);
+    await c.waitFor("New password again");
+    await c.line(NEW_PW);
+    await c.waitFor("password changed; use the new one from now on");
+
+    // The old password no longer opens the account; the new one does.
+    await openSettings(c, 3);
+    await c.waitFor("logged out");
+    await logIn(c, OLD_PW);
+    await c.waitFor("pesuchat: wrong username or password");
+    await logIn(c, NEW_PW);
+    await c.waitFor("+ New chat");
+
+    // Deleting asks first, then for the password; afterwards the account is gone.
+    await openSettings(c, 4);
+    await c.waitFor("this cannot be undone");
+    await c.waitFor("Delete the account carol for good?");
+    await c.keys("y");
+    await c.waitFor("Password, to confirm");
+    await c.line(NEW_PW);
+    await c.waitFor("the account is deleted");
+    assert.equal(await t.store.userByName("carol"), null);
+    await logIn(c, NEW_PW);
+    await c.waitFor(/wrong username or password[^]*Log in/);
+    await c.keys("Down", "Down", "Enter");
+    assert.equal(await c.exitCode(), 0);
+  } finally {
+    await c.stop();
+    await t.stop();
+  }
+});
