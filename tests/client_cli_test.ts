@@ -91,6 +91,13 @@ Deno.test("report() prints one line and a hint with the program's prefix, and th
     "pesuchat: cannot reach the server: the connection was refused",
     "pesuchat: is the server running? check the address and port",
   ]);
+  lines.length = 0;
+  const dns = new Error("failed to lookup address information: Name or service not known");
+  assert.equal(report(dns, (l) => lines.push(l)), 1);
+  assert.deepEqual(lines, [
+    "pesuchat: cannot find that server: the host name is unknown",
+    "pesuchat: check the spelling of the address",
+  ]);
 });
 
 Deno.test("send and receive: a script sends, and receive --json prints one object per line", async () => {
@@ -218,8 +225,23 @@ Deno.test("send and receive: each problem is one line and a hint, never a stack 
       assert.ok(r.output.split("\n").length <= 2, `${what}: ${r.output}`);
     }
 
-    // An unknown server key without --trust names the fingerprint to pass; --trust then works.
+    // An unknown server key without --trust names the fingerprint to pass; a --trust that does
+    // not match is refused; the right one works.
     await Deno.remove(join(alice, "known_hosts"));
+    const wrongTrust = "SHA256:" + "A".repeat(43);
+    const mismatch = await runPesuchat(
+      ["receive", server, "--profile", alice, "--trust", wrongTrust],
+      asAlice,
+    );
+    assert.equal(mismatch.code, 1, mismatch.output);
+    assert.ok(
+      mismatch.output.startsWith(
+        `pesuchat: the key of ${server} is ${t.server.fingerprint}, not the --trust fingerprint\n` +
+          "pesuchat: someone may be impersonating the server",
+      ),
+      mismatch.output,
+    );
+    await assert.rejects(Deno.stat(join(alice, "known_hosts")), Deno.errors.NotFound);
     const unknown = await runPesuchat(["receive", server, "--profile", alice], asAlice);
     assert.equal(unknown.code, 1);
     assert.match(unknown.output, /^pesuchat: the key of 127\.0\.0\.1:\d+ is not known yet/);

@@ -58,6 +58,31 @@ Deno.test("connect: declining an unknown server key connects to nothing and reme
   }
 });
 
+Deno.test("connect: a --trust fingerprint that does not match is refused without a question", async () => {
+  const t = await startTestServer("sqlite");
+  const profile = await tempDir();
+  const c = await TmuxClient.start({
+    args: [
+      "connect",
+      `127.0.0.1:${t.port}`,
+      "--profile",
+      profile,
+      "--trust",
+      "SHA256:" + "B".repeat(43),
+    ],
+  });
+  try {
+    const screen = await c.waitFor(/\[exit \d+\]/);
+    assert.ok(screen.includes(`is ${t.server.fingerprint}, not the --trust fingerprint`), screen);
+    assert.doesNotMatch(screen, /Trust this server/);
+    assert.equal(await c.exitCode(), 1);
+    await assert.rejects(Deno.stat(join(profile, "known_hosts")), Deno.errors.NotFound);
+  } finally {
+    await c.stop();
+    await t.stop();
+  }
+});
+
 Deno.test("connect: a server that is down is one line and a choice to try again or quit", async () => {
   const port = freePort();
   const profile = await tempDir();

@@ -6,18 +6,18 @@
  * @module
  */
 
-import { ChatClient, ChatError } from "../chat.ts";
+import { type ChatClient, ChatError } from "../chat.ts";
 import { HostKeyChangedError, HostKeyUnknownError } from "../known_hosts.ts";
 import type { Profile } from "../profile.ts";
 import { loginForm, signupForm } from "./account_forms.ts";
 import { chatList } from "./chat_list.ts";
 import { chatScreen } from "./chat_screen.ts";
 import type { Status } from "./chat_view.ts";
-import { explain, hostKeyChangedLines } from "./problems.ts";
+import { ClientProblem, explain, hostKeyChangedLines } from "./problems.ts";
 import { ask, choose, confirm, say } from "./prompts.ts";
 import { settingsMenu } from "./settings.ts";
 import type { Terminal } from "./terminal.ts";
-import { trustQuestion } from "./trust.ts";
+import { connectTrusting, trustQuestion } from "./trust.ts";
 import { canonicalUsername, usernameProblem } from "../../protocol/username.ts";
 
 /** Screens of the client; each step returns the next. */
@@ -95,10 +95,10 @@ class App {
     // Bounded by the user: every failed pass asks whether to try again.
     for (;;) {
       try {
-        const client = await ChatClient.connect({
-          ...this.target,
-          confirmNewServer: trustQuestion(this.server, this.target.profile.knownHosts),
-        });
+        const client = await connectTrusting(
+          this.target,
+          trustQuestion(this.server, this.target.profile.knownHosts),
+        );
         this.#client = client;
         this.#status = "online";
         this.#offStatus = client.on("connection", (s) => this.#status = s);
@@ -107,6 +107,10 @@ class App {
         if (e instanceof HostKeyChangedError) {
           const [first, ...rest] = hostKeyChangedLines(e);
           say.problem(first!, rest.join("\n"));
+          return { kind: "exit", code: 1 };
+        }
+        if (e instanceof ClientProblem) {
+          say.problem(e.message, e.hint);
           return { kind: "exit", code: 1 };
         }
         if (e instanceof HostKeyUnknownError) {

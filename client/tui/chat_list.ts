@@ -78,7 +78,14 @@ export async function chatList(
       client.on("message", refresh),
       client.on("state", refresh),
       client.on("connection", refresh),
-      client.on("identityChanged", refresh),
+      client.on("identityChanged", (peer) => {
+        notice = `${peer}'s safety number changed; open the chat to see and accept it`;
+        refresh();
+      }),
+      client.on("problem", (text) => {
+        notice = `pesuchat: ${text}`;
+        refresh();
+      }),
     ];
     let picked: ListChoice | null;
     try {

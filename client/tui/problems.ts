@@ -32,7 +32,7 @@ export class UsageError extends Error {
 export class ClientProblem extends Error {
   override name = "ClientProblem";
   constructor(
-    readonly code: "no_account" | "no_password" | "no_terminal" | "not_sent" | "declined",
+    readonly code: "no_account" | "no_password" | "no_terminal" | "not_sent" | "trust_mismatch",
     message: string,
     readonly hint?: string,
   ) {

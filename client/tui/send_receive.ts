@@ -8,7 +8,7 @@
 
 import process from "node:process";
 import { basename, dirname } from "node:path";
-import { ChatClient, ChatError } from "../chat.ts";
+import { type ChatClient, ChatError } from "../chat.ts";
 import { MessageState, type StoredMessage } from "../local_store.ts";
 import type { Profile } from "../profile.ts";
 import { canonicalUsername } from "../../protocol/username.ts";
@@ -16,7 +16,7 @@ import { fullTime } from "./format.ts";
 import { ClientProblem } from "./problems.ts";
 import { askSecret } from "./prompts.ts";
 import { printable } from "./text_width.ts";
-import { trustQuestion } from "./trust.ts";
+import { connectTrusting, trustQuestion } from "./trust.ts";
 
 /** Longest `--wait`, in seconds. */
 export const MAX_WAIT_SECONDS = 3600;
@@ -128,15 +128,12 @@ export async function scriptLogin(
     username = all[0]!;
   }
   const password = await scriptPassword(username);
-  const client = await ChatClient.connect({
-    hostname: t.hostname,
-    port: t.port,
-    profile: t.profile,
-    trust: t.trust,
-    confirmNewServer: Deno.stdin.isTerminal()
+  const client = await connectTrusting(
+    t,
+    Deno.stdin.isTerminal()
       ? trustQuestion(server, t.profile.knownHosts, process.stderr)
       : undefined,
-  });
+  );
   try {
     beforeLogin?.(client);
     // The local store exists, so there is nothing to restore: never start a new identity here.

@@ -5,6 +5,10 @@
  * @module
  */
 
+import { ChatClient } from "../chat.ts";
+import { HostKeyUnknownError } from "../known_hosts.ts";
+import type { Profile } from "../profile.ts";
+import { ClientProblem } from "./problems.ts";
 import { confirm, type PromptOutput, say } from "./prompts.ts";
 
 /**
@@ -29,4 +33,42 @@ export function trustQuestion(
     );
     return (await confirm("Trust this server and remember its key?", { output })) ?? false;
   };
+}
+
+/** Where to connect, and the fingerprint given with `--trust`, if any. */
+export interface TrustTarget {
+  hostname: string;
+  port: number;
+  profile: Profile;
+  trust?: string;
+}
+
+/**
+ * Connects, checking the server key against known_hosts. A new key is trusted when it matches
+ * `--trust`; without `--trust`, `ask` (if given) puts the question. With `--trust` nothing is
+ * asked: a different key is refused, because the user said which key to expect.
+ */
+export async function connectTrusting(
+  t: TrustTarget,
+  ask?: (fingerprint: string) => Promise<boolean>,
+): Promise<ChatClient> {
+  try {
+    return await ChatClient.connect({
+      hostname: t.hostname,
+      port: t.port,
+      profile: t.profile,
+      trust: t.trust,
+      confirmNewServer: t.trust === undefined ? ask : undefined,
+    });
+  } catch (e) {
+    if (e instanceof HostKeyUnknownError && t.trust !== undefined) {
+      throw new ClientProblem(
+        "trust_mismatch",
+        `the key of ${e.host} is ${e.presentedFingerprint}, not the --trust fingerprint`,
+        "someone may be impersonating the server, or the fingerprint was mistyped;\n" +
+          "check it with the server's operator",
+      );
+    }
+    throw e;
+  }
 }
