@@ -9,7 +9,14 @@
 
 import { type ChatClient, ChatError } from "../chat.ts";
 import type { StoredMessage } from "../local_store.ts";
-import { type ChatView, type Entry, renderChat, type Status, type Tone } from "./chat_view.ts";
+import {
+  type ChatView,
+  type Entry,
+  renderChat,
+  RowCache,
+  type Status,
+  type Tone,
+} from "./chat_view.ts";
 import { keyAction } from "./keys.ts";
 import { edit, EMPTY_LINE, type Line, lineOf, lineText } from "./line_editor.ts";
 import { explain } from "./problems.ts";
@@ -73,6 +80,8 @@ class ChatScreen {
   #readTimer: ReturnType<typeof setTimeout> | null = null;
   #done = Promise.withResolvers<ChatExit>();
   #closed = false;
+  #rowCache = new RowCache();
+  #drawPending = false;
 
   constructor(
     readonly client: ChatClient,
@@ -398,10 +407,23 @@ class ChatScreen {
     };
   }
 
+  /**
+   * Draws once after the current burst: the keys of a paste, or a batch of messages, arrive in
+   * one turn of the event loop and make a single frame.
+   */
   #render(): void {
+    if (this.#drawPending || this.#closed) return;
+    this.#drawPending = true;
+    queueMicrotask(() => {
+      this.#drawPending = false;
+      this.#draw();
+    });
+  }
+
+  #draw(): void {
     if (this.#closed) return;
     const { columns, rows } = this.term.size();
-    const frame = renderChat(this.#view(), columns, rows);
+    const frame = renderChat(this.#view(), columns, rows, this.#rowCache);
     this.#maxScroll = frame.maxScroll;
     this.#scroll = Math.min(this.#scroll, frame.maxScroll);
     this.term.write(frameText(frame.rows, frame.cursor, this.term.color));

@@ -101,12 +101,32 @@ export function headerText(v: ChatView, cols: number): string {
   return room > textWidth(left) + 1 ? fit(left, room) + " " + right + " " : fit(left, cols);
 }
 
-/** Draws the chat screen in `cols` × `rows`. */
-export function renderChat(v: ChatView, cols: number, rows: number): Frame {
+/**
+ * Rows already wrapped, per entry. Entries are immutable values (a receipt replaces the entry),
+ * so an entry's rows change only with the width or the day (times show a date once a day has
+ * passed); redrawing for a keypress then wraps nothing again.
+ */
+export class RowCache {
+  #rows = new WeakMap<Entry, { key: string; rows: Row[] }>();
+
+  get(e: Entry, peer: string, cols: number, now: number): Row[] {
+    const key = `${cols} ${new Date(now).toDateString()}`;
+    const hit = this.#rows.get(e);
+    if (hit?.key === key) return hit.rows;
+    const rows = entryRows(e, peer, cols, now);
+    this.#rows.set(e, { key, rows });
+    return rows;
+  }
+}
+
+/** Draws the chat screen in `cols` × `rows` (reusing wrapped rows from `cache`, if given). */
+export function renderChat(v: ChatView, cols: number, rows: number, cache?: RowCache): Frame {
   const width = Math.max(10, cols);
   const height = Math.max(3, rows);
   const body = height - 2;
-  const all = v.entries.flatMap((e) => entryRows(e, v.peer, width, v.now));
+  const all = v.entries.flatMap((e) =>
+    cache ? cache.get(e, v.peer, width, v.now) : entryRows(e, v.peer, width, v.now)
+  );
   const maxScroll = Math.max(0, all.length - body);
   const scroll = Math.min(Math.max(0, v.scroll), maxScroll);
   const visible = all.slice(Math.max(0, all.length - body - scroll), all.length - scroll);
