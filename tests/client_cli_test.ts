@@ -81,6 +81,15 @@ Deno.test("parseClientArgs() reads each command's arguments and flags", () => {
   }
 });
 
+Deno.test("pesuchat connect, send and receive --help print their usage", async () => {
+  for (const command of ["connect", "send", "receive"]) {
+    const r = await runPesuchat([command, "--help"]);
+    assert.equal(r.code, 0, r.output);
+    assert.match(r.output, new RegExp(`^usage: pesuchat ${command} HOST:PORT`));
+    assert.match(r.output, /--profile DIR/);
+  }
+});
+
 Deno.test("report() prints one line and a hint with the program's prefix, and the exit code", () => {
   const lines: string[] = [];
   assert.equal(report(new UsageError("missing HOST:PORT", "see --help"), (l) => lines.push(l)), 2);
@@ -216,6 +225,13 @@ Deno.test("send and receive: each problem is one line and a hint, never a stack 
       ],
       ["bad --wait", ["receive", server, "--wait", "3601"], {}, /^pesuchat: --wait: expected/, 2],
       ["unknown flag", ["send", server, "--frobnicate"], {}, /^pesuchat: .*frobnicate/, 2],
+      [
+        "no terminal",
+        ["connect", server, "--profile", alice],
+        {},
+        /^pesuchat: connect needs a terminal\npesuchat: from scripts, use 'pesuchat send'/,
+        1,
+      ],
     ];
     for (const [what, args, env, expected, code] of cases) {
       const r = await runPesuchat(args, { env });
