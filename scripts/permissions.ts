@@ -8,26 +8,47 @@
  * @module
  */
 
-/** Environment variables pesuchat reads, and those its libraries probe (clack: terminal kind;
- * mysql2: debug and time zone). */
+/**
+ * Environment variables pesuchat reads, and those its libraries probe: clack and Deno's node:tty
+ * colour detection (terminal kind, colour switches, the CI systems it recognises), mysql2 (debug,
+ * time zone). Reading one that is not granted would stop the program, so the list errs wide.
+ */
 export const ENV_VARS: readonly string[] = [
+  // pesuchat's own
   "HOME",
   "USERPROFILE",
   "PESUCHAT_HOME",
   "PESUCHAT_PASSWORD",
   "PESUCHAT_PASSWORD_FILE",
   "PESUCHAT_CURRENT_PASSWORD",
+  // terminal and colour detection
   "NO_COLOR",
   "FORCE_COLOR",
+  "NODE_DISABLE_COLORS",
   "TERM",
+  "COLORTERM",
   "TERM_PROGRAM",
+  "TERM_PROGRAM_VERSION",
   "TERMINAL_EMULATOR",
   "TERMINUS_SUBLIME",
   "WT_SESSION",
-  "CI",
+  "TMUX",
   "ACCESSIBLE",
   "COLUMNS",
   "LINES",
+  // continuous-integration systems the colour detection recognises
+  "CI",
+  "CI_NAME",
+  "TF_BUILD",
+  "TEAMCITY_VERSION",
+  "GITHUB_ACTIONS",
+  "GITLAB_CI",
+  "TRAVIS",
+  "CIRCLECI",
+  "APPVEYOR",
+  "BUILDKITE",
+  "DRONE",
+  // mysql2
   "NODE_DEBUG",
   "TZ",
 ];

@@ -3,9 +3,21 @@ import { join } from "node:path";
 import denoJson from "../deno.json" with { type: "json" };
 import { ALLOW_ENV } from "../scripts/permissions.ts";
 import { freePort } from "./support/process.ts";
-import { rawClient, signUp } from "./support/server.ts";
+import { rawClient, signUp, startTestServer } from "./support/server.ts";
+import { TmuxClient } from "./support/tmux.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
+
+async function buildBundle(): Promise<string> {
+  const built = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-run", "--allow-read", "--allow-write=dist", "scripts/bundle.ts"],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.ok(built.success, new TextDecoder().decode(built.stderr));
+  return join(ROOT, "dist", "pesuchat");
+}
 
 Deno.test("the start task grants exactly the environment variables in scripts/permissions.ts", () => {
   const task = denoJson.tasks.start;
@@ -14,14 +26,7 @@ Deno.test("the start task grants exactly the environment variables in scripts/pe
 });
 
 Deno.test("the bundle's wrapper runs a server with narrow permissions that clients can use", async () => {
-  const built = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-run", "--allow-read", "--allow-write=dist", "scripts/bundle.ts"],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.ok(built.success, new TextDecoder().decode(built.stderr));
-  const wrapper = join(ROOT, "dist", "pesuchat");
+  const wrapper = await buildBundle();
   assert.match(await Deno.readTextFile(wrapper), /--allow-read="\$paths"/);
   const home = await Deno.makeTempDir({ prefix: "pesuchat_bundle_" });
   const port = freePort();
@@ -57,5 +62,28 @@ Deno.test("the bundle's wrapper runs a server with narrow permissions that clien
     await child.stdout.cancel();
     assert.equal(status.code, 0, log);
     assert.doesNotMatch(log, /NotCapable|PermissionDenied|Requires .* access/);
+  }
+});
+
+Deno.test("the bundle's wrapper runs the terminal client with narrow permissions, even under CI", async () => {
+  const wrapper = await buildBundle();
+  const t = await startTestServer("sqlite");
+  const home = await Deno.makeTempDir({ prefix: "pesuchat_bundle_client_" });
+  // CI=1 makes the colour detection probe more variables; each must be granted or it stops.
+  const c = await TmuxClient.start({
+    program: [wrapper],
+    args: ["connect", `127.0.0.1:${t.port}`],
+    env: { DENO: Deno.execPath(), PESUCHAT_HOME: home, CI: "1", COLORTERM: "truecolor" },
+  });
+  try {
+    const asked = await c.waitFor("Trust this server and remember its key?");
+    assert.ok(asked.includes(t.server.fingerprint), asked);
+    await c.keys("y");
+    await c.waitFor("Sign up");
+    assert.match(await Deno.readTextFile(join(home, "known_hosts")), /^127\.0\.0\.1:\d+ x25519 /);
+    assert.doesNotMatch(await c.screen(), /NotCapable|Requires .* access/);
+  } finally {
+    await c.stop();
+    await t.stop();
   }
 });

@@ -37,6 +37,8 @@ export interface TmuxOptions {
   columns?: number;
   rows?: number;
   env?: Record<string, string>;
+  /** The program to run instead of `deno run -A main.ts` (e.g. the bundle's wrapper). */
+  program?: string[];
 }
 
 /** pesuchat running in a tmux pane. */
@@ -50,7 +52,8 @@ export class TmuxClient {
   static async start(o: TmuxOptions): Promise<TmuxClient> {
     const dir = await Deno.makeTempDir({ prefix: "pesuchat_tmux_" });
     const socket = `${dir}/sock`;
-    const command = [Deno.execPath(), "run", "-A", MAIN, ...o.args].map(shellQuote).join(" ") +
+    const program = o.program ?? [Deno.execPath(), "run", "-A", MAIN];
+    const command = [...program, ...o.args].map(shellQuote).join(" ") +
       `; echo "[exit $?]"; sleep 600`;
     const env = { NO_COLOR: "1", TERM: "xterm-256color", ...o.env };
     await tmux(
