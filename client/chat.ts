@@ -720,14 +720,23 @@ export class ChatClient {
   }
 
   #flushing: Promise<void> | null = null;
+  #flushAgain = false;
 
   /** Sends everything in the outbox, oldest first; stops quietly when offline. */
   #flushOutbox(): Promise<void> {
+    // A message queued while a flush runs may have missed its read of the outbox: note it, and
+    // the running flush reads the outbox once more before it ends.
+    this.#flushAgain = true;
     this.#flushing ??= (async () => {
       try {
         for (;;) {
+          this.#flushAgain = false;
           const items = await this.#s.outbox();
-          if (items.length === 0 || !this.isOnline) return;
+          if (!this.isOnline) return;
+          if (items.length === 0) {
+            if (this.#flushAgain) continue;
+            return;
+          }
           const results = await Promise.allSettled(
             items.map((it) =>
               this.#conn.request("send", { to: it.peer, mid: it.mid, body: it.envelope })
@@ -758,7 +767,7 @@ export class ChatClient {
             }
           }
           for (const [peer, mids] of sent) this.#emit("state", peer, mids, MessageState.sent);
-          if (!progress) return;
+          if (!progress && !this.#flushAgain) return;
         }
       } finally {
         this.#flushing = null;
