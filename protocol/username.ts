@@ -15,9 +15,13 @@ export const USERNAME_RULE =
 
 const ALLOWED = /^[a-z][a-z0-9_]*$/;
 
+/** A name that is canonical already: the common case, checked without Unicode normalisation. */
+const CANONICAL = new RegExp(`^[a-z][a-z0-9_]{${USERNAME_MIN - 1},${USERNAME_MAX - 1}}$`);
+
 /** The canonical form of `name`, or null when it breaks the rule. */
 export function canonicalUsername(name: string): string | null {
   if (typeof name !== "string" || name.length > USERNAME_MAX * 4) return null;
+  if (CANONICAL.test(name)) return name;
   const canonical = name.normalize("NFKC").toLowerCase().trim();
   if (canonical.length < USERNAME_MIN || canonical.length > USERNAME_MAX) return null;
   return ALLOWED.test(canonical) ? canonical : null;
