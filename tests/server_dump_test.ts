@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
-import { DEFAULT_TEST_MYSQL_URL } from "../scripts/test_db.ts";
 import { connectChat } from "./support/chat.ts";
-import { DATABASE_KINDS, type FreshDatabase } from "./support/databases.ts";
+import { DATABASE_KINDS, type FreshDatabase, testMysqlUrl } from "./support/databases.ts";
 import { startTestServer } from "./support/server.ts";
 
 const PASSWORDS = ["Zanzibar quilt 77", "Okapi marmalade 31"];
@@ -20,7 +19,7 @@ async function dump(db: FreshDatabase): Promise<Uint8Array> {
     return new Uint8Array(parts.flatMap((p) => [...p]));
   }
   const url = new URL(db.location);
-  const base = new URL(Deno.env.get("PESUCHAT_TEST_MYSQL") ?? DEFAULT_TEST_MYSQL_URL);
+  const base = testMysqlUrl();
   const out = await new Deno.Command("mariadb-dump", {
     args: [
       "--hex-blob",

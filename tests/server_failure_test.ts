@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
-import mysql from "mysql2/promise";
 import { ServerError } from "../client/connection.ts";
-import { DEFAULT_TEST_MYSQL_URL } from "../scripts/test_db.ts";
+import { adminConnection } from "./support/databases.ts";
 import { mid, rawClient, signUp, startTestServer } from "./support/server.ts";
 
 Deno.test("[sqlite] a full database is reported to the sender and the log; acknowledged messages survive", async () => {
@@ -51,13 +50,7 @@ Deno.test("[sqlite] a full database is reported to the sender and the log; ackno
 
 Deno.test("[mysql] dropped database connections lose no acknowledged message and deliver none twice", async () => {
   const t = await startTestServer("mysql");
-  const base = new URL(Deno.env.get("PESUCHAT_TEST_MYSQL") ?? DEFAULT_TEST_MYSQL_URL);
-  const admin = await mysql.createConnection({
-    host: base.hostname,
-    port: Number(base.port || 3306),
-    user: decodeURIComponent(base.username),
-    password: decodeURIComponent(base.password),
-  });
+  const admin = await adminConnection();
   try {
     const a = await rawClient(t.port);
     const b = await rawClient(t.port);

@@ -21,8 +21,20 @@ export interface FreshDatabase {
   drop(): Promise<void>;
 }
 
-function testMysqlUrl(): URL {
+/** The MySQL server the tests use, as a URL (with the test user's password). */
+export function testMysqlUrl(): URL {
   return new URL(Deno.env.get("PESUCHAT_TEST_MYSQL") ?? DEFAULT_TEST_MYSQL_URL);
+}
+
+/** A connection to the test MySQL server outside any store, for setting up and for sabotage. */
+export function adminConnection(): Promise<mysql.Connection> {
+  const base = testMysqlUrl();
+  return mysql.createConnection({
+    host: base.hostname,
+    port: Number(base.port || 3306),
+    user: decodeURIComponent(base.username),
+    password: decodeURIComponent(base.password),
+  });
 }
 
 /** A new empty database of `kind`. */
@@ -37,12 +49,7 @@ export async function freshDatabase(kind: DatabaseKind): Promise<FreshDatabase> 
   }
   const base = testMysqlUrl();
   const name = `pesuchat_test_${crypto.getRandomValues(new Uint8Array(6)).toHex()}`;
-  const admin = await mysql.createConnection({
-    host: base.hostname,
-    port: Number(base.port || 3306),
-    user: decodeURIComponent(base.username),
-    password: decodeURIComponent(base.password),
-  });
+  const admin = await adminConnection();
   try {
     await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
   } finally {
@@ -54,12 +61,7 @@ export async function freshDatabase(kind: DatabaseKind): Promise<FreshDatabase> 
     kind,
     location: url.toString(),
     async drop() {
-      const c = await mysql.createConnection({
-        host: base.hostname,
-        port: Number(base.port || 3306),
-        user: decodeURIComponent(base.username),
-        password: decodeURIComponent(base.password),
-      });
+      const c = await adminConnection();
       try {
         await c.query(`DROP DATABASE IF EXISTS \`${name}\``);
       } finally {
