@@ -1,11 +1,20 @@
 import assert from "node:assert/strict";
 import { ChatError } from "../client/chat.ts";
 import { MessageState } from "../client/local_store.ts";
-import { connectChat, eventually } from "./support/chat.ts";
-import { startTestServer } from "./support/server.ts";
+import { connectChat, eventually, type TestChat } from "./support/chat.ts";
+import { startTestServer, type TestServer } from "./support/server.ts";
 
 const PW_A = "correct horse 1";
 const PW_B = "battery staple 2";
+
+/** Alice and Bob, signed up on `t` from profiles of their own. */
+async function aliceAndBob(t: TestServer): Promise<{ a: TestChat; b: TestChat }> {
+  const a = await connectChat(t);
+  const b = await connectChat(t);
+  await a.client.signup({ fullName: "Alice", username: "alice", password: PW_A });
+  await b.client.signup({ fullName: "Bob", username: "bob", password: PW_B });
+  return { a, b };
+}
 
 Deno.test("ChatClient: two users sign up, chat both ways, and see delivery and read receipts", async () => {
   const t = await startTestServer("sqlite");
@@ -66,10 +75,7 @@ Deno.test("ChatClient: two users sign up, chat both ways, and see delivery and r
 Deno.test("ChatClient: messages to an offline user wait on the server and arrive in order, once", async () => {
   const t = await startTestServer("sqlite");
   try {
-    const a = await connectChat(t);
-    const b = await connectChat(t);
-    await a.client.signup({ fullName: "Alice", username: "alice", password: PW_A });
-    await b.client.signup({ fullName: "Bob", username: "bob", password: PW_B });
+    const { a, b } = await aliceAndBob(t);
     const bobProfile = b.profile;
     await b.client.logout();
     await b.client.close();
@@ -117,10 +123,7 @@ Deno.test("ChatClient: a wrong password is refused, and a weak one at sign-up", 
 Deno.test("ChatClient: restore from backup into an empty profile, then continue the conversation", async () => {
   const t = await startTestServer("sqlite");
   try {
-    const a = await connectChat(t);
-    const b = await connectChat(t);
-    await a.client.signup({ fullName: "Alice", username: "alice", password: PW_A });
-    await b.client.signup({ fullName: "Bob", username: "bob", password: PW_B });
+    const { a, b } = await aliceAndBob(t);
     await a.client.send("bob", "before the move");
     await b.waitFor(1);
     await b.client.send("alice", "reply before the move");
@@ -159,10 +162,7 @@ Deno.test("ChatClient: restore from backup into an empty profile, then continue 
 Deno.test("ChatClient: a contact who re-registers shows an identity change that must be acknowledged", async () => {
   const t = await startTestServer("sqlite");
   try {
-    const a = await connectChat(t);
-    const b = await connectChat(t);
-    await a.client.signup({ fullName: "Alice", username: "alice", password: PW_A });
-    await b.client.signup({ fullName: "Bob", username: "bob", password: PW_B });
+    const { a, b } = await aliceAndBob(t);
     await a.client.send("bob", "hi");
     await b.waitFor(1);
     const before = await a.client.safetyNumber("bob");
