@@ -1,0 +1,498 @@
+/**
+ * The logged-in half of the chat core: sessions with contacts, sending and receiving, receipts,
+ * the outbox, contacts' identities and safety numbers. It holds the unlocked local store and
+ * reaches the server only through the link the client gives it.
+ *
+ * Messages are exactly-once on screen: an incoming envelope is decrypted, stored with the new
+ * session state in one local transaction, and only then acknowledged to the server; a
+ * redelivered one is recognised by its id and acknowledged again without a second copy.
+ * Outgoing envelopes wait in the outbox until the server has committed them.
+ *
+ * @module
+ */
+
+import {
+  formatSafetyNumber,
+  type IdentityKeyPair,
+  IdentityPublic,
+  randomBytes,
+  safetyNumber,
+  Session,
+} from "../crypto/mod.ts";
+import type { Deliver, RequestOf, RequestType, ResultOf } from "../protocol/messages.ts";
+import { canonicalUsername } from "../protocol/username.ts";
+import { ChatError, type ChatEvents, explainServer } from "./chat_types.ts";
+import { ServerError } from "./connection.ts";
+import {
+  type Content,
+  decodeContent,
+  encodeContent,
+  MAX_RECEIPT_IDS,
+  MAX_TEXT_CHARS,
+} from "./content.ts";
+import {
+  type Contact,
+  type ConversationSummary,
+  type LocalStore,
+  MessageState,
+  type StoredMessage,
+} from "./local_store.ts";
+import { ClientPrekeys } from "./prekeys.ts";
+
+/** Delivery receipts wait this long to share one envelope. */
+export const RECEIPT_DELAY_MS = 50;
+
+/** What the messenger needs from the client around it. */
+export interface MessengerLink {
+  /** A request on the current connection; `ChatError("offline")` when there is none. */
+  request<T extends RequestType>(type: T, body: RequestOf<T>): Promise<ResultOf<T>>;
+  /** Acknowledges stored deliveries on the current connection. */
+  ack(qids: number[]): void;
+  isOnline(): boolean;
+  emit<K extends keyof ChatEvents>(event: K, ...args: Parameters<ChatEvents[K]>): void;
+  /** Something worth backing up changed. */
+  changed(): void;
+}
+
+/** One logged-in account's conversations. */
+export class Messenger {
+  readonly prekeys: ClientPrekeys;
+  #sessions = new Map<string, Session>();
+  /** Everything that touches sessions or the store runs through this lane, in order. */
+  #lane: Promise<unknown> = Promise.resolve();
+  #pendingReceipts = new Map<string, Uint8Array[]>();
+  #receiptTimer: ReturnType<typeof setTimeout> | null = null;
+  #checkedIdentities = new Set<string>();
+  #flushing: Promise<void> | null = null;
+  #flushAgain = false;
+
+  constructor(
+    readonly store: LocalStore,
+    readonly identity: IdentityKeyPair,
+    readonly username: string,
+    readonly link: MessengerLink,
+  ) {
+    this.prekeys = new ClientPrekeys(store, identity);
+  }
+
+  /** Runs `fn` in the lane: after everything queued before it. */
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.#lane.then(fn);
+    this.#lane = p.catch(() => {});
+    return p;
+  }
+
+  /** Work after every (re)connection: the outbox flushes and prekeys are topped up. */
+  async afterConnect(): Promise<void> {
+    try {
+      await this.flushOutbox();
+      await this.maintainPrekeys();
+    } catch (e) {
+      if (!(e instanceof ChatError && e.code === "offline")) {
+        this.link.emit("problem", `background work failed: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  /** Replenishes one-time prekeys and rotates the signed prekey when due. */
+  async maintainPrekeys(): Promise<void> {
+    const counts = await this.link.request("prekey_count", {});
+    const more = await this.run(() => this.prekeys.replenish(counts));
+    const rotated = await this.run(() => this.prekeys.rotateIfDue());
+    if (more || rotated) {
+      await this.link.request("prekeys_put", { ...more, ...rotated });
+      this.link.changed();
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Contacts, identities, safety numbers
+
+  /** A user's public face on the server; throws `ChatError("no_such_user")`. */
+  async lookup(username: string): Promise<{ username: string; fullName: string }> {
+    const canonical = canonicalUsername(username);
+    if (!canonical) {
+      throw new ChatError("no_such_user", `there is no user ${JSON.stringify(username)}`);
+    }
+    const r = await explainServer(this.link.request("lookup", { username: canonical }));
+    await this.run(() => this.#noteIdentity(r.username, r.fullName, r.identity));
+    return { username: r.username, fullName: r.fullName };
+  }
+
+  /** Checks a contact's identity with the server once per run (used when a chat is opened). */
+  async checkContact(username: string): Promise<void> {
+    if (this.#checkedIdentities.has(username) || !this.link.isOnline()) return;
+    try {
+      await this.lookup(username);
+      this.#checkedIdentities.add(username);
+    } catch (e) {
+      if (e instanceof ChatError && e.code === "no_such_user") throw e;
+    }
+  }
+
+  /** Records the identity a contact presents; a change from the accepted one is held for acknowledgement. */
+  async #noteIdentity(
+    username: string,
+    fullName: string | null,
+    identity: Uint8Array,
+  ): Promise<Contact> {
+    const s = this.store;
+    const c = await s.getContact(username) ??
+      {
+        username,
+        fullName: fullName ?? "",
+        identity: null,
+        verified: false,
+        pendingIdentity: null,
+      };
+    if (fullName) c.fullName = fullName;
+    if (!c.identity) {
+      c.identity = identity;
+    } else if (
+      !equalIdentity(c.identity, identity) &&
+      !(c.pendingIdentity && equalIdentity(c.pendingIdentity, identity))
+    ) {
+      c.pendingIdentity = identity;
+      c.verified = false;
+      // The old session belongs to the old identity: the next send starts a new one.
+      this.#sessions.delete(username);
+      s.deleteSession(username);
+      await s.putContact(c);
+      this.link.emit("identityChanged", username);
+      this.link.changed();
+      return c;
+    }
+    await s.putContact(c);
+    return c;
+  }
+
+  /** A contact as stored. */
+  contact(username: string): Promise<Contact | null> {
+    return this.store.getContact(username);
+  }
+
+  /** Accepts a contact's new identity after the user saw the notice. */
+  acceptIdentity(username: string): Promise<void> {
+    return this.run(async () => {
+      const c = await this.store.getContact(username);
+      if (!c?.pendingIdentity) return;
+      c.identity = c.pendingIdentity;
+      c.pendingIdentity = null;
+      c.verified = false;
+      await this.store.putContact(c);
+      this.link.changed();
+    });
+  }
+
+  /** The 60-digit safety number with a contact, grouped in fives. */
+  async safetyNumber(username: string): Promise<string> {
+    const c = await this.store.getContact(username);
+    const theirs = c?.pendingIdentity ?? c?.identity;
+    if (!theirs) throw new ChatError("no_such_user", `no identity known for ${username} yet`);
+    const digits = await safetyNumber(
+      { identity: this.identity.publicIdentity, username: this.username },
+      { identity: IdentityPublic.restore(theirs), username },
+    );
+    return formatSafetyNumber(digits);
+  }
+
+  /** Marks a contact verified (after comparing safety numbers). */
+  markVerified(username: string, verified = true): Promise<void> {
+    return this.run(async () => {
+      const c = await this.store.getContact(username);
+      if (!c) throw new ChatError("no_such_user", `no contact ${username}`);
+      c.verified = verified;
+      await this.store.putContact(c);
+      this.link.changed();
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Conversations and sending
+
+  /** The chat list. */
+  conversations(): Promise<ConversationSummary[]> {
+    return this.store.conversations();
+  }
+
+  /** Recent history with `peer`, oldest first. */
+  history(peer: string, limit = 50): Promise<StoredMessage[]> {
+    return this.store.history(peer, limit);
+  }
+
+  /** Marks `peer`'s messages read here and tells them (a read receipt). */
+  markRead(peer: string): Promise<void> {
+    return this.run(async () => {
+      const mids = this.store.markSeen(peer);
+      for (let i = 0; i < mids.length; i += MAX_RECEIPT_IDS) {
+        const chunk = mids.slice(i, i + MAX_RECEIPT_IDS);
+        await this.#sendContent(peer, { t: "receipt", kind: "read", mids: chunk }, null);
+      }
+    }).then(() => this.flushOutbox()).catch((e) => {
+      if (!(e instanceof ChatError && e.code === "offline")) throw e;
+    });
+  }
+
+  /** Sends a text message. Resolves once it is stored locally (state pending or sent). */
+  async send(peer: string, text: string): Promise<StoredMessage> {
+    const to = canonicalUsername(peer);
+    if (!to) throw new ChatError("no_such_user", `there is no user ${JSON.stringify(peer)}`);
+    if (text.length === 0 || text.length > MAX_TEXT_CHARS) {
+      throw new ChatError("bad_input", `a message has 1 to ${MAX_TEXT_CHARS} characters`);
+    }
+    const ts = Date.now();
+    const message = await this.run(async () => {
+      if ((await this.store.getContact(to))?.pendingIdentity) throw identityChanged(to);
+      return this.#sendContent(to, { t: "text", text, ts }, text);
+    });
+    this.link.emit("message", message!);
+    void this.flushOutbox().catch(() => {});
+    return message!;
+  }
+
+  /** Encrypts content for `peer`, stores it (and the message, for text) and queues it. In the lane. */
+  async #sendContent(
+    peer: string,
+    content: Content,
+    text: string | null,
+  ): Promise<StoredMessage | null> {
+    const s = this.store;
+    let session = await this.#session(peer);
+    if (!session) {
+      const b = await explainServer(this.link.request("bundle", { username: peer }));
+      session = await Session.initiate(this.identity, {
+        identityKey: b.identity,
+        signedPrekey: b.signedPrekey,
+        oneTimePrekey: b.oneTimePrekey,
+        kyberPrekey: b.kyberPrekey,
+        kyberLastResort: b.kyberLastResort,
+      });
+      const contact = await this.#noteIdentity(peer, null, session.remoteIdentity.encode());
+      if (contact.pendingIdentity) throw identityChanged(peer);
+    }
+    const { envelope, session: next } = await session.encrypt(encodeContent(content));
+    const mid = randomBytes(16);
+    const [sealedSession, sealedEnvelope, sealedText] = await Promise.all([
+      s.sealSession(peer, next.serialize()),
+      s.sealEnvelope(mid, envelope),
+      text === null ? null : s.sealText(mid, text),
+    ]);
+    const stored: StoredMessage = {
+      seq: 0,
+      mid,
+      peer,
+      outgoing: true,
+      ts: content.t === "text" ? content.ts : Date.now(),
+      state: MessageState.pending,
+      text: text ?? "",
+    };
+    s.transaction(() => {
+      s.writeSession(peer, sealedSession);
+      s.writeOutbox(mid, peer, sealedEnvelope);
+      if (sealedText) s.insertMessage(stored, sealedText);
+    });
+    this.#sessions.set(peer, next);
+    this.link.changed();
+    return text === null ? null : stored;
+  }
+
+  async #session(peer: string): Promise<Session | null> {
+    const cached = this.#sessions.get(peer);
+    if (cached) return cached;
+    const bytes = await this.store.getSession(peer);
+    if (!bytes) return null;
+    const s = Session.deserialize(bytes);
+    this.#sessions.set(peer, s);
+    return s;
+  }
+
+  /** Sends everything in the outbox, oldest first; stops quietly when offline. */
+  flushOutbox(): Promise<void> {
+    // A message queued while a flush runs may have missed its read of the outbox: note it, and
+    // the running flush reads the outbox once more before it ends.
+    this.#flushAgain = true;
+    this.#flushing ??= this.#flush().finally(() => {
+      this.#flushing = null;
+    });
+    return this.#flushing;
+  }
+
+  async #flush(): Promise<void> {
+    const s = this.store;
+    for (;;) {
+      this.#flushAgain = false;
+      const items = await s.outbox();
+      if (!this.link.isOnline()) return;
+      if (items.length === 0) {
+        if (this.#flushAgain) continue;
+        return;
+      }
+      const results = await Promise.allSettled(
+        items.map((it) =>
+          this.link.request("send", { to: it.peer, mid: it.mid, body: it.envelope })
+        ),
+      );
+      const sent = new Map<string, Uint8Array[]>();
+      let progress = false;
+      for (let i = 0; i < items.length; i++) {
+        const r = results[i]!;
+        const it = items[i]!;
+        const gone = r.status === "rejected" && r.reason instanceof ServerError &&
+          r.reason.code === "no_such_user";
+        if (r.status === "fulfilled" || gone) {
+          s.transaction(() => {
+            s.deleteOutbox(it.mid);
+            if (!gone) s.raiseState([it.mid], MessageState.sent);
+          });
+          if (gone) {
+            this.link.emit("problem", `${it.peer} no longer exists; a message to them was dropped`);
+          } else sent.set(it.peer, [...(sent.get(it.peer) ?? []), it.mid]);
+          progress = true;
+        } else if (r.reason instanceof ServerError && r.reason.code === "queue_full") {
+          this.link.emit("problem", `${it.peer} has too many undelivered messages; will retry`);
+        }
+      }
+      for (const [peer, mids] of sent) this.link.emit("state", peer, mids, MessageState.sent);
+      if (!progress && !this.#flushAgain) return;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Receiving
+
+  /** Takes a delivery into the lane: decrypted, stored, then acknowledged. */
+  deliver(d: Deliver): void {
+    void this.run(() => this.#receive(d)).catch((e) =>
+      this.link.emit("problem", (e as Error).message)
+    );
+  }
+
+  async #receive(d: Deliver): Promise<void> {
+    const s = this.store;
+    if (s.hasMessage(d.mid) || s.wasSeen(d.mid)) {
+      this.link.ack([d.qid]);
+      return;
+    }
+    const peer = d.from;
+    const refuse = (why: string) => {
+      s.markSeenId(d.mid);
+      this.link.ack([d.qid]);
+      this.link.emit("problem", why);
+    };
+    let opened: { plaintext: Uint8Array; session: Session; fresh: boolean };
+    try {
+      opened = await this.#open(peer, d.body);
+    } catch (e) {
+      return refuse(`a message from ${peer} could not be decrypted (${(e as Error).message})`);
+    }
+    let content: Content;
+    try {
+      content = decodeContent(opened.plaintext);
+    } catch {
+      return refuse(`a message from ${peer} was not understood`);
+    }
+    const next = opened.session;
+    if (opened.fresh) {
+      const c = await this.#noteIdentity(peer, null, next.remoteIdentity.encode());
+      if (!c.fullName) void this.lookup(peer).catch(() => {});
+    }
+    const sealedSession = await s.sealSession(peer, next.serialize());
+    let stored: StoredMessage | null = null;
+    if (content.t === "text") {
+      stored = {
+        seq: 0,
+        mid: d.mid,
+        peer,
+        outgoing: false,
+        ts: d.ts,
+        state: MessageState.received,
+        text: content.text,
+      };
+      const sealedText = await s.sealText(d.mid, content.text);
+      s.transaction(() => {
+        s.writeSession(peer, sealedSession);
+        s.insertMessage(stored!, sealedText);
+      });
+    } else {
+      const state = content.kind === "read" ? MessageState.read : MessageState.delivered;
+      s.transaction(() => {
+        s.writeSession(peer, sealedSession);
+        s.raiseState(content.mids, state);
+        s.markSeenId(d.mid);
+      });
+    }
+    this.#sessions.set(peer, next);
+    this.link.ack([d.qid]);
+    this.link.changed();
+    if (stored) {
+      this.link.emit("message", stored);
+      this.#queueReceipt(peer, d.mid);
+    } else if (content.t === "receipt") {
+      const state = content.kind === "read" ? MessageState.read : MessageState.delivered;
+      this.link.emit("state", peer, content.mids, state);
+    }
+    if (opened.fresh) void this.maintainPrekeys().catch(() => {});
+  }
+
+  /** Decrypts with the session we have, or starts one from a prekey envelope. */
+  async #open(
+    peer: string,
+    body: Uint8Array,
+  ): Promise<{ plaintext: Uint8Array; session: Session; fresh: boolean }> {
+    const existing = await this.#session(peer);
+    if (existing) {
+      try {
+        return { ...(await existing.decrypt(body)), fresh: false };
+      } catch (e) {
+        // A new prekey envelope starts a new session; anything else is a bad message.
+        if ((e as Error).name !== "HandshakeError") throw e;
+      }
+    }
+    const r = await Session.respond(this.identity, this.prekeys, body);
+    this.prekeys.consume(r.consumed);
+    return { plaintext: r.plaintext, session: r.session, fresh: true };
+  }
+
+  #queueReceipt(peer: string, mid: Uint8Array): void {
+    const list = this.#pendingReceipts.get(peer) ?? [];
+    list.push(mid);
+    this.#pendingReceipts.set(peer, list);
+    this.#receiptTimer ??= setTimeout(() => {
+      this.#receiptTimer = null;
+      const all = this.#pendingReceipts;
+      this.#pendingReceipts = new Map();
+      void this.run(async () => {
+        for (const [p, mids] of all) {
+          for (let i = 0; i < mids.length; i += MAX_RECEIPT_IDS) {
+            const chunk = mids.slice(i, i + MAX_RECEIPT_IDS);
+            await this.#sendContent(p, { t: "receipt", kind: "delivered", mids: chunk }, null);
+          }
+        }
+      }).then(() => this.flushOutbox()).catch(() => {});
+    }, RECEIPT_DELAY_MS);
+  }
+
+  /** Resolves when everything received so far has been processed (for scripts and tests). */
+  async settle(): Promise<void> {
+    await this.#lane;
+    await this.#flushing;
+  }
+
+  /** Stops timers; the store is closed by the client. */
+  stop(): void {
+    if (this.#receiptTimer) clearTimeout(this.#receiptTimer);
+    this.#receiptTimer = null;
+    this.#pendingReceipts.clear();
+  }
+}
+
+function identityChanged(peer: string): ChatError {
+  return new ChatError(
+    "identity_changed",
+    `${peer}'s identity changed; acknowledge it before sending`,
+  );
+}
+
+function equalIdentity(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
