@@ -43,6 +43,8 @@ export const DEFAULT_REQUEST_BURST = 5000;
 /** Connections at once, and handshakes in progress at once. */
 export const DEFAULT_MAX_CONNECTIONS = 10_000;
 export const MAX_CONCURRENT_HANDSHAKES = 256;
+/** Handshakes in progress from one address at once, so one host cannot use up the rest. */
+export const MAX_HANDSHAKES_PER_ADDRESS = 32;
 /** A connection that has not finished its handshake in this time is closed. */
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
 /** A connection that has not logged in within this time is closed. */

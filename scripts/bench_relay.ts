@@ -108,11 +108,14 @@ interface BenchUser {
   deviceKey: X25519KeyPair;
 }
 
+/** Connections opened at once: below the server's limit of handshakes from one address. */
+const PARALLEL_CONNECTS = 25;
+
 async function signUpUsers(
   port: number,
   prefix: string,
   n: number,
-  parallel = 20,
+  parallel = PARALLEL_CONNECTS,
 ): Promise<BenchUser[]> {
   const users: BenchUser[] = [];
   for (let i = 0; i < n; i += parallel) {
@@ -287,14 +290,14 @@ function rssKiB(pid: number): number {
 
 /** Server memory per authenticated idle connection, at `n` connections. */
 async function idleConnections(port: number, pid: number, n: number): Promise<BenchResult> {
-  const users = await signUpUsers(port, `idle${n}_`, n, 50);
+  const users = await signUpUsers(port, `idle${n}_`, n);
   await new Promise((r) => setTimeout(r, 500));
   const before = rssKiB(pid);
   const conns: ServerConnection[] = [];
-  for (let i = 0; i < n; i += 50) {
+  for (let i = 0; i < n; i += PARALLEL_CONNECTS) {
     conns.push(
       ...(await Promise.all(
-        users.slice(i, i + 50).map(async (u) => {
+        users.slice(i, i + PARALLEL_CONNECTS).map(async (u) => {
           const c = await ServerConnection.open("127.0.0.1", port, { staticKey: u.deviceKey });
           await c.request("resume", {});
           return c;

@@ -13,6 +13,7 @@ import {
   DEFAULT_REQUESTS_PER_SECOND,
   HANDSHAKE_TIMEOUT_MS,
   MAX_CONCURRENT_HANDSHAKES,
+  MAX_HANDSHAKES_PER_ADDRESS,
   MAX_RECORD_BYTES_PRELOGIN,
 } from "../protocol/limits.ts";
 import { serverHandshake } from "../protocol/transport.ts";
@@ -75,6 +76,8 @@ export class PesuchatServer {
   #userIds = new Map<string, number>();
   #pending = new Map<number, number>();
   #handshakes = 0;
+  #handshakesByHost = new Map<string, number>();
+  #quiet = new Map<string, { count: number; logged: number }>();
   #open = 0;
   #stopping = false;
   #accepting: Promise<void>;
@@ -133,16 +136,49 @@ export class PesuchatServer {
     }
   }
 
+  /**
+   * Logs an event that a flood could repeat thousands of times a second: at most one line a
+   * second per event, with how many there have been.
+   */
+  #quietLog(event: string, fields: Record<string, string>): void {
+    const q = this.#quiet.get(event) ?? { count: 0, logged: 0 };
+    q.count++;
+    this.#quiet.set(event, q);
+    const now = Date.now();
+    if (now - q.logged >= 1000) {
+      this.logger.info(event, { ...fields, total: q.count });
+      q.logged = now;
+    }
+  }
+
   async #serve(conn: Deno.TcpConn): Promise<void> {
-    const addr = `${conn.remoteAddr.hostname}:${conn.remoteAddr.port}`;
-    if (this.#open >= this.limits.maxConnections || this.#handshakes >= MAX_CONCURRENT_HANDSHAKES) {
-      this.logger.info("connection refused", { addr, reason: "server_busy" });
+    const host = conn.remoteAddr.hostname;
+    const addr = `${host}:${conn.remoteAddr.port}`;
+    const fromHost = this.#handshakesByHost.get(host) ?? 0;
+    const busy = this.#open >= this.limits.maxConnections
+      ? "max_connections"
+      : this.#handshakes >= MAX_CONCURRENT_HANDSHAKES
+      ? "max_handshakes"
+      : fromHost >= MAX_HANDSHAKES_PER_ADDRESS
+      ? "max_handshakes_per_address"
+      : null;
+    if (busy) {
+      this.#quietLog("connection refused", { addr, reason: busy });
       conn.close();
       return;
     }
     this.#open++;
     this.#handshakes++;
+    this.#handshakesByHost.set(host, fromHost + 1);
     let handshaking = true;
+    const handshakeDone = () => {
+      if (!handshaking) return;
+      handshaking = false;
+      this.#handshakes--;
+      const n = (this.#handshakesByHost.get(host) ?? 1) - 1;
+      if (n > 0) this.#handshakesByHost.set(host, n);
+      else this.#handshakesByHost.delete(host);
+    };
     const timer = setTimeout(() => {
       if (handshaking) {
         try {
@@ -160,8 +196,7 @@ export class PesuchatServer {
         payload: utf8(JSON.stringify({ server: "pesuchat", version: this.#version })),
         maxRecordBytes: MAX_RECORD_BYTES_PRELOGIN,
       });
-      handshaking = false;
-      this.#handshakes--;
+      handshakeDone();
       clearTimeout(timer);
       if (this.#stopping) {
         channel.close();
@@ -172,7 +207,7 @@ export class PesuchatServer {
       await client.run();
     } catch (e) {
       const err = e as Error & { code?: string };
-      this.logger.info("handshake failed", {
+      this.#quietLog("handshake failed", {
         addr,
         reason: handshaking ? (err.code ?? err.name) : "closed",
       });
@@ -182,7 +217,7 @@ export class PesuchatServer {
         // closed already
       }
     } finally {
-      if (handshaking) this.#handshakes--;
+      handshakeDone();
       clearTimeout(timer);
       if (client) this.forget(client);
       this.#open--;

@@ -4,6 +4,8 @@ import { frame, FrameReader, preamble, writeAll } from "../protocol/framing.ts";
 import { clientHandshake, prologue } from "../protocol/transport.ts";
 import { DATABASE_KINDS } from "./support/databases.ts";
 import { mid, rawClient, signUp, startTestServer } from "./support/server.ts";
+import { eventually } from "./support/chat.ts";
+import { MAX_HANDSHAKES_PER_ADDRESS } from "../protocol/limits.ts";
 
 const te = new TextEncoder();
 
@@ -108,17 +110,40 @@ for (const kind of DATABASE_KINDS) {
       assert.match(new TextDecoder().decode(reply!), /"code":"bad_message"/);
       assert.equal(await ch5.receive(), null, "malformed message: answered, then closed");
 
-      // A flood of connections that never finish the handshake.
-      const flood = await Promise.all(Array.from({ length: 100 }, async () => {
-        const c = await connect();
-        await writeAll(c, preamble());
-        return c;
-      }));
+      // A flood of connections that never finish the handshake, past the per-address limit.
+      const flood = await Promise.all(
+        Array.from({ length: MAX_HANDSHAKES_PER_ADDRESS + 40 }, async () => {
+          const c = await connect();
+          await writeAll(c, preamble()).catch(() => {});
+          return c;
+        }),
+      );
       // Meanwhile the good client still gets through.
       const before = b.deliveries.length;
       await a.conn.request("send", { to: "bob", mid: mid(), body: te.encode("still here") });
       await b.waitFor(before + 1);
+      assert.ok(
+        t.log.some((l) =>
+          l.includes("connection refused") && l.includes("reason=max_handshakes_per_address")
+        ),
+        t.log.join("\n"),
+      );
+      assert.ok(
+        t.log.filter((l) => l.includes("connection refused")).length < 10,
+        "refusals are logged quietly",
+      );
       for (const c of flood) c.close();
+      // Once the flood is gone, new clients are let in again.
+      await eventually(async () => {
+        try {
+          const late = await rawClient(t.port);
+          await late.conn.request("ping", {});
+          late.conn.close();
+          return true;
+        } catch {
+          return false;
+        }
+      }, "a new connection after the flood");
 
       chatting = false;
       await chat;
@@ -135,3 +160,36 @@ for (const kind of DATABASE_KINDS) {
     }
   });
 }
+
+/** Reads exactly `n` bytes, or null when the server closes first. */
+async function readN(conn: Deno.Conn, n: number): Promise<Uint8Array | null> {
+  const out = new Uint8Array(n);
+  let got = 0;
+  while (got < n) {
+    const k = await conn.read(out.subarray(got));
+    if (k === null) return null;
+    got += k;
+  }
+  return out;
+}
+
+Deno.test(`server admits MAX_HANDSHAKES_PER_ADDRESS unfinished handshakes from one address and refuses N+1`, async () => {
+  const t = await startTestServer("sqlite");
+  const conns: Deno.Conn[] = [];
+  try {
+    for (let i = 0; i < MAX_HANDSHAKES_PER_ADDRESS; i++) {
+      const c = await Deno.connect({ hostname: "127.0.0.1", port: t.port });
+      conns.push(c);
+      await writeAll(c, preamble());
+      // An admitted connection gets the server's preamble back.
+      assert.deepEqual(await readN(c, preamble().length), preamble(), `connection ${i + 1}`);
+    }
+    const extra = await Deno.connect({ hostname: "127.0.0.1", port: t.port });
+    conns.push(extra);
+    await writeAll(extra, preamble()).catch(() => {});
+    assert.equal(await readN(extra, 1), null, "the next one is closed at once");
+  } finally {
+    for (const c of conns) c.close();
+    await t.stop();
+  }
+});
