@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { ChatError } from "../client/chat.ts";
 import { MessageState } from "../client/local_store.ts";
 import { connectChat, eventually, type TestChat } from "./support/chat.ts";
-import { startTestServer, type TestServer } from "./support/server.ts";
+import { rawClient, signUp, startTestServer, type TestServer } from "./support/server.ts";
+import { ONE_TIME_BATCH, ONE_TIME_LOW } from "../client/prekeys.ts";
 
 const PW_A = "correct horse 1";
 const PW_B = "battery staple 2";
@@ -184,6 +185,33 @@ Deno.test("ChatClient: a contact who re-registers shows an identity change that 
     await b2.waitFor(1);
     assert.equal(b2.received[0]!.text, "welcome back");
     await a.client.close();
+    await b2.client.close();
+  } finally {
+    await t.stop();
+  }
+});
+
+Deno.test("ChatClient: one-time prekeys used up by others are replenished at the next connection", async () => {
+  const t = await startTestServer("sqlite");
+  try {
+    const b = await connectChat(t);
+    await b.client.signup({ fullName: "Bob", username: "bob", password: PW_B });
+    const bobProfile = b.profile;
+    await b.client.close();
+    const fetcher = await rawClient(t.port);
+    await signUp(fetcher, "fetcher");
+    for (let i = 0; i < ONE_TIME_BATCH - ONE_TIME_LOW + 1; i++) {
+      await fetcher.conn.request("bundle", { username: "bob" });
+    }
+    const bobId = (await t.store.userByName("bob"))!.id;
+    assert.equal((await t.store.prekeyCounts(bobId)).oneTime, ONE_TIME_LOW - 1);
+    const b2 = await connectChat(t, bobProfile);
+    await b2.client.login({ username: "bob", password: PW_B });
+    await eventually(
+      async () => (await t.store.prekeyCounts(bobId)).oneTime === ONE_TIME_BATCH,
+      "replenished",
+    );
+    fetcher.conn.close();
     await b2.client.close();
   } finally {
     await t.stop();
