@@ -9,41 +9,68 @@
  * @module
  */
 
-import { concat, u16be, u32be } from "./bytes.ts";
-
-/** Appends fields and joins them once at the end. */
+/**
+ * Appends fields into one growing buffer. Ratchet state is written around every message, so the
+ * writer allocates once per few hundred bytes rather than once per field.
+ */
 export class ByteWriter {
-  readonly #parts: Uint8Array[] = [];
+  #buf = new Uint8Array(256);
+  #view = new DataView(this.#buf.buffer);
+  #length = 0;
+
+  #reserve(n: number): number {
+    const at = this.#length;
+    if (at + n > this.#buf.length) {
+      const next = new Uint8Array(Math.max(this.#buf.length * 2, at + n));
+      next.set(this.#buf.subarray(0, at));
+      this.#buf = next;
+      this.#view = new DataView(next.buffer);
+    }
+    this.#length = at + n;
+    return at;
+  }
 
   /** One byte. */
   u8(n: number): this {
     if (!Number.isInteger(n) || n < 0 || n > 0xff) throw new RangeError(`expected a u8, got ${n}`);
-    this.#parts.push(Uint8Array.of(n));
+    const at = this.#reserve(1);
+    this.#buf[at] = n;
     return this;
   }
 
   /** Big-endian u16. */
   u16(n: number): this {
-    this.#parts.push(u16be(n));
+    if (!Number.isInteger(n) || n < 0 || n > 0xffff) {
+      throw new RangeError(`expected a u16, got ${n}`);
+    }
+    const at = this.#reserve(2);
+    this.#view.setUint16(at, n);
     return this;
   }
 
   /** Big-endian u32. */
   u32(n: number): this {
-    this.#parts.push(u32be(n));
+    if (!Number.isInteger(n) || n < 0 || n > 0xffff_ffff) {
+      throw new RangeError(`expected a u32, got ${n}`);
+    }
+    const at = this.#reserve(4);
+    this.#view.setUint32(at, n);
     return this;
   }
 
   /** Big-endian u64 from a safe integer (timestamps in milliseconds). */
   u64(n: number): this {
     if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`expected a u64, got ${n}`);
-    this.#parts.push(u32be(Math.floor(n / 0x1_0000_0000)), u32be(n % 0x1_0000_0000));
+    const at = this.#reserve(8);
+    this.#view.setUint32(at, Math.floor(n / 0x1_0000_0000));
+    this.#view.setUint32(at + 4, n % 0x1_0000_0000);
     return this;
   }
 
   /** Raw bytes, no length prefix (the reader must know the length). */
   bytes(b: Uint8Array): this {
-    this.#parts.push(b);
+    const at = this.#reserve(b.length); // first: it may replace the buffer
+    this.#buf.set(b, at);
     return this;
   }
 
@@ -52,9 +79,9 @@ export class ByteWriter {
     return this.u32(b.length).bytes(b);
   }
 
-  /** The joined bytes. */
+  /** The bytes written, in an array of their own. */
   finish(): Uint8Array<ArrayBuffer> {
-    return concat(...this.#parts);
+    return this.#buf.slice(0, this.#length);
   }
 }
 

@@ -40,3 +40,17 @@ Deno.test("ByteReader.u64() refuses values beyond 2^53", () => {
   const r = new ByteReader(new Uint8Array(8).fill(0xff), fail);
   assert.throws(() => r.u64("big"), /beyond 2\^53/);
 });
+
+Deno.test("ByteWriter grows past its first buffer without losing what was written", () => {
+  const big = new Uint8Array(1000).fill(7);
+  const w = new ByteWriter().u8(1).u16(2).u32(3).u64(2 ** 40 + 5).bytes(big).blob(big);
+  const r = new ByteReader(w.finish(), (m) => new Error(m));
+  assert.equal(r.u8("a"), 1);
+  assert.equal(r.u16("b"), 2);
+  assert.equal(r.u32("c"), 3);
+  assert.equal(r.u64("d"), 2 ** 40 + 5);
+  assert.deepEqual(r.bytes(1000, "e"), big);
+  assert.equal(r.u32("f"), 1000);
+  assert.deepEqual(r.bytes(1000, "g"), big);
+  assert.equal(r.remaining, 0);
+});
