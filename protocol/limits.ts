@@ -30,7 +30,8 @@ export const MAX_KYBER_PREKEYS_PER_UPLOAD = 100;
 /** One-time prekeys a user may hold on the server, of each kind. */
 export const MAX_ONE_TIME_PREKEYS_STORED = 1000;
 
-/** Undelivered messages one user may have queued; further sends to them are refused. */
+/** Undelivered messages one user may have queued by default; further sends to them are refused.
+ * Operators can change it (server.json `limits.maxPendingPerUser`). */
 export const MAX_PENDING_PER_USER = 50_000;
 /** Deliveries pushed to a connection and not yet acknowledged; the rest wait in the queue. */
 export const MAX_UNACKED_DELIVERIES = 1000;

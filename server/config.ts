@@ -27,6 +27,7 @@ export interface LimitsConfig {
   requestsPerSecond?: number;
   requestBurst?: number;
   maxConnections?: number;
+  maxPendingPerUser?: number;
 }
 
 /** The contents of `server.json`. */

@@ -69,7 +69,11 @@ export class ClientConnection {
       for (;;) {
         const record = await this.channel.receive();
         if (record === null) break;
-        this.#handleRecord(record);
+        if (!this.#handleRecord(record)) {
+          // A broken client: the error reply goes out, nothing after it is read.
+          await this.channel.end();
+          break;
+        }
       }
     } catch (e) {
       const code = e instanceof ProtocolError ? e.code : "internal";
@@ -83,7 +87,8 @@ export class ClientConnection {
     }
   }
 
-  #handleRecord(record: Uint8Array): void {
+  /** Handles one record; false when the connection must end after the reply to it. */
+  #handleRecord(record: Uint8Array): boolean {
     let msg;
     try {
       msg = decodeClientMessage(record);
@@ -99,33 +104,34 @@ export class ClientConnection {
         user: this.user?.username,
         code: err.code,
       });
-      void this.channel.end();
-      return;
-    }
-    if (!this.bucket.take()) {
-      if (msg.kind === "request") {
-        this.#reply(msg.id, "rate_limited", "too many requests; slow down");
-      }
-      return;
+      return false;
     }
     if (msg.kind === "ack") {
-      if (!this.user) return;
-      this.#acked(msg.ack.qids);
-      return;
+      // Acks of what this connection delivered are never throttled (dropping one would mean a
+      // redelivery); acks naming anything else cost a request like any other.
+      if (this.user && (msg.ack.qids.every((q) => this.#unacked.has(q)) || this.bucket.take())) {
+        this.#acked(msg.ack.qids);
+      }
+      return true;
+    }
+    if (!this.bucket.take()) {
+      this.#reply(msg.id, "rate_limited", "too many requests; slow down");
+      return true;
     }
     const { type, id, body } = msg;
     if (!this.user && !PRELOGIN_REQUESTS.has(type)) {
       this.#reply(id, "not_allowed", `${type} needs a login first`);
-      return;
+      return true;
     }
     if (type === "send") {
       // Sends are chained so that a sender's messages are queued in the order they were sent,
       // even when resolving a recipient waits on the database. The chain does not wait for the
       // commit itself, so many sends share one.
       this.#sendChain = this.#sendChain.then(() => this.#dispatch(type, id, body));
-      return;
+      return true;
     }
     void this.#dispatch(type, id, body);
+    return true;
   }
 
   async #dispatch(type: RequestType, id: number, body: RequestOf<RequestType>): Promise<void> {

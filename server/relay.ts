@@ -6,7 +6,6 @@
  */
 
 import { ProtocolError } from "../protocol/errors.ts";
-import { MAX_PENDING_PER_USER } from "../protocol/limits.ts";
 import type { RequestOf } from "../protocol/messages.ts";
 import type { ClientConnection } from "./connection.ts";
 
@@ -20,7 +19,7 @@ export async function send(c: ClientConnection, b: RequestOf<"send">, id: number
       `there is no user ${JSON.stringify(b.to.slice(0, 64))}`,
     );
   }
-  if ((await s.pendingFor(recipientId)) >= MAX_PENDING_PER_USER) {
+  if ((await s.pendingFor(recipientId)) >= s.limits.maxPendingPerUser) {
     throw new ProtocolError("queue_full", `${b.to} has too many undelivered messages`);
   }
   const sender = c.user!;

@@ -14,6 +14,7 @@ import {
   HANDSHAKE_TIMEOUT_MS,
   MAX_CONCURRENT_HANDSHAKES,
   MAX_HANDSHAKES_PER_ADDRESS,
+  MAX_PENDING_PER_USER,
   MAX_RECORD_BYTES_PRELOGIN,
 } from "../protocol/limits.ts";
 import { serverHandshake } from "../protocol/transport.ts";
@@ -30,6 +31,8 @@ export interface ServerLimits {
   requestsPerSecond: number;
   requestBurst: number;
   maxConnections: number;
+  /** Undelivered messages one user may have queued. */
+  maxPendingPerUser: number;
 }
 
 /** The default limits. */
@@ -37,6 +40,7 @@ export const DEFAULT_LIMITS: Readonly<ServerLimits> = Object.freeze({
   requestsPerSecond: DEFAULT_REQUESTS_PER_SECOND,
   requestBurst: DEFAULT_REQUEST_BURST,
   maxConnections: DEFAULT_MAX_CONNECTIONS,
+  maxPendingPerUser: MAX_PENDING_PER_USER,
 });
 
 /** Options of {@linkcode PesuchatServer.start}. */
