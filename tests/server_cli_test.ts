@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { freePort, PesuchatProcess, runPesuchat } from "./support/process.ts";
+import { freePort, PesuchatProcess, runPesuchat, setupUnattended } from "./support/process.ts";
 import { freshDatabase } from "./support/databases.ts";
 import { openKeystore } from "../server/keystore.ts";
 
@@ -46,32 +46,11 @@ Deno.test("server setup runs unattended from flags, then run starts with the sam
 
 Deno.test("server setup on an existing folder changes nothing and says what exists", async () => {
   const dir = join(await tempDir(), "srv");
-  assert.equal(
-    (await runPesuchat([
-      "server",
-      "setup",
-      "--dir",
-      dir,
-      "--yes",
-      "--no-password",
-      "--port",
-      String(freePort()),
-    ])).code,
-    0,
-  );
+  assert.equal((await setupUnattended(dir, freePort())).code, 0);
   const before = await Promise.all(
     ["server.json", "keystore.json", "pesuchat.db"].map((f) => Deno.readFile(join(dir, f))),
   );
-  const again = await runPesuchat([
-    "server",
-    "setup",
-    "--dir",
-    dir,
-    "--yes",
-    "--no-password",
-    "--port",
-    "9999",
-  ]);
+  const again = await setupUnattended(dir, 9999);
   assert.equal(again.code, 0, again.output);
   assert.match(again.output, /is set up already/);
   assert.match(again.output, /nothing was changed/);
@@ -147,18 +126,7 @@ Deno.test("server setup with a MySQL URL keeps the database password in the keys
   try {
     const dir = join(await tempDir(), "srv");
     const port = freePort();
-    const r = await runPesuchat([
-      "server",
-      "setup",
-      "--dir",
-      dir,
-      "--yes",
-      "--no-password",
-      "--db",
-      db.location,
-      "--port",
-      String(port),
-    ]);
+    const r = await setupUnattended(dir, port, "--db", db.location);
     assert.equal(r.code, 0, r.output);
     const configText = await Deno.readTextFile(join(dir, "server.json"));
     const config = JSON.parse(configText);

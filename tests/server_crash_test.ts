@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { DATABASE_KINDS, freshDatabase } from "./support/databases.ts";
-import { freePort, PesuchatProcess, runPesuchat } from "./support/process.ts";
+import { freePort, PesuchatProcess, setupUnattended } from "./support/process.ts";
 import { mid, rawClient, signUp } from "./support/server.ts";
 
 const te = new TextEncoder();
@@ -12,17 +12,7 @@ for (const kind of DATABASE_KINDS) {
     const dir = join(await Deno.makeTempDir({ prefix: "pesuchat_crash_" }), "srv");
     const port = freePort();
     const dbFlag = kind === "sqlite" ? [] : ["--db", db.location];
-    const setup = await runPesuchat([
-      "server",
-      "setup",
-      "--dir",
-      dir,
-      "--yes",
-      "--no-password",
-      "--port",
-      String(port),
-      ...dbFlag,
-    ]);
+    const setup = await setupUnattended(dir, port, ...dbFlag);
     assert.equal(setup.code, 0, setup.output);
     let server = new PesuchatProcess(["server", "run", "--dir", dir]);
     try {

@@ -102,3 +102,22 @@ export function freePort(): number {
   l.close();
   return port;
 }
+
+/** `pesuchat server setup --dir DIR --yes --no-password --port PORT [extra…]`, unattended. */
+export function setupUnattended(
+  dir: string,
+  port: number,
+  ...extra: string[]
+): Promise<{ code: number; output: string }> {
+  return runPesuchat([
+    "server",
+    "setup",
+    "--dir",
+    dir,
+    "--yes",
+    "--no-password",
+    "--port",
+    String(port),
+    ...extra,
+  ]);
+}
