@@ -60,10 +60,12 @@ export class GroupCommitter {
   /**
    * @param store where the batches go
    * @param onCommitted called with each batch's messages and their qids, after the commit
+   * @param onError told when `onCommitted` throws (the commit stands)
    */
   constructor(
     readonly store: Store,
     readonly onCommitted: (items: NewQueued[], qids: number[]) => void,
+    readonly onError: (e: unknown) => void = () => {},
   ) {
     this.#maxInFlight = store.kind === "sqlite" ? 2 : 1;
   }
@@ -148,10 +150,15 @@ export class GroupCommitter {
     } catch (e) {
       error = e;
     }
-    await previous;
+    await previous.catch(() => {});
     if (qids) {
       for (let i = 0; i < batch.length; i++) batch[i]!.resolve(qids[i]!);
-      this.onCommitted(items, qids);
+      try {
+        this.onCommitted(items, qids);
+      } catch (e) {
+        // Delivery is best effort: the messages are durable and drain from the queue anyway.
+        this.onError(e);
+      }
       return;
     }
     // A recipient deleted a moment ago fails the whole batch; commit the others one by one so

@@ -104,7 +104,11 @@ export class PesuchatServer {
     this.pepperKey = pepperKey;
     this.hostname = listener.addr.hostname;
     this.port = listener.addr.port;
-    this.committer = new GroupCommitter(o.store, (items, qids) => this.#committed(items, qids));
+    this.committer = new GroupCommitter(
+      o.store,
+      (items, qids) => this.#committed(items, qids),
+      (e) => this.logger.info("delivery error", { error: (e as Error)?.message ?? String(e) }),
+    );
     this.#accepting = this.#acceptLoop();
   }
 

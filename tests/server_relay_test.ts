@@ -43,17 +43,19 @@ for (const kind of DATABASE_KINDS) {
       const bobKey = await signUp(b, "bob");
       b.conn.close();
       const n = 1000;
-      await Promise.all(
+      const sent = await Promise.allSettled(
         Array.from(
           { length: n },
           (_, i) => a.conn.request("send", { to: "bob", mid: mid(), body: te.encode(`m${i}`) }),
         ),
       );
+      const refused = sent.filter((r) => r.status === "rejected") as PromiseRejectedResult[];
+      assert.equal(refused.length, 0, `refused: ${refused[0]?.reason}\n${t.log.join("\n")}`);
       const bobId = (await t.store.userByName("bob"))!.id;
-      assert.equal(await t.store.pendingCount(bobId), n);
+      assert.equal(await t.store.pendingCount(bobId), n, t.log.join("\n"));
       const b2 = await rawClient(t.port);
       const info = await b2.conn.request("login", { username: "bob", authKey: bobKey });
-      assert.equal(info.pending, n);
+      assert.equal(info.pending, n, t.log.join("\n"));
       await b2.waitFor(n);
       await new Promise((r) => setTimeout(r, 300));
       assert.equal(b2.deliveries.length, n, "no message twice");
