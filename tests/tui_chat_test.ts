@@ -23,28 +23,28 @@ interface NewAccount {
 
 /** Fills in the sign-up form from the welcome menu, and waits for the chat list. */
 async function signUp(c: TmuxClient, a: NewAccount): Promise<void> {
-  await c.waitFor("Sign up");
+  await c.prompt("pesuchat ·");
   await c.keys("Down", "Enter");
-  await c.waitFor("Full name");
+  await c.prompt("Full name");
   await c.line(a.fullName);
-  await c.waitFor("Email (optional");
+  await c.prompt("Email (optional");
   await c.line(a.email);
-  await c.waitFor("Username (3-32 characters");
+  await c.prompt("Username (3-32 characters");
   await c.line(a.username);
-  await c.waitFor("Password (at least");
+  await c.prompt("Password (at least");
   await c.line(a.password);
-  await c.waitFor("Password again");
+  await c.prompt("Password again");
   await c.line(a.password);
   await c.waitFor(/Chats/);
 }
 
 /** Logs in from the welcome menu. */
 async function logIn(c: TmuxClient, username: string, password: string): Promise<void> {
-  await c.waitFor("Log in");
+  await c.prompt("pesuchat ·");
   await c.keys("Enter");
-  await c.waitFor("Username");
+  await c.prompt("Username");
   await c.line(username);
-  await c.waitFor("Password");
+  await c.prompt("Password");
   await c.line(password);
 }
 
@@ -131,21 +131,21 @@ Deno.test("connect: two people trust the server, sign up, chat, verify, log out 
 
     // Sign-up refuses a weak password with the reason, then takes a good one.
     await alice.keys("Down", "Enter");
-    await alice.waitFor("Full name");
+    await alice.prompt("Full name");
     await alice.line("Alice A");
-    await alice.waitFor("Email (optional");
+    await alice.prompt("Email (optional");
     await alice.line("not-an-address");
     await alice.waitFor("does not look like an email address");
     await alice.keys("C-u", "Enter");
-    await alice.waitFor("Username (3-32 characters: letters a-z, digits and _");
+    await alice.prompt("Username (3-32 characters: letters a-z, digits and _");
     await alice.line("alice");
-    await alice.waitFor("Password (at least 10 characters, hidden)");
+    await alice.prompt("Password (at least 10 characters, hidden)");
     await alice.line("short");
     await alice.waitFor("too weak: use at least 10 characters");
     assert.doesNotMatch(await alice.screen(), /short/, "the password is hidden");
     await alice.keys("C-u");
     await alice.line(PW_ALICE);
-    await alice.waitFor("Password again");
+    await alice.prompt("Password again");
     await alice.line(PW_ALICE);
     await alice.waitFor("Chats (none yet");
     await signUp(bob, {
@@ -157,11 +157,11 @@ Deno.test("connect: two people trust the server, sign up, chat, verify, log out 
 
     // New chat: a clear message for a user who does not exist, then a chat with bob.
     await alice.keys("Enter");
-    await alice.waitFor("Chat with (username)");
+    await alice.prompt("Chat with (username)");
     await alice.line("nobody");
     await alice.waitFor("pesuchat: there is no user nobody on this server");
     await alice.keys("Enter");
-    await alice.waitFor("Chat with (username)");
+    await alice.prompt("Chat with (username)");
     await alice.line("bob");
     await alice.waitFor("this is the start of your chat with bob");
     assert.match(await alice.screen(), /Bob B \(bob\) · online/);

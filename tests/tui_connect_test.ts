@@ -121,12 +121,12 @@ Deno.test("connect: a chat with oneself is refused, and Ctrl-C on the chat list 
         ["Password again", "a good long password"],
       ]
     ) {
-      await c.waitFor(prompt!);
+      await c.prompt(prompt!);
       await c.line(answer!);
     }
     await c.waitFor("Chats (none yet");
     await c.keys("Enter");
-    await c.waitFor("Chat with (username)");
+    await c.prompt("Chat with (username)");
     await c.line("carol");
     await c.waitFor("that is you");
     await c.keys("C-c");

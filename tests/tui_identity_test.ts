@@ -19,7 +19,7 @@ async function signUp(c: TmuxClient, username: string, password: string): Promis
       ["Password again", password],
     ]
   ) {
-    await c.waitFor(prompt!);
+    await c.prompt(prompt!);
     await c.line(answer!);
   }
   await c.waitFor("Chats");
@@ -36,7 +36,7 @@ Deno.test("connect: a contact's changed identity shows in the chat and blocks se
     await bob.client.signup({ fullName: "Bob B", username: "bob", password: PW_BOB });
     await signUp(alice, "alice", PW_ALICE);
     await alice.keys("Enter");
-    await alice.waitFor("Chat with (username)");
+    await alice.prompt("Chat with (username)");
     await alice.line("bob");
     await alice.waitFor("start of your chat with bob");
     await alice.line("before");
@@ -59,11 +59,11 @@ Deno.test("connect: a contact's changed identity shows in the chat and blocks se
     assert.equal(await alice.exitCode(), 0);
     await alice.stop();
     alice = await TmuxClient.start({ args });
-    await alice.waitFor("Log in");
+    await alice.prompt("pesuchat ·");
     await alice.keys("Enter");
-    await alice.waitFor("Username");
+    await alice.prompt("Username");
     await alice.line("alice");
-    await alice.waitFor("Password");
+    await alice.prompt("Password");
     await alice.line(PW_ALICE);
     await alice.waitFor(/bob\)?\s+\d\d:\d\d\s+1 unread\s+it is me, new keys/);
     await alice.keys("Enter");

@@ -57,12 +57,12 @@ Deno.test("connect: the chat screen shows a cut connection, queues what is typed
         ["Password again", PW_ALICE],
       ]
     ) {
-      await alice.waitFor(prompt!);
+      await alice.prompt(prompt!);
       await alice.line(answer!);
     }
     await alice.waitFor("Chats");
     await alice.keys("Enter");
-    await alice.waitFor("Chat with (username)");
+    await alice.prompt("Chat with (username)");
     await alice.line("bob");
     await alice.waitFor("start of your chat with bob");
     await alice.line("before the cut");

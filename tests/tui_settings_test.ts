@@ -15,11 +15,11 @@ async function openSettings(c: TmuxClient, item: number): Promise<void> {
 }
 
 async function logIn(c: TmuxClient, password: string): Promise<void> {
-  await c.waitFor("Log in");
+  await c.prompt("pesuchat ·");
   await c.keys("Enter");
-  await c.waitFor("Username");
+  await c.prompt("Username");
   await c.line("carol");
-  await c.waitFor("Password");
+  await c.prompt("Password");
   await c.line(password);
 }
 
@@ -41,7 +41,7 @@ Deno.test("connect: settings back up, change the password and delete the account
         ["Password again", OLD_PW],
       ]
     ) {
-      await c.waitFor(prompt!);
+      await c.prompt(prompt!);
       await c.line(answer!);
     }
     await c.waitFor("signed up as carol");
@@ -53,19 +53,19 @@ Deno.test("connect: settings back up, change the password and delete the account
 
     // A wrong current password is refused in one line; then the change goes through.
     await openSettings(c, 1);
-    await c.waitFor("Current password");
+    await c.prompt("Current password");
     await c.line("not my password");
-    await c.waitFor("New password (at least");
+    await c.prompt("New password (at least");
     await c.line(NEW_PW);
-    await c.waitFor("New password again");
+    await c.prompt("New password again");
     await c.line(NEW_PW);
     await c.waitFor("pesuchat: the current password is wrong");
     await openSettings(c, 1);
-    await c.waitFor("Current password");
+    await c.prompt("Current password");
     await c.line(OLD_PW);
-    await c.waitFor("New password (at least");
+    await c.prompt("New password (at least");
     await c.line(NEW_PW);
-    await c.waitFor("New password again");
+    await c.prompt("New password again");
     await c.line(NEW_PW);
     await c.waitFor("password changed; use the new one from now on");
 
@@ -82,7 +82,7 @@ Deno.test("connect: settings back up, change the password and delete the account
     await c.waitFor("this cannot be undone");
     await c.waitFor("Delete the account carol for good?");
     await c.keys("y");
-    await c.waitFor("Password, to confirm");
+    await c.prompt("Password, to confirm");
     await c.line(NEW_PW);
     await c.waitFor("the account is deleted");
     assert.equal(await t.store.userByName("carol"), null);

@@ -115,6 +115,16 @@ export class TmuxClient {
     throw new Error(`timed out waiting for ${pattern} on the screen:\n${last}`);
   }
 
+  /**
+   * Waits until the question being asked now starts with `label`. A form's answered questions
+   * stay on the screen (marked ◇), so waiting for their text alone could type into the wrong
+   * field; the active one is marked ◆ (▲ while it shows a complaint).
+   */
+  prompt(label: string, timeoutMs = SCREEN_TIMEOUT_MS): Promise<string> {
+    const escaped = label.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    return this.waitFor(new RegExp(`^[◆▲]  ${escaped}`, "m"), timeoutMs);
+  }
+
   /** Waits until the program has ended and returns its exit code. */
   async exitCode(timeoutMs = SCREEN_TIMEOUT_MS): Promise<number> {
     const screen = await this.waitFor(/\[exit \d+\]/, timeoutMs);
