@@ -156,15 +156,24 @@ export class ServerConnection {
         );
       }
     }, REQUEST_TIMEOUT_MS);
+    try {
+      this.#channel.send(encodeRequest(type, id, body));
+    } catch (e) {
+      // The channel closed before the read loop noticed: nothing was sent and nothing waits.
+      clearTimeout(timer);
+      throw e instanceof ProtocolError ? new ServerError(e.code, e.message) : e;
+    }
     this.#pending.set(id, { type, resolve, reject, timer });
-    this.#channel.send(encodeRequest(type, id, body));
     return promise as Promise<ResultOf<T>>;
   }
 
   /** Acknowledges stored deliveries so the server can delete them. */
   ack(qids: number[]): void {
-    if (!this.#closeReason && qids.length > 0) {
+    if (this.#closeReason || qids.length === 0) return;
+    try {
       this.#channel.send(encodeAck(qids));
+    } catch {
+      // Closed meanwhile: the server keeps the messages and delivers them again.
     }
   }
 
