@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { DATABASE_KINDS, freshDatabase } from "./support/databases.ts";
 import { freePort, PesuchatProcess, setupUnattended } from "./support/process.ts";
-import { mid, rawClient, signUp } from "./support/server.ts";
+import { aliceAndOfflineBob, mid, rawClient } from "./support/server.ts";
 
 const te = new TextEncoder();
 
@@ -17,11 +17,7 @@ for (const kind of DATABASE_KINDS) {
     let server = new PesuchatProcess(["server", "run", "--dir", dir]);
     try {
       await server.waitFor(/listening/);
-      const a = await rawClient(port);
-      const b = await rawClient(port);
-      await signUp(a, "alice");
-      const bobKey = await signUp(b, "bob");
-      b.conn.close();
+      const { a, bobKey } = await aliceAndOfflineBob(port);
 
       const sent = new Set<string>();
       const acked = new Set<string>();

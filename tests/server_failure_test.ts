@@ -1,17 +1,13 @@
 import assert from "node:assert/strict";
 import { ServerError } from "../client/connection.ts";
 import { adminConnection } from "./support/databases.ts";
-import { mid, rawClient, signUp, startTestServer } from "./support/server.ts";
+import { aliceAndOfflineBob, mid, rawClient, startTestServer } from "./support/server.ts";
 
 Deno.test("[sqlite] a full database is reported to the sender and the log; acknowledged messages survive", async () => {
   // A database capped at 1 MiB fills after a few dozen 30 KiB messages.
   const t = await startTestServer("sqlite", undefined, { maxBytes: 1024 * 1024 });
   try {
-    const a = await rawClient(t.port);
-    const b = await rawClient(t.port);
-    await signUp(a, "alice");
-    const bobKey = await signUp(b, "bob");
-    b.conn.close();
+    const { a, bobKey } = await aliceAndOfflineBob(t.port);
     const acked: string[] = [];
     let refusal: ServerError | null = null;
     for (let i = 0; i < 200 && !refusal; i++) {
@@ -52,11 +48,7 @@ Deno.test("[mysql] dropped database connections lose no acknowledged message and
   const t = await startTestServer("mysql");
   const admin = await adminConnection();
   try {
-    const a = await rawClient(t.port);
-    const b = await rawClient(t.port);
-    await signUp(a, "alice");
-    const bobKey = await signUp(b, "bob");
-    b.conn.close();
+    const { a, bobKey } = await aliceAndOfflineBob(t.port);
     const dbName = new URL(t.db.location).pathname.slice(1);
     const acked = new Set<string>();
     const refused: string[] = [];

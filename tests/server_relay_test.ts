@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { ServerError } from "../client/connection.ts";
 import { DATABASE_KINDS } from "./support/databases.ts";
-import { mid, rawClient, signUp, startTestServer } from "./support/server.ts";
+import { aliceAndOfflineBob, mid, rawClient, signUp, startTestServer } from "./support/server.ts";
 
 const te = new TextEncoder();
 const td = new TextDecoder();
@@ -37,11 +37,7 @@ for (const kind of DATABASE_KINDS) {
   Deno.test(`[${kind}] 1,000 messages queued for an offline user arrive in order, once, and the queue empties`, async () => {
     const t = await startTestServer(kind);
     try {
-      const a = await rawClient(t.port);
-      const b = await rawClient(t.port);
-      await signUp(a, "alice");
-      const bobKey = await signUp(b, "bob");
-      b.conn.close();
+      const { a, bobKey } = await aliceAndOfflineBob(t.port);
       const n = 1000;
       const sent = await Promise.allSettled(
         Array.from(
@@ -109,11 +105,7 @@ for (const kind of DATABASE_KINDS) {
   Deno.test(`[${kind}] a retried send with the same message id is queued once`, async () => {
     const t = await startTestServer(kind);
     try {
-      const a = await rawClient(t.port);
-      const b = await rawClient(t.port);
-      await signUp(a, "alice");
-      const bobKey = await signUp(b, "bob");
-      b.conn.close();
+      const { a, bobKey } = await aliceAndOfflineBob(t.port);
       const id = mid();
       const r1 = await a.conn.request("send", { to: "bob", mid: id, body: te.encode("x") });
       const r2 = await a.conn.request("send", { to: "bob", mid: id, body: te.encode("x") });

@@ -141,3 +141,18 @@ export async function signUp(
 export function mid(): Uint8Array {
   return randomBytes(16);
 }
+
+/**
+ * Alice connected and signed up, and Bob signed up and then gone offline: the start of every
+ * queued-delivery test. Returns Alice's client and Bob's auth key, to log him in later.
+ */
+export async function aliceAndOfflineBob(
+  port: number,
+): Promise<{ a: RawClient; bobKey: Uint8Array }> {
+  const a = await rawClient(port);
+  const b = await rawClient(port);
+  await signUp(a, "alice");
+  const bobKey = await signUp(b, "bob");
+  b.conn.close();
+  return { a, bobKey };
+}
