@@ -30,6 +30,11 @@ export const MAX_KYBER_PREKEYS_PER_UPLOAD = 100;
 /** One-time prekeys a user may hold on the server, of each kind. */
 export const MAX_ONE_TIME_PREKEYS_STORED = 1000;
 
+/** Most members of a room (group or broadcast channel), its creator included. */
+export const MAX_ROOM_MEMBERS = 1000;
+/** Most recipients of one room send: every member but the sender. */
+export const MAX_ROOM_RECIPIENTS = MAX_ROOM_MEMBERS - 1;
+
 /** Undelivered messages one user may have queued by default; further sends to them are refused.
  * Operators can change it (server.json `limits.maxPendingPerUser`). */
 export const MAX_PENDING_PER_USER = 50_000;

@@ -17,6 +17,7 @@ import {
   MAX_FULL_NAME_CHARS,
   MAX_KYBER_PREKEYS_PER_UPLOAD,
   MAX_ONE_TIME_PREKEYS_PER_UPLOAD,
+  MAX_ROOM_RECIPIENTS,
 } from "./limits.ts";
 import type { ProtocolErrorCode } from "./errors.ts";
 import {
@@ -115,6 +116,15 @@ export const requestSchemas = {
   }),
   prekey_count: object({}),
   send: object({ to: username, mid: bytes(MESSAGE_ID_BYTES), body: bytes(1, MAX_BODY_BYTES) }),
+  /**
+   * A room message: one ciphertext for every recipient, stored once. The server learns the
+   * recipient list of this one message, never the room it belongs to.
+   */
+  send_room: object({
+    to: array(username, MAX_ROOM_RECIPIENTS),
+    mid: bytes(MESSAGE_ID_BYTES),
+    body: bytes(1, MAX_BODY_BYTES),
+  }),
   lookup: object({ username }),
   backup_put: object({
     wrappedKey: bytes(16, WRAPPED_KEY_MAX_BYTES),
@@ -173,6 +183,11 @@ export const resultSchemas = {
   prekeys_put: prekeyCounts,
   prekey_count: prekeyCounts,
   send: object({ qid: int(0, Number.MAX_SAFE_INTEGER), ts: int(0, Number.MAX_SAFE_INTEGER) }),
+  /** `unknown`: recipients with no account (deleted since), who were skipped. */
+  send_room: object({
+    ts: int(0, Number.MAX_SAFE_INTEGER),
+    unknown: array(username, MAX_ROOM_RECIPIENTS),
+  }),
   lookup: object({ username, fullName: str(0, MAX_FULL_NAME_CHARS), identity }),
   backup_put: object({}),
   backup_get: object({

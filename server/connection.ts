@@ -123,7 +123,7 @@ export class ClientConnection {
       this.#reply(id, "not_allowed", `${type} needs a login first`);
       return true;
     }
-    if (type === "send") {
+    if (type === "send" || type === "send_room") {
       // Sends are chained so that a sender's messages are queued in the order they were sent,
       // even when resolving a recipient waits on the database. The chain does not wait for the
       // commit itself, so many sends share one.

@@ -6,7 +6,13 @@
  * @module
  */
 
-import { MAX_BATCH, type NewQueued, type Store, StoreError } from "../sql/mod.ts";
+import {
+  MAX_BATCH,
+  type NewQueued,
+  type NewRoomMessage,
+  type Store,
+  StoreError,
+} from "../sql/mod.ts";
 
 /** Messages written in one transaction at most (the store's own batch limit). */
 export const MAX_COMMIT_BATCH = MAX_BATCH;
@@ -15,7 +21,16 @@ export const MAX_COMMIT_QUEUE = 50_000;
 
 interface Waiting {
   item: NewQueued;
+  room?: undefined;
   resolve(qid: number): void;
+  reject(e: unknown): void;
+}
+
+/** A room message waiting: one body, a qid per recipient. */
+interface WaitingRoom {
+  item?: undefined;
+  room: NewRoomMessage;
+  resolve(qids: number[]): void;
   reject(e: unknown): void;
 }
 
@@ -46,7 +61,7 @@ export function chunkAcks(
 
 /** Serialises writes to the store and batches them. */
 export class GroupCommitter {
-  #items: Waiting[] = [];
+  #items: (Waiting | WaitingRoom)[] = [];
   #acks = new Map<number, number[]>();
   #running: Promise<void> | null = null;
   #closed = false;
@@ -90,6 +105,26 @@ export class GroupCommitter {
     return p;
   }
 
+  /**
+   * Queues a room message (one body, a reference per recipient); resolves with each recipient's
+   * qid once it is durable. It is committed in its turn among the other sends.
+   */
+  submitRoom(room: NewRoomMessage): Promise<number[]> {
+    if (this.#closed) {
+      return Promise.reject(new StoreError("unavailable", "the server is shutting down"));
+    }
+    if (this.#items.length >= MAX_COMMIT_QUEUE) {
+      return Promise.reject(
+        new StoreError("unavailable", "too many messages waiting for the database"),
+      );
+    }
+    const p = new Promise<number[]>((resolve, reject) =>
+      this.#items.push({ room, resolve, reject })
+    );
+    this.#kick();
+    return p;
+  }
+
   /** Queues the deletion of delivered messages; losing it in a crash only means a redelivery. */
   ack(recipientId: number, qids: number[]): void {
     if (qids.length === 0 || this.#closed) return;
@@ -113,8 +148,10 @@ export class GroupCommitter {
     let last: Promise<void> = Promise.resolve();
     while (this.#items.length > 0 || this.#acks.size > 0 || inFlight.size > 0) {
       if (this.#items.length > 0 && inFlight.size < this.#maxInFlight) {
-        const batch = this.#items.splice(0, MAX_COMMIT_BATCH);
-        const done = this.#commit(batch, last);
+        const batch = this.#nextBatch();
+        const done = batch[0]!.room === undefined
+          ? this.#commit(batch as Waiting[], last)
+          : this.#commitRooms(batch as WaitingRoom[], last);
         last = done;
         inFlight.add(done);
         void done.finally(() => inFlight.delete(done));
@@ -135,6 +172,62 @@ export class GroupCommitter {
       }
       await Promise.race(inFlight);
     }
+  }
+
+  /**
+   * The next batch: waiting sends of one kind from the front, at most MAX_COMMIT_BATCH messages
+   * or, for room messages, MAX_BATCH references in all.
+   */
+  #nextBatch(): (Waiting | WaitingRoom)[] {
+    const room = this.#items[0]!.room !== undefined;
+    let n = 0;
+    let refs = 0;
+    for (const w of this.#items) {
+      if ((w.room !== undefined) !== room || n === MAX_COMMIT_BATCH) break;
+      if (w.room !== undefined) {
+        if (n > 0 && refs + w.room.recipientIds.length > MAX_BATCH) break;
+        refs += w.room.recipientIds.length;
+      }
+      n++;
+    }
+    return this.#items.splice(0, n);
+  }
+
+  /** Commits a batch of room messages, like {@linkcode #commit}. */
+  async #commitRooms(batch: WaitingRoom[], previous: Promise<void>): Promise<void> {
+    let qids: number[][] | null = null;
+    let error: unknown = null;
+    try {
+      qids = await this.store.enqueueRoom(batch.map((w) => w.room));
+    } catch (e) {
+      error = e;
+    }
+    await previous.catch(() => {});
+    if (qids) {
+      const items: NewQueued[] = [];
+      const itemQids: number[] = [];
+      for (let i = 0; i < batch.length; i++) {
+        const { recipientIds, ...message } = batch[i]!.room;
+        batch[i]!.resolve(qids[i]!);
+        // A retry answers 0 for recipients who have it already: nothing to push to them.
+        recipientIds.forEach((recipientId, j) => {
+          if (qids![i]![j]! === 0) return;
+          items.push({ ...message, recipientId });
+          itemQids.push(qids![i]![j]!);
+        });
+      }
+      try {
+        this.onCommitted(items, itemQids);
+      } catch (e) {
+        this.onError(e);
+      }
+      return;
+    }
+    if (batch.length > 1 && error instanceof StoreError && error.code === "not_found") {
+      for (const w of batch) await this.#commitRooms([w], Promise.resolve());
+      return;
+    }
+    for (const w of batch) w.reject(error);
   }
 
   /**

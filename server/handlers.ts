@@ -18,7 +18,7 @@ import {
 } from "./accounts.ts";
 import type { ClientConnection } from "./connection.ts";
 import { backupGet, backupPut, bundle, lookup, prekeyCount, prekeysPut } from "./directory.ts";
-import { send } from "./relay.ts";
+import { send, sendRoom } from "./relay.ts";
 
 type Handler<T extends RequestType> = (
   c: ClientConnection,
@@ -40,6 +40,7 @@ export const handlers: { [T in RequestType]: Handler<T> } = {
   prekeys_put: prekeysPut,
   prekey_count: prekeyCount,
   send,
+  send_room: sendRoom,
   lookup,
   backup_put: backupPut,
   backup_get: backupGet,

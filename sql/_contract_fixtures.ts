@@ -23,6 +23,8 @@ export interface EmptyDatabase {
   store: Store;
   /** Runs SQL on the database outside the store (to plant a newer schema, for instance). */
   exec(sql: string): Promise<void>;
+  /** The first column of the first row of a query, as a number (to count rows). */
+  scalar(sql: string): Promise<number>;
   /** Closes `store` and the side door and removes the database. */
   drop(): Promise<void>;
 }

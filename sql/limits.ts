@@ -26,6 +26,22 @@ export const MAX_MID_BYTES = 64;
 /** Longest device key in bytes (the MySQL column is `VARBINARY(64)`; keys are 32 bytes). */
 export const MAX_DEVICE_KEY_BYTES = 64;
 
+/** Throws a RangeError unless the room messages carry 1 to MAX_BATCH references in all. */
+export function checkRoomBatch(
+  op: string,
+  messages: { recipientIds: number[]; mid: Uint8Array }[],
+): void {
+  let refs = 0;
+  for (const m of messages) {
+    if (m.recipientIds.length < 1) {
+      throw new RangeError(`${op}: expected at least one recipient per message, got 0`);
+    }
+    checkMid(op, m.mid);
+    refs += m.recipientIds.length;
+  }
+  checkBatch(`${op} (references)`, refs);
+}
+
 /** Throws a RangeError unless `n` is an integer in [0, MAX_BATCH]. */
 export function checkBatch(op: string, n: number): void {
   if (!Number.isInteger(n) || n < 0 || n > MAX_BATCH) {

@@ -97,4 +97,27 @@ export const MYSQL_MIGRATIONS: readonly Migration[] = [
       ) ${TABLE_OPTIONS}`,
     ],
   },
+  {
+    version: 2,
+    name: "room message bodies stored once, referenced per recipient",
+    statements: [
+      // See the SQLite list: queue rows with sender 0 are references to a body here.
+      `CREATE TABLE IF NOT EXISTS room_bodies (
+        id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+        sender_id BIGINT NOT NULL,
+        sender_name VARCHAR(255) NOT NULL,
+        mid VARBINARY(64) NOT NULL,
+        body MEDIUMBLOB NOT NULL,
+        sent_at BIGINT NOT NULL,
+        UNIQUE KEY room_bodies_sender_mid (sender_id, mid)
+      ) ${TABLE_OPTIONS}`,
+      `CREATE TABLE IF NOT EXISTS room_refs (
+        qid BIGINT NOT NULL PRIMARY KEY,
+        body_id BIGINT NOT NULL,
+        KEY room_refs_body (body_id),
+        CONSTRAINT room_refs_queue_fk FOREIGN KEY (qid) REFERENCES queue (qid) ON DELETE CASCADE,
+        CONSTRAINT room_refs_body_fk FOREIGN KEY (body_id) REFERENCES room_bodies (id)
+      ) ${TABLE_OPTIONS}`,
+    ],
+  },
 ];

@@ -79,4 +79,26 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       ) STRICT`,
     ],
   },
+  {
+    version: 2,
+    name: "room message bodies stored once, referenced per recipient",
+    statements: [
+      // A room message's body, once. Its queue rows (one per recipient) are references: sender 0
+      // (no user has id 0), mid = body id and recipient id, an empty body, and a row here.
+      `CREATE TABLE room_bodies (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        sender_id INTEGER NOT NULL,
+        sender_name TEXT NOT NULL,
+        mid BLOB NOT NULL,
+        body BLOB NOT NULL,
+        sent_at INTEGER NOT NULL,
+        UNIQUE (sender_id, mid)
+      ) STRICT`,
+      `CREATE TABLE room_refs (
+        qid INTEGER PRIMARY KEY REFERENCES queue(qid) ON DELETE CASCADE,
+        body_id INTEGER NOT NULL REFERENCES room_bodies(id)
+      ) STRICT`,
+      `CREATE INDEX room_refs_body ON room_refs (body_id)`,
+    ],
+  },
 ];

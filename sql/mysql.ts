@@ -36,6 +36,7 @@ import {
   type Credentials,
   type MigrationReport,
   type NewQueued,
+  type NewRoomMessage,
   type NewUser,
   type OneTimePrekeyRecord,
   type PrekeyCounts,
@@ -53,14 +54,21 @@ import {
   checkMid,
   checkPage,
   checkQids,
+  checkRoomBatch,
   checkUsername,
 } from "./limits.ts";
+import {
+  deleteUnreferencedBodies,
+  insertRoomMessages,
+  lockReferencedBodies,
+} from "./mysql_rooms.ts";
 import { insertChunks, listPlaceholders, padList, rowPlaceholders } from "./statement_shapes.ts";
 import {
   bytes,
   int,
   messageKey,
-  QUEUE_COLUMNS,
+  QUEUE_FROM,
+  QUEUE_JOINED_COLUMNS,
   toBackup,
   toOneTime,
   toQueued,
@@ -253,9 +261,12 @@ class MysqlStore implements Store {
   }
 
   deleteUser(userId: number): Promise<void> {
-    // Foreign keys cascade to devices, prekeys, queued messages and the backup.
+    // Foreign keys cascade to devices, prekeys, queued messages and the backup; room bodies
+    // only this user still had to receive go with them.
     return this.#pool.write("deleteUser", async (c) => {
+      const bodies = await lockReferencedBodies(c, userId);
       await run(c, "DELETE FROM users WHERE id = ?", [userId]);
+      await deleteUnreferencedBodies(c, bodies);
     }, { idempotent: true });
   }
 
@@ -362,12 +373,24 @@ class MysqlStore implements Store {
     });
   }
 
+  enqueueRoom(messages: NewRoomMessage[]): Promise<number[][]> {
+    // Idempotent on (senderId, mid), so it may run again even when COMMIT's fate is unknown.
+    return this.#pool.write("enqueueRoom", async (c) => {
+      if (messages.length === 0) return [];
+      await lockRecipients(
+        c,
+        messages.flatMap((m) => m.recipientIds.map((recipientId) => ({ recipientId }))),
+      );
+      return await insertRoomMessages(c, messages);
+    }, { idempotent: true, check: () => checkRoomBatch("enqueueRoom", messages) });
+  }
+
   pending(recipientId: number, afterQid: number, limit: number): Promise<QueuedMessage[]> {
     return this.#pool.read("pending", async (c) => {
       const rows = await runRows(
         c,
-        `SELECT ${QUEUE_COLUMNS} FROM queue WHERE recipient_id = ? AND qid > ? ` +
-          "ORDER BY qid LIMIT ?",
+        `SELECT ${QUEUE_JOINED_COLUMNS} FROM ${QUEUE_FROM} ` +
+          "WHERE q.recipient_id = ? AND q.qid > ? ORDER BY q.qid LIMIT ?",
         [recipientId, afterQid, limit],
       );
       return rows.map(toQueued);
@@ -385,6 +408,8 @@ class MysqlStore implements Store {
       let deleted = 0;
       for (const a of acks) {
         const unique = [...new Set(a.qids)];
+        if (unique.length === 0) continue;
+        const bodies = await lockReferencedBodies(c, a.recipientId, unique);
         for (let at = 0; at < unique.length; at += MAX_IN_LIST) {
           const list = padList(unique.slice(at, at + MAX_IN_LIST));
           const result = await run(
@@ -396,6 +421,8 @@ class MysqlStore implements Store {
           );
           deleted += result.affectedRows;
         }
+        // A room body goes with its last reference.
+        await deleteUnreferencedBodies(c, bodies);
       }
       return deleted;
     }, {

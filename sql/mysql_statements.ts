@@ -43,7 +43,10 @@ export async function lockUser(c: PoolConnection, op: string, userId: number): P
  * Locks every recipient's row, in id order so two batches cannot deadlock on each other. Held
  * until commit, the lock makes enqueues to one recipient commit in the order they took qids.
  */
-export async function lockRecipients(c: PoolConnection, items: NewQueued[]): Promise<void> {
+export async function lockRecipients(
+  c: PoolConnection,
+  items: { recipientId: number }[],
+): Promise<void> {
   const ids = [...new Set(items.map((m) => m.recipientId))].sort((a, b) => a - b);
   let found = 0;
   for (let at = 0; at < ids.length; at += MAX_IN_LIST) {

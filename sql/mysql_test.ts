@@ -69,6 +69,11 @@ storeContract({
         await admin.query(`USE ${db.name}`);
         await admin.query(sql);
       },
+      async scalar(sql: string) {
+        await admin.query(`USE ${db.name}`);
+        const [rows] = await admin.query(sql);
+        return Number(Object.values((rows as Record<string, unknown>[])[0] ?? {})[0]);
+      },
       async drop() {
         await store.close();
         await admin.query(`DROP DATABASE ${db.name}`);
@@ -113,6 +118,8 @@ Deno.test("mysql: migrate() makes InnoDB tables with utf8mb4_bin", async () => {
     "kyber_prekeys",
     "one_time_prekeys",
     "queue",
+    "room_bodies",
+    "room_refs",
     "schema_version",
     "signed_prekeys",
     "users",

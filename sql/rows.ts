@@ -30,6 +30,30 @@ export function userColumns(alias: string): string {
 /** The columns of `queue` that {@linkcode toQueued} reads. */
 export const QUEUE_COLUMNS = "qid, recipient_id, sender_id, sender_name, mid, body, sent_at";
 
+/**
+ * The same columns for a queue row joined with its room body, if it is a room reference:
+ * `FROM ${QUEUE_FROM}`. A reference row reads as the message it points to.
+ */
+export const QUEUE_JOINED_COLUMNS = "q.qid AS qid, q.recipient_id AS recipient_id, " +
+  "COALESCE(b.sender_id, q.sender_id) AS sender_id, " +
+  "COALESCE(b.sender_name, q.sender_name) AS sender_name, COALESCE(b.mid, q.mid) AS mid, " +
+  "COALESCE(b.body, q.body) AS body, COALESCE(b.sent_at, q.sent_at) AS sent_at";
+/** The queue joined with room bodies, for {@linkcode QUEUE_JOINED_COLUMNS}. */
+export const QUEUE_FROM =
+  "queue q LEFT JOIN room_refs r ON r.qid = q.qid LEFT JOIN room_bodies b ON b.id = r.body_id";
+
+/**
+ * The queue-row mid of a room reference: body id and recipient id, 8 bytes each, big-endian.
+ * Reference rows have sender 0, which no user has, so they never meet a real (sender, mid).
+ */
+export function refMid(bodyId: number, recipientId: number): Uint8Array {
+  const out = new Uint8Array(16);
+  const view = new DataView(out.buffer);
+  view.setBigUint64(0, BigInt(bodyId));
+  view.setBigUint64(8, BigInt(recipientId));
+  return out;
+}
+
 /** A plain Uint8Array of the column's bytes (a copy when the driver gave a Buffer). */
 export function bytes(value: unknown): Uint8Array {
   if (!(value instanceof Uint8Array)) {

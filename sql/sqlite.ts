@@ -15,6 +15,7 @@ import {
   type Credentials,
   type MigrationReport,
   type NewQueued,
+  type NewRoomMessage,
   type NewUser,
   type OneTimePrekeyRecord,
   type PrekeyCounts,
@@ -39,13 +40,16 @@ import {
   checkMid,
   checkPage,
   checkQids,
+  checkRoomBatch,
   checkUsername,
 } from "./limits.ts";
+import { deleteUnreferencedBodies, insertRoomMessages, referencedBodies } from "./sqlite_rooms.ts";
 import { insertChunks, rowPlaceholders } from "./statement_shapes.ts";
 import {
   bytes,
   int,
-  QUEUE_COLUMNS,
+  QUEUE_FROM,
+  QUEUE_JOINED_COLUMNS,
   type Row,
   toBackup,
   toOneTime,
@@ -248,9 +252,12 @@ class SqliteStoreImpl implements SqliteStore {
 
   deleteUser(userId: number): Promise<void> {
     return this.#durable(settle(() => {
-      // Foreign keys cascade to devices, prekeys, queued messages and the backup.
+      // Foreign keys cascade to devices, prekeys, queued messages and the backup; room bodies
+      // only this user still had to receive go with them.
       this.#db.tx("deleteUser", () => {
+        const bodies = referencedBodies(this.#db, userId);
         this.#db.stmt("DELETE FROM users WHERE id = ?").run(userId);
+        deleteUnreferencedBodies(this.#db, bodies);
       });
     }));
   }
@@ -410,13 +417,21 @@ class SqliteStoreImpl implements SqliteStore {
     return int(row.qid);
   }
 
+  enqueueRoom(messages: NewRoomMessage[]): Promise<number[][]> {
+    return this.#durable(settle(() => {
+      checkRoomBatch("enqueueRoom", messages);
+      if (messages.length === 0) return [];
+      return this.#db.tx("enqueueRoom", () => insertRoomMessages(this.#db, messages));
+    }));
+  }
+
   pending(recipientId: number, afterQid: number, limit: number): Promise<QueuedMessage[]> {
     return settle(() => {
       checkPage("pending", limit);
       return this.#db.read("pending", () => {
         const rows = this.#db.stmt(
-          `SELECT ${QUEUE_COLUMNS} FROM queue WHERE recipient_id = ? AND qid > ? ` +
-            "ORDER BY qid LIMIT ?",
+          `SELECT ${QUEUE_JOINED_COLUMNS} FROM ${QUEUE_FROM} ` +
+            "WHERE q.recipient_id = ? AND q.qid > ? ORDER BY q.qid LIMIT ?",
           true,
         ).all(recipientId, afterQid, limit) as unknown[];
         return rows.map((r) => toQueuedFromArray(r as unknown[]));
@@ -443,7 +458,11 @@ class SqliteStoreImpl implements SqliteStore {
         );
         let deleted = 0;
         for (const a of work) {
-          deleted += Number(del.run(a.recipientId, JSON.stringify(a.qids)).changes);
+          const list = JSON.stringify(a.qids);
+          const bodies = referencedBodies(this.#db, a.recipientId, list);
+          deleted += Number(del.run(a.recipientId, list).changes);
+          // A room body goes with its last reference.
+          deleteUnreferencedBodies(this.#db, bodies);
         }
         return deleted;
       });

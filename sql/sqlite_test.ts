@@ -38,6 +38,14 @@ storeContract({
         }
         return Promise.resolve();
       },
+      scalar(sql: string) {
+        const db = new DatabaseSync(path);
+        try {
+          return Promise.resolve(Number(Object.values(db.prepare(sql).get() ?? {})[0]));
+        } finally {
+          db.close();
+        }
+      },
       async drop() {
         await store.close();
         await removeDb(path);

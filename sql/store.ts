@@ -101,6 +101,20 @@ export interface QueuedMessage extends NewQueued {
   qid: number;
 }
 
+/**
+ * A room message: one ciphertext for several recipients. The store keeps the body once and
+ * queues a reference per recipient; nothing in it names the room.
+ */
+export interface NewRoomMessage {
+  /** Each recipient once; at least one. */
+  recipientIds: number[];
+  senderId: number;
+  senderName: string;
+  mid: Uint8Array;
+  body: Uint8Array;
+  sentAt: number;
+}
+
 /** A user's backup: the account key wrapped under the master key, and the sealed backup. */
 export interface BackupRecord {
   wrappedKey: Uint8Array;
@@ -197,6 +211,16 @@ export interface Store {
    * `StoreError("not_found")`, queueing nothing, when a recipient does not exist.
    */
   enqueue(items: NewQueued[]): Promise<number[]>;
+  /**
+   * Queues room messages in one transaction: each body is stored once with a reference per
+   * recipient, and `pending` hands each reference out as an ordinary message. Returns, per
+   * message, each recipient's qid in input order. Idempotent on (senderId, mid) while any
+   * reference is still queued: a retry queues nothing and answers the qids still queued, 0 for a
+   * recipient that has acknowledged it already. A body is deleted with its last reference.
+   * At most MAX_BATCH references in all. Throws `StoreError("not_found")`, queueing nothing,
+   * when a recipient does not exist.
+   */
+  enqueueRoom(messages: NewRoomMessage[]): Promise<number[][]>;
   /**
    * Up to `limit` messages for the recipient with qid > `afterQid`, in qid order. A recipient's
    * messages become visible in qid order, so paging with the last qid seen never skips one.

@@ -70,3 +70,25 @@ export async function freshDatabase(kind: DatabaseKind): Promise<FreshDatabase> 
     },
   };
 }
+
+/** Rows in `table` of the database (to see what a store keeps, from outside it). */
+export async function countRows(db: FreshDatabase, table: string): Promise<number> {
+  if (db.kind === "sqlite") {
+    const { DatabaseSync } = await import("node:sqlite");
+    const d = new DatabaseSync(db.location, { readOnly: true });
+    try {
+      return Number((d.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n);
+    } finally {
+      d.close();
+    }
+  }
+  const c = await adminConnection();
+  try {
+    const [rows] = await c.query(
+      `SELECT COUNT(*) AS n FROM \`${new URL(db.location).pathname.slice(1)}\`.${table}`,
+    );
+    return Number((rows as { n: number }[])[0]!.n);
+  } finally {
+    await c.end();
+  }
+}
