@@ -27,7 +27,8 @@ export type DecryptErrorCode =
   | "bad_format" // the input is not shaped like a ciphertext of this kind
   | "too_many_skipped" // the message is further ahead than MAX_SKIP allows
   | "duplicate" // the message key was already used (a replay)
-  | "nonce_exhausted"; // the cipher state would reuse a nonce
+  | "nonce_exhausted" // the cipher state would reuse a nonce
+  | "no_sender_key"; // a room message on a sender chain this member was never given
 
 /** A ciphertext could not be opened. Any session state is unchanged. */
 export class DecryptError extends Error {

@@ -24,6 +24,12 @@ export const CHAIN_MESSAGE_KEY_BYTE = 0x01;
 /** KDF_CK's HMAC input for the next chain key (the specification's constant 0x02). */
 export const CHAIN_NEXT_KEY_BYTE = 0x02;
 
+/** HKDF info of one sender-key chain step: chain key to the next chain key and a message key. */
+export const SENDER_KEY_CHAIN_INFO = "pesuchat sender key chain v1";
+
+/** Prefix of the bytes a sender key signs and of a room message's AES-GCM associated data. */
+export const SENDER_KEY_MESSAGE_CONTEXT = "pesuchat sender key message v1";
+
 /** Prefix of every message an identity signs about a key (see {@linkcode KeyKind}). */
 export const KEY_SIGNATURE_CONTEXT = "pesuchat key signature v1";
 

@@ -15,3 +15,4 @@ export type { ConsumedPrekeys, PrekeyLookup } from "./pqxdh.ts";
 export * from "./session.ts";
 export * from "./password.ts";
 export * from "./safety_number.ts";
+export * from "./sender_key/mod.ts";
