@@ -44,6 +44,8 @@ export const KeyKind = Object.freeze({
   signedPrekey: 0x02,
   /** A signed ML-KEM-1024 prekey (one-time or last-resort; the flag is signed too). */
   kyberPrekey: 0x03,
+  /** A room change: the room id (16 bytes) and the SHA-256 of the change as sent. */
+  groupChange: 0x04,
 });
 
 /** HKDF info for the auth key sent to the server at sign-up and login. */

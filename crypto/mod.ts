@@ -10,6 +10,7 @@ export * from "./errors.ts";
 export * from "./subtle.ts";
 export * from "./noise/mod.ts";
 export * from "./identity.ts";
+export { KeyKind } from "./labels.ts";
 export * from "./prekeys.ts";
 export type { ConsumedPrekeys, PrekeyLookup } from "./pqxdh.ts";
 export * from "./session.ts";
