@@ -35,6 +35,8 @@ import { HostKeyUnknownError, KnownHosts } from "./known_hosts.ts";
 import type { Contact, ConversationSummary, StoredMessage } from "./local_store.ts";
 import { LocalStore } from "./local_store.ts";
 import { Messenger } from "./messenger.ts";
+import { RoomStore } from "./room_store.ts";
+import { Rooms } from "./rooms_core.ts";
 import { ClientPrekeys } from "./prekeys.ts";
 import type { Profile } from "./profile.ts";
 
@@ -78,9 +80,13 @@ export class ChatClient {
     identityChanged: new Set(),
     connection: new Set(),
     problem: new Set(),
+    room: new Set(),
+    action: new Set(),
   };
   /** The logged-in account's conversations; null before login and after logout. */
   #messenger: Messenger | null = null;
+  /** The account's rooms and message actions; null when the messenger is. */
+  #rooms: Rooms | null = null;
   #fullName = "";
   #backupTimer: ReturnType<typeof setTimeout> | null = null;
   #closing = false;
@@ -322,10 +328,11 @@ export class ChatClient {
       changed: () => this.#scheduleBackup(),
     });
     this.#messenger = m;
+    this.#rooms = new Rooms(m, new RoomStore(store));
     this.#fullName = fullName;
     this.#online = true;
     for (const d of this.#early.splice(0)) m.deliver(d);
-    void m.afterConnect();
+    void m.afterConnect().then(() => this.#rooms?.flush()).catch(() => {});
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -369,7 +376,7 @@ export class ChatClient {
         await conn.request("resume", {});
         this.#online = true;
         this.#emit("connection", "online", "connected again");
-        void this.#messenger?.afterConnect();
+        void this.#messenger?.afterConnect().then(() => this.#rooms?.flush()).catch(() => {});
         return;
       } catch (e) {
         if ((e as Error).name === "HostKeyChangedError") {
@@ -439,8 +446,16 @@ export class ChatClient {
     return this.#m.send(peer, text);
   }
 
+  /** Groups, broadcast channels and message actions (edit, delete, pin, react, reply). */
+  get rooms(): Rooms {
+    if (!this.#rooms) throw new ChatError("not_logged_in", "log in first");
+    return this.#rooms;
+  }
+
   /** Resolves when everything received so far has been processed (for scripts and tests). */
   async settle(): Promise<void> {
+    await this.#messenger?.settle();
+    await this.#rooms?.flush();
     await this.#messenger?.settle();
   }
 
@@ -537,6 +552,7 @@ export class ChatClient {
     this.#messenger?.stop();
     this.#messenger?.store.close();
     this.#messenger = null;
+    this.#rooms = null;
     this.#early = [];
   }
 

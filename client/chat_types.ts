@@ -55,6 +55,10 @@ export interface ChatEvents {
   connection(status: "online" | "reconnecting" | "offline", detail: string): void;
   /** Something went wrong that the user should hear about (never a stack trace). */
   problem(message: string): void;
+  /** A room was created, joined or changed (its id). */
+  room(id: string): void;
+  /** A message was edited, deleted, pinned or reacted to (its conversation and id). */
+  action(conversation: string, mid: Uint8Array): void;
 }
 
 /** Turns the server's refusals into the sentences a person can act on. */

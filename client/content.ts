@@ -7,24 +7,37 @@
  */
 
 import { fromUtf8, utf8 } from "../crypto/mod.ts";
+import { MAX_TEXT_CHARS } from "./content_limits.ts";
+import {
+  type ActionContent,
+  actionFromWire,
+  actionToWire,
+  type RoomContent,
+} from "./content_actions.ts";
+
+export { MAX_TEXT_CHARS };
+export type { ActionContent, RoomContent };
 
 /** Padding granularity of the encrypted content. */
 export const PAD_BLOCK = 64;
-/** Longest chat text, in characters. */
-export const MAX_TEXT_CHARS = 4000;
 /** Message ids one receipt may name. */
 export const MAX_RECEIPT_IDS = 500;
 
 /** The content of one envelope. */
 export type Content =
-  | { t: "text"; text: string; ts: number }
-  | { t: "receipt"; kind: "delivered" | "read"; mids: Uint8Array[] };
+  | { t: "text"; text: string; ts: number; reply?: Uint8Array }
+  | { t: "receipt"; kind: "delivered" | "read"; mids: Uint8Array[] }
+  | ActionContent
+  | RoomContent;
 
 /** Encodes and pads content (ISO/IEC 7816-4: 0x80 then zeros). */
 export function encodeContent(c: Content): Uint8Array {
-  const json = utf8(
-    JSON.stringify(c.t === "text" ? c : { ...c, mids: c.mids.map((m) => m.toBase64()) }),
-  );
+  const wire = c.t === "text"
+    ? (c.reply ? { ...c, reply: c.reply.toBase64() } : c)
+    : c.t === "receipt"
+    ? { ...c, mids: c.mids.map((m) => m.toBase64()) }
+    : actionToWire(c);
+  const json = utf8(JSON.stringify(wire));
   const padded = new Uint8Array(Math.ceil((json.length + 1) / PAD_BLOCK) * PAD_BLOCK);
   padded.set(json);
   padded[json.length] = 0x80;
@@ -41,7 +54,12 @@ export function decodeContent(bytes: Uint8Array): Content {
     raw?.t === "text" && typeof raw.text === "string" && raw.text.length <= MAX_TEXT_CHARS &&
     Number.isFinite(raw.ts)
   ) {
-    return { t: "text", text: raw.text, ts: raw.ts };
+    const reply = typeof raw.reply === "string" && raw.reply.length <= 64
+      ? Uint8Array.fromBase64(raw.reply)
+      : undefined;
+    return reply
+      ? { t: "text", text: raw.text, ts: raw.ts, reply }
+      : { t: "text", text: raw.text, ts: raw.ts };
   }
   if (
     raw?.t === "receipt" && (raw.kind === "delivered" || raw.kind === "read") &&
@@ -54,5 +72,7 @@ export function decodeContent(bytes: Uint8Array): Content {
       mids: raw.mids.map((m: string) => Uint8Array.fromBase64(m)),
     };
   }
+  const other = raw && typeof raw === "object" ? actionFromWire(raw) : null;
+  if (other) return other;
   throw new TypeError("content: unknown kind");
 }

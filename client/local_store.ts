@@ -125,6 +125,16 @@ export class LocalStore {
     return s;
   }
 
+  /** A prepared statement on this store, for tables kept by other modules (room_store.ts). */
+  statement(sql: string): StatementSync {
+    return this.#stmt(sql);
+  }
+
+  /** Runs schema SQL (CREATE … IF NOT EXISTS) for tables kept by other modules. */
+  exec(sql: string): void {
+    this.#db.exec(sql);
+  }
+
   /** Runs `fn` in one transaction: everything or nothing. */
   transaction<T>(fn: () => T): T {
     this.#db.exec("BEGIN IMMEDIATE");
@@ -375,6 +385,11 @@ export class LocalStore {
   writeOutbox(mid: Uint8Array, peer: string, sealed: Uint8Array): void {
     this.#stmt("INSERT OR REPLACE INTO outbox (mid, peer, created_at, sealed) VALUES (?, ?, ?, ?)")
       .run(mid, peer, Date.now(), sealed);
+  }
+
+  /** Envelopes waiting in the outbox. */
+  outboxCount(): number {
+    return Number((this.#stmt("SELECT COUNT(*) AS n FROM outbox").get() as { n: number }).n);
   }
 
   deleteOutbox(mid: Uint8Array): void {

@@ -24,11 +24,13 @@ import { canonicalUsername } from "../protocol/username.ts";
 import { ChatError, type ChatEvents, explainServer } from "./chat_types.ts";
 import { ServerError } from "./connection.ts";
 import {
+  type ActionContent,
   type Content,
   decodeContent,
   encodeContent,
   MAX_RECEIPT_IDS,
   MAX_TEXT_CHARS,
+  type RoomContent,
 } from "./content.ts";
 import {
   type Contact,
@@ -54,8 +56,22 @@ export interface MessengerLink {
   changed(): void;
 }
 
+/** What rooms and message actions add to receiving (client/rooms_core.ts). In the lane. */
+export interface RoomHooks {
+  /** True for a room message (one ciphertext for every member), not a pairwise envelope. */
+  isRoomBody(body: Uint8Array): boolean;
+  /** Handles a room message, acknowledging it itself. */
+  receiveRoom(d: Deliver): Promise<void>;
+  /** Applies pairwise content other than text and receipts, before the session is written. */
+  pairwise(peer: string, content: ActionContent | RoomContent): Promise<void>;
+  /** Notes a received text's reply, after it is stored. */
+  replied(mid: Uint8Array, to: Uint8Array): Promise<void>;
+}
+
 /** One logged-in account's conversations. */
 export class Messenger {
+  /** Set by the rooms module once it is wired. */
+  rooms: RoomHooks | null = null;
   readonly prekeys: ClientPrekeys;
   #sessions = new Map<string, Session>();
   /** Everything that touches sessions or the store runs through this lane, in order. */
@@ -224,6 +240,8 @@ export class Messenger {
   markRead(peer: string): Promise<void> {
     return this.run(async () => {
       const mids = this.store.markSeen(peer);
+      // Rooms (peer `#id`) have no read receipts.
+      if (peer.startsWith("#")) return;
       for (let i = 0; i < mids.length; i += MAX_RECEIPT_IDS) {
         const chunk = mids.slice(i, i + MAX_RECEIPT_IDS);
         await this.#sendContent(peer, { t: "receipt", kind: "read", mids: chunk }, null);
@@ -233,8 +251,31 @@ export class Messenger {
     });
   }
 
+  /**
+   * Sends content other than text (an action, a room change) to `peer` over the pairwise
+   * session; resolves once it is in the outbox.
+   */
+  async sendControl(peer: string, content: ActionContent | RoomContent): Promise<void> {
+    await this.run(async () => {
+      if ((await this.store.getContact(peer))?.pendingIdentity) throw identityChanged(peer);
+      await this.#sendContent(peer, content, null);
+    });
+    void this.flushOutbox().catch(() => {});
+  }
+
+  /** {@linkcode sendControl} for code already running in the lane. */
+  async sendControlInLane(peer: string, content: ActionContent | RoomContent): Promise<void> {
+    if ((await this.store.getContact(peer))?.pendingIdentity) throw identityChanged(peer);
+    await this.#sendContent(peer, content, null);
+  }
+
+  /** True while envelopes wait in the outbox (room messages wait for them: keys go first). */
+  hasOutbox(): boolean {
+    return this.store.outboxCount() > 0;
+  }
+
   /** Sends a text message. Resolves once it is stored locally (state pending or sent). */
-  async send(peer: string, text: string): Promise<StoredMessage> {
+  async send(peer: string, text: string, reply?: Uint8Array): Promise<StoredMessage> {
     const to = canonicalUsername(peer);
     if (!to) throw new ChatError("no_such_user", `there is no user ${JSON.stringify(peer)}`);
     if (text.length === 0 || text.length > MAX_TEXT_CHARS) {
@@ -243,7 +284,9 @@ export class Messenger {
     const ts = Date.now();
     const message = await this.run(async () => {
       if ((await this.store.getContact(to))?.pendingIdentity) throw identityChanged(to);
-      return this.#sendContent(to, { t: "text", text, ts }, text);
+      const m = await this.#sendContent(to, { t: "text", text, ts, reply }, text);
+      if (reply) await this.rooms?.replied(m!.mid, reply);
+      return m;
     });
     this.link.emit("message", message!);
     void this.flushOutbox().catch(() => {});
@@ -373,6 +416,7 @@ export class Messenger {
       this.link.ack([d.qid]);
       return;
     }
+    if (this.rooms?.isRoomBody(d.body)) return await this.rooms.receiveRoom(d);
     const peer = d.from;
     const refuse = (why: string) => {
       s.markSeenId(d.mid);
@@ -413,6 +457,12 @@ export class Messenger {
         s.writeSession(peer, sealedSession);
         s.insertMessage(stored!, sealedText);
       });
+    } else if (content.t !== "receipt") {
+      await this.rooms?.pairwise(peer, content);
+      s.transaction(() => {
+        s.writeSession(peer, sealedSession);
+        s.markSeenId(d.mid);
+      });
     } else {
       const state = content.kind === "read" ? MessageState.read : MessageState.delivered;
       s.transaction(() => {
@@ -425,6 +475,7 @@ export class Messenger {
     this.link.ack([d.qid]);
     this.link.changed();
     if (stored) {
+      if (content.t === "text" && content.reply) await this.rooms?.replied(d.mid, content.reply);
       this.link.emit("message", stored);
       this.#queueReceipt(peer, d.mid);
     } else if (content.t === "receipt") {

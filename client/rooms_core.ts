@@ -1,0 +1,614 @@
+/**
+ * Rooms in the chat core: groups and broadcast channels built on the pairwise sessions. Room
+ * changes and sender keys travel to each member over their pairwise session; a room message is
+ * encrypted once under our sender key, signed, and sent once (`send_room`) to every member.
+ *
+ * Order matters and is kept: sender keys and changes go out (and are committed by the server)
+ * before the room message that needs them, because the room outbox waits for the pairwise one.
+ * When a member leaves or is removed, our sender key is replaced before our next message, and the
+ * one who left is not given it.
+ *
+ * @module
+ */
+
+import {
+  concat,
+  decodeDistribution,
+  IdentityPublic,
+  randomBytes,
+  SenderKeyRecord,
+  SenderKeyState,
+  toHex,
+  utf8,
+} from "../crypto/mod.ts";
+import type { Deliver } from "../protocol/messages.ts";
+import { canonicalUsername } from "../protocol/username.ts";
+import { ChatError } from "./chat_types.ts";
+import {
+  type ActionContent,
+  type Content,
+  decodeContent,
+  encodeContent,
+  MAX_TEXT_CHARS,
+  type RoomContent,
+} from "./content.ts";
+import { MessageState, type StoredMessage } from "./local_store.ts";
+import type { Messenger, RoomHooks } from "./messenger.ts";
+import { applyAction, noteReply } from "./room_actions.ts";
+import type { MessageActions, RoomStore } from "./room_store.ts";
+import {
+  type GroupAction,
+  GroupLog,
+  identityField,
+  inviteMatches,
+  newInvite,
+  parseInvite,
+  readChange,
+  REVOKE_INVITE,
+  type RoomKind,
+  type SignedChange,
+} from "./rooms/mod.ts";
+
+/** The first bytes of a room message body: envelope version 1, type 3 (room). */
+export const ROOM_ENVELOPE = Uint8Array.of(0x01, 0x03);
+
+/** A room as a front end shows it. */
+export interface RoomInfo {
+  id: string;
+  /** The conversation key of its messages: `#<id>`. */
+  peer: string;
+  name: string;
+  kind: RoomKind;
+  version: number;
+  member: boolean;
+  admin: boolean;
+  joinedAt: number;
+  members: { username: string; admin: boolean; verified: boolean; addedAt: number }[];
+}
+
+const roomPeer = (id: string) => `#${id}`;
+const ad = (room: string, from: string) => utf8(`pesuchat room ${room} from ${from}`);
+
+/** One account's rooms. */
+export class Rooms implements RoomHooks {
+  #logs = new Map<string, GroupLog>();
+  #flushing: Promise<void> | null = null;
+  #flushAgain = false;
+
+  constructor(readonly m: Messenger, readonly store: RoomStore) {
+    m.rooms = this;
+  }
+
+  get #me(): string {
+    return this.m.username;
+  }
+
+  async #log(id: string): Promise<GroupLog | null> {
+    const cached = this.#logs.get(id);
+    if (cached) return cached;
+    const r = await this.store.getRoom(id);
+    if (!r) return null;
+    const log = await GroupLog.fromWire(r.log);
+    this.#logs.set(id, log);
+    return log;
+  }
+
+  async #save(id: string, log: GroupLog, rotate: boolean, joinedAt: number): Promise<void> {
+    const stored = { id, joinedAt, rotate, log: log.toWire() };
+    const sealed = await this.store.sealRoom(stored);
+    this.store.writeRoom(stored, sealed);
+    this.#logs.set(id, log);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Reading
+
+  /** Every room we are or were in, by the time we joined. */
+  async list(): Promise<RoomInfo[]> {
+    const out: RoomInfo[] = [];
+    for (const id of this.store.roomIds()) {
+      const info = await this.info(id);
+      if (info.joinedAt > 0) out.push(info);
+    }
+    return out;
+  }
+
+  /** A room by id, id prefix, `#id` or name (case-insensitive); `ChatError("bad_input")`. */
+  async find(text: string): Promise<RoomInfo> {
+    const q = text.replace(/^#/, "").toLowerCase();
+    const all = await this.list();
+    const hits = all.filter((r) => r.id === q || r.name.toLowerCase() === q) ??
+      [];
+    const byPrefix = hits.length ? hits : all.filter((r) => q.length >= 4 && r.id.startsWith(q));
+    if (byPrefix.length !== 1) {
+      throw new ChatError(
+        "bad_input",
+        byPrefix.length ? `${text} names several rooms` : `no room ${text}`,
+      );
+    }
+    return byPrefix[0]!;
+  }
+
+  /** Name, members (with verified state), admins, and when we joined. */
+  async info(id: string): Promise<RoomInfo> {
+    const log = await this.#log(id);
+    const r = await this.store.getRoom(id);
+    if (!log || !r) throw new ChatError("bad_input", `no room ${id}`);
+    const s = log.state;
+    const members = [];
+    for (const [username, m] of s.members) {
+      const c = username === this.#me ? null : await this.m.contact(username);
+      members.push({
+        username,
+        admin: s.admins.has(username),
+        verified: username === this.#me || (c?.verified ?? false),
+        addedAt: m.addedAt,
+      });
+    }
+    members.sort((a, b) => a.username.localeCompare(b.username));
+    return {
+      id,
+      peer: roomPeer(id),
+      name: s.name,
+      kind: s.kind,
+      version: s.version,
+      member: s.members.has(this.#me),
+      admin: s.admins.has(this.#me),
+      joinedAt: r.joinedAt,
+      members,
+    };
+  }
+
+  /** The actions taken on a message (edits, deletion, pin, reactions, reply). */
+  actions(mid: Uint8Array): Promise<MessageActions> {
+    return this.store.actions(mid);
+  }
+
+  /** Who wrote a stored message (room messages carry their author). */
+  author(m: StoredMessage): string {
+    return m.outgoing ? this.#me : (this.store.author(m.mid) ?? m.peer);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Changing rooms
+
+  /** The identity we hold for `username`, asking the server for a new contact. */
+  async #identityOf(username: string): Promise<{ u: string; id: string }> {
+    const u = canonicalUsername(username);
+    if (!u) throw new ChatError("no_such_user", `there is no user ${JSON.stringify(username)}`);
+    let c = await this.m.contact(u);
+    if (!c?.identity) {
+      await this.m.lookup(u);
+      c = await this.m.contact(u);
+    }
+    if (!c?.identity) throw new ChatError("no_such_user", `no identity known for ${u}`);
+    if (c.pendingIdentity) {
+      throw new ChatError("identity_changed", `${u}'s identity changed; acknowledge it first`);
+    }
+    return { u, id: identityField(IdentityPublic.restore(c.identity)) };
+  }
+
+  /** Creates a room with us as its admin; returns its id. */
+  async create(name: string, kind: RoomKind, usernames: string[]): Promise<string> {
+    const members: { u: string; id: string }[] = [];
+    for (const u of new Set(usernames)) {
+      if (canonicalUsername(u) !== this.#me) members.push(await this.#identityOf(u));
+    }
+    const id = toHex(randomBytes(16));
+    await this.m.run(async () => {
+      const { log, changes } = await GroupLog.create(this.m.identity, this.#me, {
+        id,
+        name,
+        kind,
+        members,
+      });
+      await this.#save(id, log, false, Date.now());
+      for (const u of log.state.members.keys()) {
+        if (u !== this.#me) await this.#sendChanges(u, changes);
+      }
+    });
+    this.m.link.emit("room", id);
+    await this.flush();
+    return id;
+  }
+
+  async #sendChanges(to: string, changes: readonly SignedChange[]): Promise<void> {
+    for (const c of changes) {
+      await this.m.sendControlInLane(to, { t: "room_change", bytes: c.bytes, sig: c.sig });
+    }
+  }
+
+  /** Makes a change as an admin (or leaves), and sends it to everyone it concerns. In the lane. */
+  async #change(id: string, acts: GroupAction[]): Promise<void> {
+    const log = await this.#log(id);
+    if (!log) throw new ChatError("bad_input", `no room ${id}`);
+    const before = new Set(log.state.members.keys());
+    let next: { log: GroupLog; change: SignedChange };
+    try {
+      next = await log.propose(this.m.identity, this.#me, acts);
+    } catch (e) {
+      throw new ChatError("bad_input", (e as Error).message);
+    }
+    const after = next.log.state.members;
+    const shrank = [...before].some((u) => !after.has(u));
+    const r = await this.store.getRoom(id);
+    await this.#save(id, next.log, shrank || (r?.rotate ?? false), r?.joinedAt ?? Date.now());
+    // Everyone before and after hears of it; a new member gets the whole history of changes.
+    for (const u of new Set([...before, ...after.keys()])) {
+      if (u === this.#me) continue;
+      if (before.has(u)) await this.#sendChanges(u, [next.change]);
+      else await this.#sendChanges(u, next.log.changes);
+    }
+    this.m.link.emit("room", id);
+  }
+
+  async #publicChange(id: string, acts: () => Promise<GroupAction[]>): Promise<void> {
+    const list = await acts();
+    await this.m.run(() => this.#change(id, list));
+    await this.flush();
+  }
+
+  /** Adds members (admins only). */
+  add(id: string, usernames: string[]): Promise<void> {
+    return this.#publicChange(id, async () => {
+      const acts: GroupAction[] = [];
+      for (const u of usernames) {
+        const m = await this.#identityOf(u);
+        acts.push({ a: "add", u: m.u, id: m.id });
+      }
+      return acts;
+    });
+  }
+
+  /** Removes a member (admins only). */
+  remove(id: string, username: string): Promise<void> {
+    return this.#publicChange(id, () => Promise.resolve([{ a: "remove", u: username }]));
+  }
+
+  /** Leaves the room. */
+  leave(id: string): Promise<void> {
+    return this.#publicChange(id, () => Promise.resolve([{ a: "leave" }]));
+  }
+
+  /** Promotes or demotes an admin (admins only). */
+  setAdmin(id: string, username: string, on: boolean): Promise<void> {
+    return this.#publicChange(id, () => Promise.resolve([{ a: "admin", u: username, on }]));
+  }
+
+  /** Renames the room (admins only). */
+  rename(id: string, name: string): Promise<void> {
+    return this.#publicChange(id, () => Promise.resolve([{ a: "rename", name }]));
+  }
+
+  /** Makes a new invite code (revoking the last one); admins only. */
+  async invite(id: string): Promise<string> {
+    const inv = await newInvite(id, this.#me);
+    await this.#publicChange(id, () => Promise.resolve([inv.action]));
+    return inv.code;
+  }
+
+  /** Revokes the room's invite code. */
+  revokeInvite(id: string): Promise<void> {
+    return this.#publicChange(id, () => Promise.resolve([REVOKE_INVITE]));
+  }
+
+  /** Asks the admin named in an invite code to let us in; their client admits us. */
+  async join(code: string): Promise<string> {
+    let inv;
+    try {
+      inv = parseInvite(code);
+    } catch (e) {
+      throw new ChatError("bad_input", (e as Error).message);
+    }
+    await this.#identityOf(inv.admin);
+    await this.m.sendControl(inv.admin, { t: "join", room: inv.groupId, secret: inv.secret });
+    return inv.groupId;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Sending
+
+  /** Our sender key for the room, new or rotated when due. In the lane. */
+  async #ownKey(id: string): Promise<{ key: SenderKeyState; rotated: boolean }> {
+    const bytes = await this.store.getOwnKey(id);
+    const r = await this.store.getRoom(id);
+    if (bytes && !r?.rotate) {
+      return { key: await SenderKeyState.deserialize(bytes), rotated: false };
+    }
+    const old = bytes ? await SenderKeyState.deserialize(bytes) : null;
+    return { key: await SenderKeyState.create(old?.distributionId), rotated: true };
+  }
+
+  /** Sends content to a room. In the lane. */
+  async #send(id: string, content: Content, text: string | null): Promise<StoredMessage | null> {
+    const log = await this.#log(id);
+    if (!log || !log.state.members.has(this.#me)) {
+      throw new ChatError("bad_input", "you are not a member of this room");
+    }
+    if (!log.canPost(this.#me, content.t === "react" ? "reaction" : "message")) {
+      throw new ChatError("bad_input", "only admins post in this channel");
+    }
+    const { key, rotated } = await this.#ownKey(id);
+    const others = [...log.state.members.keys()].filter((u) => u !== this.#me);
+    const has = this.store.keySentTo(id, key.chainId);
+    for (const u of others) {
+      if (has.has(u)) continue;
+      await this.m.sendControlInLane(u, { t: "sender_key", room: id, dist: key.distribution() });
+      this.store.markKeySent(id, u, key.chainId);
+    }
+    const { message, next } = await key.encrypt(encodeContent(content), ad(id, this.#me));
+    const mid = randomBytes(16);
+    const body = concat(ROOM_ENVELOPE, message);
+    const [sealedKey, sealedOut, sealedText] = await Promise.all([
+      this.store.sealOwnKey(id, next.serializeUnsafe()),
+      this.store.sealOutgoing(mid, body, others),
+      text === null ? null : this.m.store.sealText(mid, text),
+    ]);
+    const stored: StoredMessage = {
+      seq: 0,
+      mid,
+      peer: roomPeer(id),
+      outgoing: true,
+      ts: Date.now(),
+      state: MessageState.pending,
+      text: text ?? "",
+    };
+    const local = this.m.store;
+    local.transaction(() => {
+      this.store.writeOwnKey(id, sealedKey);
+      if (others.length > 0) this.store.writeOutgoing(mid, id, sealedOut);
+      if (sealedText) local.insertMessage(stored, sealedText);
+      if (rotated) {
+        local.statement("UPDATE rooms SET rotate = 0 WHERE id = ?").run(id);
+      }
+    });
+    if (rotated) this.#logs.delete(id);
+    this.m.link.changed();
+    return text === null ? null : stored;
+  }
+
+  /** Sends a text to a room (optionally as a reply); resolves once it is stored locally. */
+  async send(id: string, text: string, reply?: Uint8Array): Promise<StoredMessage> {
+    if (text.length === 0 || text.length > MAX_TEXT_CHARS) {
+      throw new ChatError("bad_input", `a message has 1 to ${MAX_TEXT_CHARS} characters`);
+    }
+    const m = await this.m.run(async () => {
+      const stored = await this.#send(id, { t: "text", text, ts: Date.now(), reply }, text);
+      if (reply) await noteReply(this.store, stored!.mid, reply);
+      return stored!;
+    });
+    this.m.link.emit("message", m);
+    void this.flush().catch(() => {});
+    return m;
+  }
+
+  /**
+   * Takes an action on a message in a 1:1 chat (`conversation` a username) or a room (`#id`):
+   * applied here at once, then sent. `ChatError("bad_input")` when it is not ours to take.
+   */
+  async act(conversation: string, a: ActionContent): Promise<MessageActions> {
+    const room = conversation.startsWith("#") ? conversation.slice(1) : null;
+    const result = await this.m.run(async () => {
+      const log = room ? await this.#log(room) : null;
+      const applied = await applyAction(this.store, {
+        conversation,
+        from: this.#me,
+        admin: log?.state.admins.has(this.#me) ?? false,
+        me: this.#me,
+      }, a);
+      if (!applied) throw new ChatError("bad_input", "that action is not yours to take here");
+      if (room) await this.#send(room, a, null);
+      else await this.m.sendControlInLane(conversation, a);
+      return applied;
+    });
+    this.m.link.emit("action", conversation, a.target);
+    void this.flush().catch(() => {});
+    return result;
+  }
+
+  /** Sends pairwise envelopes first, then room messages, oldest first. */
+  flush(): Promise<void> {
+    this.#flushAgain = true;
+    this.#flushing ??= this.#flush().finally(() => {
+      this.#flushing = null;
+    });
+    return this.#flushing;
+  }
+
+  async #flush(): Promise<void> {
+    for (;;) {
+      this.#flushAgain = false;
+      await this.m.flushOutbox();
+      // Keys and changes go before the room messages that need them.
+      if (this.m.hasOutbox() || !this.m.link.isOnline()) return;
+      const items = await this.store.outgoing();
+      if (items.length === 0) {
+        if (this.#flushAgain) continue;
+        return;
+      }
+      let progress = false;
+      for (const it of items) {
+        try {
+          await this.m.link.request("send_room", { to: it.to, mid: it.mid, body: it.body });
+        } catch (e) {
+          const code = (e as { code?: string }).code;
+          if (code !== "no_such_user") {
+            if (code === "queue_full") {
+              this.m.link.emit("problem", "a room member has too many undelivered messages");
+            }
+            return;
+          }
+        }
+        const local = this.m.store;
+        local.transaction(() => {
+          this.store.deleteOutgoing(it.mid);
+          local.raiseState([it.mid], MessageState.sent);
+        });
+        this.m.link.emit("state", roomPeer(it.room), [it.mid], MessageState.sent);
+        progress = true;
+      }
+      if (!progress && !this.#flushAgain) return;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Receiving (RoomHooks, in the messenger's lane)
+
+  isRoomBody(body: Uint8Array): boolean {
+    return body.length > 2 && body[0] === ROOM_ENVELOPE[0] && body[1] === ROOM_ENVELOPE[1];
+  }
+
+  async receiveRoom(d: Deliver): Promise<void> {
+    const local = this.m.store;
+    const refuse = (why: string) => {
+      local.markSeenId(d.mid);
+      this.m.link.ack([d.qid]);
+      this.m.link.emit("problem", why);
+    };
+    const message = d.body.subarray(2);
+    const dist = toHex(message.subarray(1, 17));
+    const id = this.store.roomOfDistribution(d.from, dist);
+    const log = id ? await this.#log(id) : null;
+    if (!id || !log) return refuse(`a room message from ${d.from} could not be decrypted`);
+    if (!log.state.members.has(d.from)) {
+      return refuse(`a room message from ${d.from}, who is not a member, was dropped`);
+    }
+    let opened;
+    try {
+      const record = SenderKeyRecord.deserialize((await this.store.getMemberKey(id, d.from))!);
+      opened = await record.decrypt(message, ad(id, d.from));
+    } catch (e) {
+      return refuse(
+        `a room message from ${d.from} could not be decrypted (${(e as Error).message})`,
+      );
+    }
+    const sealedKey = await this.store.sealMemberKey(id, d.from, opened.next.serializeUnsafe());
+    let content: Content | null = null;
+    try {
+      content = decodeContent(opened.plaintext);
+    } catch {
+      // Not understood: the key is used up all the same.
+    }
+    const allowed = content !== null &&
+      log.canPost(d.from, content.t === "react" ? "reaction" : "message");
+    if (content?.t === "text" && allowed) {
+      const stored: StoredMessage = {
+        seq: 0,
+        mid: d.mid,
+        peer: roomPeer(id),
+        outgoing: false,
+        ts: d.ts,
+        state: MessageState.received,
+        text: content.text,
+      };
+      const sealedText = await local.sealText(d.mid, content.text);
+      local.transaction(() => {
+        this.store.writeMemberKey(id, d.from, dist, sealedKey);
+        local.insertMessage(stored, sealedText);
+        this.store.setAuthor(d.mid, d.from);
+      });
+      if (content.reply) await noteReply(this.store, d.mid, content.reply);
+      this.m.link.ack([d.qid]);
+      this.m.link.changed();
+      this.m.link.emit("message", stored);
+      return;
+    }
+    local.transaction(() => {
+      this.store.writeMemberKey(id, d.from, dist, sealedKey);
+      local.markSeenId(d.mid);
+    });
+    if (content && allowed && isAction(content)) {
+      const done = await applyAction(this.store, {
+        conversation: roomPeer(id),
+        from: d.from,
+        admin: log.state.admins.has(d.from),
+        me: this.#me,
+      }, content);
+      if (done) this.m.link.emit("action", roomPeer(id), content.target);
+    } else if (content && !allowed) {
+      this.m.link.emit(
+        "problem",
+        `${d.from} may not post in ${log.state.name}; their message was dropped`,
+      );
+    }
+    this.m.link.ack([d.qid]);
+    this.m.link.changed();
+  }
+
+  async pairwise(peer: string, content: ActionContent | RoomContent): Promise<void> {
+    try {
+      switch (content.t) {
+        case "room_change":
+          return await this.#receiveChange(await readChange(content.bytes, content.sig));
+        case "sender_key":
+          return await this.#receiveKey(peer, content.room, content.dist);
+        case "join":
+          return await this.#admit(peer, content.room, content.secret);
+        default: {
+          const done = await applyAction(this.store, {
+            conversation: peer,
+            from: peer,
+            admin: false,
+            me: this.#me,
+          }, content);
+          if (done) this.m.link.emit("action", peer, content.target);
+        }
+      }
+    } catch (e) {
+      this.m.link.emit(
+        "problem",
+        `a room update from ${peer} was refused: ${(e as Error).message}`,
+      );
+    }
+  }
+
+  replied(mid: Uint8Array, to: Uint8Array): Promise<void> {
+    return noteReply(this.store, mid, to);
+  }
+
+  async #receiveChange(change: SignedChange): Promise<void> {
+    const id = change.body.g;
+    const log = (await this.#log(id)) ?? await GroupLog.fromWire([]);
+    const before = new Set(log.state.members.keys());
+    const { log: next } = await log.receive(change);
+    const after = next.state.members;
+    const r = await this.store.getRoom(id);
+    const shrank = [...before].some((u) => !after.has(u));
+    const joinedAt = r?.joinedAt || (after.has(this.#me) ? Date.now() : 0);
+    await this.#save(id, next, shrank || (r?.rotate ?? false), joinedAt);
+    if (joinedAt > 0) this.m.link.emit("room", id);
+  }
+
+  async #receiveKey(peer: string, id: string, dist: Uint8Array): Promise<void> {
+    const log = await this.#log(id);
+    if (!log?.state.members.has(peer)) return;
+    const d = decodeDistribution(dist);
+    const held = await this.store.getMemberKey(id, peer);
+    const record = (held ? SenderKeyRecord.deserialize(held) : SenderKeyRecord.empty)
+      .withDistribution(d);
+    const sealed = await this.store.sealMemberKey(id, peer, record.serializeUnsafe());
+    this.store.writeMemberKey(id, peer, toHex(d.distributionId), sealed);
+  }
+
+  /** An admin's client admits a holder of the current invite code, with no person acting. */
+  async #admit(peer: string, id: string, secret: Uint8Array): Promise<void> {
+    const log = await this.#log(id);
+    if (!log || !log.state.admins.has(this.#me) || log.state.members.has(peer)) return;
+    if (!(await inviteMatches(log.state, secret))) {
+      this.m.link.emit("problem", `${peer} asked to join with an invite code that is not valid`);
+      return;
+    }
+    const c = await this.m.contact(peer);
+    if (!c?.identity || c.pendingIdentity) return;
+    await this.#change(id, [{
+      a: "add",
+      u: peer,
+      id: identityField(IdentityPublic.restore(c.identity)),
+    }]);
+    void this.flush().catch(() => {});
+  }
+}
+
+function isAction(c: Content): c is ActionContent {
+  return c.t === "edit" || c.t === "delete" || c.t === "pin" || c.t === "react";
+}
