@@ -200,7 +200,7 @@ export class Session {
   /** Encrypts one message: the envelope to send and the session after it. */
   async encrypt(plaintext: Uint8Array): Promise<{ envelope: Uint8Array; session: Session }> {
     const s = this.#state;
-    const { state, message } = await ratchetEncrypt(s.ratchet, plaintext);
+    const { state, message } = await ratchetEncrypt(s.ratchet, plaintext, this.#options);
     const envelope = s.phase === "initiating"
       ? concat(Uint8Array.of(ENVELOPE_VERSION, EnvelopeType.prekey), s.initialMessage, message)
       : concat(Uint8Array.of(ENVELOPE_VERSION, EnvelopeType.message), message);

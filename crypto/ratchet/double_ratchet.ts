@@ -10,14 +10,27 @@
  * the one given, so when a message fails to authenticate (tampered header, body or AD, a replay)
  * the caller still holds the state it had, exactly as before.
  *
+ * Two versions of the KDFs and the message format exist (docs/design.md says why): version 1,
+ * HMAC KDF_CK per message and the AES-GCM nonce derived with each key; version 2, one HKDF per
+ * batch of chain keys, the root KDF yielding a chain's first key, and a random nonce carried in
+ * the header. The initiator chooses (new sessions use version 2); an active state keeps its
+ * version for life and refuses messages of the other; an awaiting responder takes the version of
+ * the first message, whose tag fails under any other.
+ *
  * @module
  */
 
-import { concat } from "../bytes.ts";
+import { randomBytes } from "../bytes.ts";
 import { DecryptError, HandshakeError, KeyError } from "../errors.ts";
-import { GCM_TAG_BYTES, type X25519KeyPair } from "../subtle.ts";
-import { MAX_CHAIN_INDEX } from "./chain_key.ts";
-import { decodeMessage, encodeHeader, type MessageHeader } from "./message.ts";
+import { GCM_NONCE_BYTES, GCM_TAG_BYTES, type X25519KeyPair } from "../subtle.ts";
+import { type ChainKey, MAX_CHAIN_INDEX } from "./chain_key.ts";
+import {
+  decodeMessage,
+  headerBytesOf,
+  type MessageHeader,
+  type RatchetVersion,
+  writeHeader,
+} from "./message.ts";
 import type { MessageKey } from "./message_key.ts";
 import { RatchetKeyPair, type RatchetKeySource } from "./ratchet_key.ts";
 import { ReceiverChain } from "./receiver_chain.ts";
@@ -31,10 +44,17 @@ export const MAX_SKIP = 1000;
 /** Largest plaintext one ratchet message carries (larger application data is split above). */
 export const MAX_PLAINTEXT_BYTES = 1 << 20;
 
+/** The version new sessions use. */
+export const CURRENT_RATCHET_VERSION: RatchetVersion = 2;
+
 /** Options of the ratchet operations. */
 export interface RatchetOptions {
   /** For deterministic test vectors only: supplies each new ratchet key pair. */
   ratchetKeysForVectorsOnly?: RatchetKeySource;
+  /** For deterministic test vectors only: supplies each version 2 message's nonce. */
+  noncesForVectorsOnly?: () => Uint8Array;
+  /** The version a new initiator uses; old sessions' test vectors only. */
+  versionForVectorsOnly?: RatchetVersion;
 }
 
 interface BaseState {
@@ -56,6 +76,8 @@ export interface AwaitingState extends BaseState {
 /** A ratchet that can send (and receive, once the peer has sent). */
 export interface ActiveState extends BaseState {
   readonly kind: "active";
+  /** The KDF and message version, fixed for the life of the session. */
+  readonly version: RatchetVersion;
   readonly sending: SymmetricChain;
   /** PN: the length of our previous sending chain, sent in every header of this one. */
   readonly previousCounter: number;
@@ -75,21 +97,45 @@ export async function initInitiator(
   theirSignedPrekey: Uint8Array,
   options: RatchetOptions = {},
 ): Promise<ActiveState> {
+  const version = options.versionForVectorsOnly ?? CURRENT_RATCHET_VERSION;
   const ratchetKey = await RatchetKeyPair.generate(options.ratchetKeysForVectorsOnly);
-  const { rootKey, chainKey } = await new RootKey(sharedKey).advance(
+  const next = await startChain(
+    new RootKey(sharedKey),
     await ratchetKey.dh(theirSignedPrekey),
+    version,
   );
   return {
     kind: "active",
+    version,
     ad,
-    rootKey,
+    rootKey: next.rootKey,
     ratchetKey,
     skipped: SkippedKeys.empty,
     steps: 0,
-    // Only the first key is derived ahead: see ratchetEncrypt on prefetching.
-    sending: await SymmetricChain.start(chainKey).prefetched(1),
+    // Version 1 derives only the first key ahead: see ratchetEncrypt on prefetching.
+    sending: await next.chain.prefetched(1),
     previousCounter: 0,
     receiving: null,
+  };
+}
+
+/**
+ * KDF_RK and the chain it starts: version 1 the bare chain key, version 2 the chain with its
+ * first message key already derived.
+ */
+async function startChain(
+  rootKey: RootKey,
+  dhOutput: Uint8Array,
+  version: RatchetVersion,
+): Promise<{ rootKey: RootKey; chain: SymmetricChain }> {
+  if (version === 1) {
+    const next = await rootKey.advance(dhOutput);
+    return { rootKey: next.rootKey, chain: SymmetricChain.start(next.chainKey) };
+  }
+  const next = await rootKey.advanceV2(dhOutput);
+  return {
+    rootKey: next.rootKey,
+    chain: SymmetricChain.startWithKey(next.chainKey as ChainKey, next.firstKey),
   };
 }
 
@@ -109,10 +155,15 @@ export function initResponder(
   };
 }
 
-/** Encrypts one message: the ratchet message bytes and the state after it. */
+/**
+ * Encrypts one message: the ratchet message bytes and the state after it. Version 2 draws a fresh
+ * random nonce per message, so two copies of one state that encrypt at the same chain position
+ * (two processes, a restored stale backup) reuse a key but never a (key, nonce) pair.
+ */
 export async function ratchetEncrypt(
   state: RatchetState,
   plaintext: Uint8Array,
+  options: RatchetOptions = {},
 ): Promise<{ state: ActiveState; message: Uint8Array<ArrayBuffer> }> {
   if (state.kind !== "active") {
     throw new HandshakeError("wrong_turn", "the responder cannot send before a message arrives");
@@ -124,19 +175,53 @@ export async function ratchetEncrypt(
   }
   const counter = state.sending.nextIndex;
   if (counter > MAX_CHAIN_INDEX) throw new RangeError("sending chain exhausted");
-  const headerBytes = encodeHeader({
+  const version = state.version;
+  let nonce: Uint8Array | null = null;
+  if (version === 2) {
+    nonce = options.noncesForVectorsOnly?.() ?? randomBytes(GCM_NONCE_BYTES);
+    if (nonce.length !== GCM_NONCE_BYTES) throw new RangeError("nonce: expected 12 bytes");
+  }
+  // The header is written once, straight into the associated data (PQXDH AD ‖ header), and
+  // copied once more into the message: no intermediate arrays.
+  const size = headerBytesOf(version);
+  const adLength = state.ad.length;
+  const ad = new Uint8Array(adLength + size);
+  ad.set(state.ad);
+  writeHeader(ad, adLength, version, {
     ratchetKey: state.ratchetKey.publicKey,
     previousCounter: state.previousCounter,
     counter,
-  });
-  // A chain's first message does not prefetch: in a conversation that alternates, each chain
-  // carries one message and the work would be wasted; a second message shows a burst.
+  }, nonce);
+  // Version 1: a chain's first message does not prefetch: in a conversation that alternates,
+  // each chain carries one message and the work would be wasted; a second shows a burst.
   const { key, rest } = await state.sending.seek(counter, counter > 0);
-  const [ciphertext, sending] = await Promise.all([
-    key.seal(plaintext, concat(state.ad, headerBytes)),
-    rest,
-  ]);
-  return { state: { ...state, sending }, message: concat(headerBytes, ciphertext) };
+  const [ciphertext, sending] = await Promise.all([key.seal(plaintext, ad, nonce), rest]);
+  const message = new Uint8Array(size + ciphertext.length);
+  message.set(ad.subarray(adLength));
+  message.set(ciphertext, size);
+  return { state: active(state, state.rootKey, state.skipped, sending, state.receiving), message };
+}
+
+/** An active state like `s` with the parts a message changes replaced; no spread, one shape. */
+function active(
+  s: ActiveState,
+  rootKey: RootKey,
+  skipped: SkippedKeys,
+  sending: SymmetricChain,
+  receiving: ReceiverChain | null,
+): ActiveState {
+  return {
+    kind: "active",
+    version: s.version,
+    ad: s.ad,
+    rootKey,
+    ratchetKey: s.ratchetKey,
+    skipped,
+    steps: s.steps,
+    sending,
+    previousCounter: s.previousCounter,
+    receiving,
+  };
 }
 
 /**
@@ -150,17 +235,27 @@ export async function ratchetDecrypt(
   message: Uint8Array,
   options: RatchetOptions = {},
 ): Promise<{ state: ActiveState; plaintext: Uint8Array<ArrayBuffer> }> {
-  const { header, headerBytes, ciphertext } = decodeMessage(
+  const { version, header, nonce, headerBytes, ciphertext } = decodeMessage(
     message,
     MAX_PLAINTEXT_BYTES + GCM_TAG_BYTES,
   );
-  const ad = concat(state.ad, headerBytes);
+  if (state.kind === "active" && version !== state.version) {
+    throw new DecryptError(
+      "bad_format",
+      `ratchet message of version ${version} on a version ${state.version} session`,
+    );
+  }
+  const adLength = state.ad.length;
+  const ad = new Uint8Array(adLength + headerBytes.length);
+  ad.set(state.ad);
+  ad.set(headerBytes, adLength);
 
   const stored = state.skipped.find(header.ratchetKey, header.counter);
   if (stored && state.kind === "active") {
-    const plaintext = await stored.open(ciphertext, ad);
+    const plaintext = await stored.open(ciphertext, ad, nonce);
+    const skipped = state.skipped.remove(header.ratchetKey, header.counter);
     return {
-      state: { ...state, skipped: state.skipped.remove(header.ratchetKey, header.counter) },
+      state: active(state, state.rootKey, skipped, state.sending, state.receiving),
       plaintext,
     };
   }
@@ -176,19 +271,17 @@ export async function ratchetDecrypt(
     }
     checkGap(header.counter - chain.nextIndex);
     const { key, passed, rest } = await chain.seek(header.counter, header.counter > 0);
-    const [plaintext, next] = await Promise.all([key.open(ciphertext, ad), rest]);
+    const [plaintext, next] = await Promise.all([key.open(ciphertext, ad, nonce), rest]);
+    const skipped = state.skipped.add(header.ratchetKey, passed, state.steps);
     return {
-      state: {
-        ...state,
-        receiving: receiving.withChain(next),
-        skipped: state.skipped.add(header.ratchetKey, passed, state.steps),
-      },
+      state: active(state, state.rootKey, skipped, state.sending, receiving.withChain(next)),
       plaintext,
     };
   }
 
   try {
-    return await dhRatchetStep(state, header, ciphertext, ad, options);
+    const step = { version, header, nonce, ciphertext, ad };
+    return await dhRatchetStep(state, step, options);
   } catch (e) {
     if (e instanceof KeyError) {
       throw new DecryptError("bad_format", `ratchet key refused: ${e.message}`);
@@ -213,11 +306,16 @@ function checkGap(gap: number): void {
  */
 async function dhRatchetStep(
   state: RatchetState,
-  header: MessageHeader,
-  ciphertext: Uint8Array,
-  ad: Uint8Array,
+  m: {
+    version: RatchetVersion;
+    header: MessageHeader;
+    nonce: Uint8Array | null;
+    ciphertext: Uint8Array;
+    ad: Uint8Array;
+  },
   options: RatchetOptions,
 ): Promise<{ state: ActiveState; plaintext: Uint8Array<ArrayBuffer> }> {
+  const { version, header } = m;
   const theirKey = header.ratchetKey;
   const old = state.kind === "active" ? state.receiving : null;
   let oldKeys: Promise<MessageKey[]> = Promise.resolve([]);
@@ -233,24 +331,18 @@ async function dhRatchetStep(
   // the receiving chain after it are in flight.
   const newKey = RatchetKeyPair.generate(options.ratchetKeysForVectorsOnly);
   newKey.catch(() => {}); // awaited below; this keeps an early failure from going unhandled
-  const received = state.rootKey.advance(await state.ratchetKey.dh(theirKey));
+  const received = startChain(state.rootKey, await state.ratchetKey.dh(theirKey), version);
   const opened = received.then(async (r) => {
-    const { key, passed, rest } = await SymmetricChain.start(r.chainKey).seek(
-      header.counter,
-      header.counter > 0,
-    );
-    return { plaintext: await key.open(ciphertext, ad), passed, rest };
+    const { key, passed, rest } = await r.chain.seek(header.counter, header.counter > 0);
+    return { plaintext: await key.open(m.ciphertext, m.ad, m.nonce), passed, rest };
   });
   opened.catch(() => {}); // awaited below; this keeps an early failure from going unhandled
   const ratchetKey = await newKey;
   const dh = await ratchetKey.dh(theirKey);
   const sending = received.then(async (r) => {
-    const next = await r.rootKey.advance(dh);
-    // Only the first sending key is derived ahead: see ratchetEncrypt on prefetching.
-    return {
-      rootKey: next.rootKey,
-      chain: await SymmetricChain.start(next.chainKey).prefetched(1),
-    };
+    const next = await startChain(r.rootKey, dh, version);
+    // Version 1 derives only the first sending key ahead: see ratchetEncrypt on prefetching.
+    return { rootKey: next.rootKey, chain: await next.chain.prefetched(1) };
   });
   const [passedOld, open, send] = await Promise.all([oldKeys, opened, sending]);
   const steps = state.steps + 1;
@@ -261,6 +353,7 @@ async function dhRatchetStep(
   return {
     state: {
       kind: "active",
+      version,
       ad: state.ad,
       rootKey: send.rootKey,
       ratchetKey,
