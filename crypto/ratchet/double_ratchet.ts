@@ -22,8 +22,8 @@
 
 import { randomBytes } from "../bytes.ts";
 import { DecryptError, HandshakeError, KeyError } from "../errors.ts";
-import { GCM_NONCE_BYTES, GCM_TAG_BYTES, type X25519KeyPair } from "../subtle.ts";
-import { type ChainKey, MAX_CHAIN_INDEX } from "./chain_key.ts";
+import { GCM_NONCE_BYTES, GCM_TAG_BYTES, type HkdfKey, type X25519KeyPair } from "../subtle.ts";
+import { MAX_CHAIN_INDEX } from "./chain_key.ts";
 import {
   decodeMessage,
   headerBytesOf,
@@ -101,7 +101,7 @@ export async function initInitiator(
   const ratchetKey = await RatchetKeyPair.generate(options.ratchetKeysForVectorsOnly);
   const next = await startChain(
     new RootKey(sharedKey),
-    await ratchetKey.dh(theirSignedPrekey),
+    await dhFor(version, ratchetKey, theirSignedPrekey),
     version,
   );
   return {
@@ -119,23 +119,32 @@ export async function initInitiator(
   };
 }
 
+/** DH(ours, theirs) as KDF_RK takes it: bytes for version 1, an HKDF key for version 2. */
+function dhFor(
+  version: RatchetVersion,
+  ours: RatchetKeyPair,
+  theirs: Uint8Array,
+): Promise<Uint8Array | HkdfKey> {
+  return version === 1 ? ours.dh(theirs) : ours.dhHkdfKey(theirs);
+}
+
 /**
  * KDF_RK and the chain it starts: version 1 the bare chain key, version 2 the chain with its
  * first message key already derived.
  */
 async function startChain(
   rootKey: RootKey,
-  dhOutput: Uint8Array,
+  dhOutput: Uint8Array | HkdfKey,
   version: RatchetVersion,
 ): Promise<{ rootKey: RootKey; chain: SymmetricChain }> {
   if (version === 1) {
-    const next = await rootKey.advance(dhOutput);
+    const next = await rootKey.advance(dhOutput as Uint8Array);
     return { rootKey: next.rootKey, chain: SymmetricChain.start(next.chainKey) };
   }
   const next = await rootKey.advanceV2(dhOutput);
   return {
     rootKey: next.rootKey,
-    chain: SymmetricChain.startWithKey(next.chainKey as ChainKey, next.firstKey),
+    chain: SymmetricChain.startWithKey(next.chainKey, next.firstKey),
   };
 }
 
@@ -331,14 +340,18 @@ async function dhRatchetStep(
   // the receiving chain after it are in flight.
   const newKey = RatchetKeyPair.generate(options.ratchetKeysForVectorsOnly);
   newKey.catch(() => {}); // awaited below; this keeps an early failure from going unhandled
-  const received = startChain(state.rootKey, await state.ratchetKey.dh(theirKey), version);
+  const received = startChain(
+    state.rootKey,
+    await dhFor(version, state.ratchetKey, theirKey),
+    version,
+  );
   const opened = received.then(async (r) => {
     const { key, passed, rest } = await r.chain.seek(header.counter, header.counter > 0);
     return { plaintext: await key.open(m.ciphertext, m.ad, m.nonce), passed, rest };
   });
   opened.catch(() => {}); // awaited below; this keeps an early failure from going unhandled
   const ratchetKey = await newKey;
-  const dh = await ratchetKey.dh(theirKey);
+  const dh = await dhFor(version, ratchetKey, theirKey);
   const sending = received.then(async (r) => {
     const next = await startChain(r.rootKey, dh, version);
     // Version 1 derives only the first sending key ahead: see ratchetEncrypt on prefetching.

@@ -11,7 +11,7 @@
 
 import { assertBytes, utf8 } from "../bytes.ts";
 import { RATCHET_ROOT_INFO, RATCHET_ROOT_INFO_V2 } from "../labels.ts";
-import { hkdfSha256, KEY_BYTES } from "../subtle.ts";
+import { type HkdfKey, hkdfSha256, KEY_BYTES } from "../subtle.ts";
 import { ChainKey } from "./chain_key.ts";
 import { MessageKey } from "./message_key.ts";
 
@@ -40,12 +40,15 @@ export class RootKey {
 
   /**
    * Version 2's KDF_RK(rk, dhOutput): the next root key, the chain key for index 1 and the
-   * message key for index 0 of the new chain.
+   * message key for index 0 of the new chain. The DH output comes as bytes or, saving its import,
+   * as the HKDF key X25519 derived.
    */
   async advanceV2(
-    dhOutput: Uint8Array,
+    dhOutput: Uint8Array | HkdfKey,
   ): Promise<{ rootKey: RootKey; chainKey: ChainKey; firstKey: MessageKey }> {
-    const out = await hkdfSha256(dhOutput, this.#key, INFO_V2, 3 * KEY_BYTES);
+    const out = dhOutput instanceof Uint8Array
+      ? await hkdfSha256(dhOutput, this.#key, INFO_V2, 3 * KEY_BYTES)
+      : await dhOutput.derive(this.#key, INFO_V2, 3 * KEY_BYTES);
     return {
       rootKey: new RootKey(out.subarray(0, KEY_BYTES)),
       chainKey: new ChainKey(out.subarray(KEY_BYTES, 2 * KEY_BYTES), 1, 2),
