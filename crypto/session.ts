@@ -39,7 +39,8 @@ import {
   ratchetEncrypt,
   type RatchetOptions,
   type RatchetState,
-  serializeRatchet,
+  ratchetStateSize,
+  writeRatchet,
 } from "./ratchet/mod.ts";
 import { KEY_BYTES } from "./subtle.ts";
 
@@ -241,14 +242,19 @@ export class Session {
    */
   serialize(): Uint8Array<ArrayBuffer> {
     const s = this.#state;
-    const w = new ByteWriter().u8(SESSION_STATE_VERSION).u8(s.phase === "initiating" ? 1 : 2)
-      .bytes(s.remote.encode());
+    // Sized up front: one buffer, written once, handed over without a copy.
+    const phaseBytes = s.phase === "initiating"
+      ? s.initialMessage.length
+      : 1 + (s.baseKey?.length ?? 0);
+    const w = new ByteWriter(2 + IDENTITY_PUBLIC_BYTES + phaseBytes + ratchetStateSize(s.ratchet))
+      .u8(SESSION_STATE_VERSION).u8(s.phase === "initiating" ? 1 : 2).bytes(s.remote.encode());
     if (s.phase === "initiating") w.bytes(s.initialMessage);
     else {
       w.u8(s.baseKey ? 1 : 0);
       if (s.baseKey) w.bytes(s.baseKey);
     }
-    return w.bytes(serializeRatchet(s.ratchet)).finish();
+    writeRatchet(w, s.ratchet);
+    return w.finish();
   }
 
   /**

@@ -386,21 +386,40 @@ export function x25519(
   return own.dh(peerPublicKey);
 }
 
-/** Imported X25519 public keys kept for reuse: the most recently used this many. */
+/** Imported public keys kept for reuse, per algorithm: the most recently used this many. */
 export const X25519_PUBLIC_CACHE_ENTRIES = 64;
-const x25519Publics = new Map<string, Promise<CryptoKey>>();
+const publicKeys = { X25519: new Map<string, Promise<CryptoKey>>(), Ed25519: new Map() };
 
-/** How many imported public keys the cache holds now (for tests of its bound). */
+/** How many imported X25519 public keys the cache holds now (for tests of its bound). */
 export function x25519PublicCacheSize(): number {
-  return x25519Publics.size;
+  return publicKeys.X25519.size;
 }
 
 /**
- * The peer's public key imported, from the cache when it was imported lately. A session imports
- * the same keys again and again (the peer's ratchet key for both DHs of a step; PQXDH's signed
- * prekey and ephemeral key for several DHs), and each import is a Web Crypto call. Public keys
- * only, so sharing them across sessions reveals nothing; a key Web Crypto refuses is not kept.
+ * A public key imported, from the cache when it was imported lately. A session imports the same
+ * keys again and again (the peer's ratchet key for both DHs of a step; PQXDH's signed prekey and
+ * ephemeral key for several DHs; an identity key for each signature it checks), and each import
+ * is a Web Crypto call. Public keys only, so sharing them across sessions reveals nothing; a key
+ * Web Crypto refuses is not kept.
  */
+function importPublic(name: "X25519" | "Ed25519", bytes: Uint8Array): Promise<CryptoKey> {
+  const cache: Map<string, Promise<CryptoKey>> = publicKeys[name];
+  const id = toHex(bytes);
+  let key = cache.get(id);
+  if (key) {
+    cache.delete(id); // most recently used last: eviction takes the first
+  } else {
+    const usages: KeyUsage[] = name === "Ed25519" ? ["verify"] : [];
+    key = subtle.importKey("raw", copyIfShared(bytes), { name }, true, usages);
+    key.catch(() => {
+      if (cache.get(id) === key) cache.delete(id);
+    });
+  }
+  cache.set(id, key);
+  if (cache.size > X25519_PUBLIC_CACHE_ENTRIES) cache.delete(cache.keys().next().value!);
+  return key;
+}
+
 function importX25519Public(peerPublicKey: Uint8Array): Promise<CryptoKey> {
   if (!(peerPublicKey instanceof Uint8Array) || peerPublicKey.length !== KEY_BYTES) {
     throw new KeyError(
@@ -410,21 +429,7 @@ function importX25519Public(peerPublicKey: Uint8Array): Promise<CryptoKey> {
       }`,
     );
   }
-  const id = toHex(peerPublicKey);
-  let key = x25519Publics.get(id);
-  if (key) {
-    x25519Publics.delete(id); // most recently used last: eviction takes the first
-  } else {
-    key = subtle.importKey("raw", copyIfShared(peerPublicKey), { name: "X25519" }, true, []);
-    key.catch(() => {
-      if (x25519Publics.get(id) === key) x25519Publics.delete(id);
-    });
-  }
-  x25519Publics.set(id, key);
-  if (x25519Publics.size > X25519_PUBLIC_CACHE_ENTRIES) {
-    x25519Publics.delete(x25519Publics.keys().next().value!);
-  }
-  return key;
+  return importPublic("X25519", peerPublicKey);
 }
 
 async function x25519Raw(
@@ -520,9 +525,7 @@ export async function ed25519Verify(
   if (!(publicKey instanceof Uint8Array) || publicKey.length !== KEY_BYTES) return false;
   if (!(signature instanceof Uint8Array) || signature.length !== SIGNATURE_BYTES) return false;
   try {
-    const k = await subtle.importKey("raw", copyIfShared(publicKey), { name: "Ed25519" }, false, [
-      "verify",
-    ]);
+    const k = await importPublic("Ed25519", publicKey);
     return await subtle.verify("Ed25519", k, copyIfShared(signature), copyIfShared(message));
   } catch {
     return false;

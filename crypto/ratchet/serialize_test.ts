@@ -61,7 +61,12 @@ for (const version of [1, 2] as const) {
       ]);
       assert.match(fromUtf8(opened.plaintext), /^m\d+$/);
     }
-    for (const s of [a, b]) assert.deepEqual(serializeRatchet(restore(s)), serializeRatchet(s));
+    for (const s of [a, b]) {
+      const bytes = serializeRatchet(s);
+      assert.deepEqual(serializeRatchet(restore(s)), bytes);
+      // ratchetStateSize() is exact: the writer's one buffer is the result, with no copy.
+      assert.equal(bytes.buffer.byteLength, bytes.length);
+    }
   });
 }
 
