@@ -38,7 +38,12 @@ const xor = (a: Uint8Array, b: Uint8Array) => a.map((x, i) => x ^ b[i]!);
 
 /** Both copies of Alice's stored state encrypt one message; the two ratchet messages. */
 async function twoCopies(version: 1 | 2) {
-  const { alice: a, bob: b } = await established(version);
+  const { alice: fresh, bob: start } = await established(version);
+  // One message first, so Alice's sending chain exists and is what the stored state holds.
+  // (Before it, version 2 would draw a new ratchet key in each copy: different keys altogether.)
+  const warm = await fresh.encrypt(utf8("warm"));
+  const a = warm.session;
+  const b = (await start.decrypt(warm.envelope)).session;
   const stored = a.serialize();
   // What each process (or the restored backup) loads: the same bytes.
   const first = await Session.deserialize(stored.slice()).encrypt(utf8("attack at dawn!!"));

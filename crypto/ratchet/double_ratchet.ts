@@ -78,7 +78,11 @@ export interface ActiveState extends BaseState {
   readonly kind: "active";
   /** The KDF and message version, fixed for the life of the session. */
   readonly version: RatchetVersion;
-  readonly sending: SymmetricChain;
+  /**
+   * The sending chain; null (version 2 only) after a DH ratchet step on receiving whose sending
+   * half (a fresh DHs, KDF_RK with the peer's new key) waits for our next message.
+   */
+  readonly sending: SymmetricChain | null;
   /** PN: the length of our previous sending chain, sent in every header of this one. */
   readonly previousCounter: number;
   readonly receiving: ReceiverChain | null;
@@ -182,7 +186,9 @@ export async function ratchetEncrypt(
       `plaintext: expected at most ${MAX_PLAINTEXT_BYTES} bytes, got ${plaintext?.length}`,
     );
   }
-  const counter = state.sending.nextIndex;
+  if (state.sending === null) state = await sendingHalf(state, options);
+  const chain = state.sending!;
+  const counter = chain.nextIndex;
   if (counter > MAX_CHAIN_INDEX) throw new RangeError("sending chain exhausted");
   const version = state.version;
   let nonce: Uint8Array | null = null;
@@ -203,7 +209,7 @@ export async function ratchetEncrypt(
   }, nonce);
   // Version 1: a chain's first message does not prefetch: in a conversation that alternates,
   // each chain carries one message and the work would be wasted; a second shows a burst.
-  const { key, rest } = await state.sending.seek(counter, counter > 0);
+  const { key, rest } = await chain.seek(counter, counter > 0);
   const [ciphertext, sending] = await Promise.all([key.seal(plaintext, ad, nonce), rest]);
   const message = new Uint8Array(size + ciphertext.length);
   message.set(ad.subarray(adLength));
@@ -211,12 +217,40 @@ export async function ratchetEncrypt(
   return { state: active(state, state.rootKey, state.skipped, sending, state.receiving), message };
 }
 
+/**
+ * Version 2: the sending half of the last DH ratchet step, taken when we first send after it:
+ * a fresh DHs, then (RK, CKs) = KDF_RK(RK, DH(DHs, DHr)). Deferring it from the receive changes
+ * no key: the spec's state after the receive would hold this same RK and DHr, and a new DHs
+ * drawn now is as fresh as one drawn then (docs/design.md). A responder that only reads saves it.
+ */
+async function sendingHalf(state: ActiveState, options: RatchetOptions): Promise<ActiveState> {
+  if (!state.receiving) throw new HandshakeError("wrong_turn", "no peer ratchet key to send to");
+  const ratchetKey = await RatchetKeyPair.generate(options.ratchetKeysForVectorsOnly);
+  const next = await startChain(
+    state.rootKey,
+    await dhFor(state.version, ratchetKey, state.receiving.ratchetKey),
+    state.version,
+  );
+  return {
+    kind: "active",
+    version: state.version,
+    ad: state.ad,
+    rootKey: next.rootKey,
+    ratchetKey,
+    skipped: state.skipped,
+    steps: state.steps,
+    sending: next.chain,
+    previousCounter: state.previousCounter,
+    receiving: state.receiving,
+  };
+}
+
 /** An active state like `s` with the parts a message changes replaced; no spread, one shape. */
 function active(
   s: ActiveState,
   rootKey: RootKey,
   skipped: SkippedKeys,
-  sending: SymmetricChain,
+  sending: SymmetricChain | null,
   receiving: ReceiverChain | null,
 ): ActiveState {
   return {
@@ -311,7 +345,8 @@ function checkGap(gap: number): void {
 /**
  * A message under a new peer ratchet key: keep the old receiving chain's keys up to PN, then
  * (RK, CKr) = KDF_RK(RK, DH(DHs, DHr')), a fresh DHs, (RK, CKs) = KDF_RK(RK, DH(DHs', DHr')).
- * The independent parts run together; nothing is kept unless the message opens.
+ * Version 1 takes both halves here, its independent parts together; version 2 takes the second
+ * half when it next sends. Nothing is kept unless the message opens.
  */
 async function dhRatchetStep(
   state: RatchetState,
@@ -333,6 +368,40 @@ async function dhRatchetStep(
     oldKeys = old.chain.keysBefore(header.previousCounter);
   }
   checkGap(header.counter);
+  const steps = state.steps + 1;
+  const previousCounter = state.kind === "active"
+    ? state.sending?.nextIndex ?? state.previousCounter
+    : 0;
+
+  if (version === 2) {
+    // The receiving half only; the sending half waits for our next message (sendingHalf).
+    const r = await startChain(state.rootKey, await dhFor(2, state.ratchetKey, theirKey), 2);
+    const { key, passed, rest } = await r.chain.seek(header.counter);
+    const [plaintext, passedOld, chain] = await Promise.all([
+      key.open(m.ciphertext, m.ad, m.nonce),
+      oldKeys,
+      rest,
+    ]);
+    const skipped = state.skipped
+      .add(old?.ratchetKey ?? theirKey, passedOld, steps)
+      .add(theirKey, passed, steps)
+      .expire(steps);
+    return {
+      state: {
+        kind: "active",
+        version,
+        ad: state.ad,
+        rootKey: r.rootKey,
+        ratchetKey: state.ratchetKey,
+        skipped,
+        steps,
+        sending: null,
+        previousCounter,
+        receiving: new ReceiverChain(theirKey, chain),
+      },
+      plaintext,
+    };
+  }
 
   // Deno computes X25519 on the calling thread, and HKDF, HMAC and AES (and the public half of a
   // new key pair) on worker threads. So the new key pair is started first, the first DH runs
@@ -358,7 +427,6 @@ async function dhRatchetStep(
     return { rootKey: next.rootKey, chain: await next.chain.prefetched(1) };
   });
   const [passedOld, open, send] = await Promise.all([oldKeys, opened, sending]);
-  const steps = state.steps + 1;
   const skipped = state.skipped
     .add(old?.ratchetKey ?? theirKey, passedOld, steps)
     .add(theirKey, open.passed, steps)
@@ -373,7 +441,7 @@ async function dhRatchetStep(
       skipped,
       steps,
       sending: send.chain,
-      previousCounter: state.kind === "active" ? state.sending.nextIndex : 0,
+      previousCounter,
       receiving: new ReceiverChain(theirKey, await open.rest),
     },
     plaintext: open.plaintext,

@@ -255,7 +255,7 @@ Deno.test("ratchet states print no key material", async () => {
   const shown = Deno.inspect(alice, { depth: 10 }) + JSON.stringify(alice);
   assert.ok(!shown.includes(toHex(alice.rootKey.bytesUnsafe())));
   assert.ok(!shown.includes(toHex(alice.ratchetKey.privateBytesUnsafe())));
-  assert.ok(!shown.includes(toHex(alice.sending.head.bytesUnsafe())));
+  assert.ok(!shown.includes(toHex(alice.sending!.head.bytesUnsafe())));
 });
 
 Deno.test("a session keeps its ratchet version and refuses messages of the other", async () => {

@@ -15,7 +15,7 @@
  * ```
  * u8 2 ‖ u8 kind (2) ‖ u32 len ‖ AD ‖ root key ‖ our ratchet public ‖ our ratchet private
  * ‖ u32 steps ‖ u32 n ‖ n × (peer ratchet key (32) ‖ u32 step ‖ u32 index ‖ key (32))
- * ‖ u32 PN ‖ chain (sending) ‖ u8 has receiving ‖ [peer ratchet key (32) ‖ chain]
+ * ‖ u32 PN ‖ u8 has sending ‖ [chain] ‖ u8 has receiving ‖ [peer ratchet key (32) ‖ chain]
  * chain = chain key (32) ‖ u64 index ‖ u8 n ‖ n × key (32)
  * ```
  * Writing sizes the output first and fills one buffer, with no growth and no copy at the end.
@@ -72,7 +72,7 @@ export function ratchetStateSize(state: RatchetState): number {
     n += KEY_BYTES + 4 + (format === 2 ? 4 : 0) + keySize(format, e.key);
   }
   if (state.kind === "active") {
-    n += 4 + chainSize(format, state.sending) + 1;
+    n += 4 + (format === 2 ? 1 : 0) + (state.sending ? chainSize(format, state.sending) : 0) + 1;
     if (state.receiving) n += KEY_BYTES + chainSize(format, state.receiving.chain);
   }
   return n;
@@ -106,7 +106,8 @@ export function writeRatchet(w: ByteWriter, state: RatchetState): void {
   }
   if (state.kind === "active") {
     w.u32(state.previousCounter);
-    writeChain(w, format, state.sending);
+    if (format === 2) w.u8(state.sending ? 1 : 0);
+    if (state.sending) writeChain(w, format, state.sending);
     w.u8(state.receiving ? 1 : 0);
     if (state.receiving) {
       w.bytes(state.receiving.ratchetKey);
@@ -186,7 +187,9 @@ export function deserializeRatchet(bytes: Uint8Array): RatchetState {
     return { kind: "awaiting", ad, rootKey, ratchetKey, steps, skipped };
   }
   const previousCounter = r.u32("PN");
-  const sending = readChain(r, format);
+  const hasSending = format === 2 ? r.u8("has sending chain") : 1;
+  if (hasSending > 1) throw badFormat(`sending flag ${hasSending}`);
+  const sending = hasSending ? readChain(r, format) : null;
   const hasReceiving = r.u8("has receiving chain");
   let receiving: ReceiverChain | null = null;
   if (hasReceiving === 1) {
@@ -195,6 +198,7 @@ export function deserializeRatchet(bytes: Uint8Array): RatchetState {
   } else if (hasReceiving !== 0) {
     throw badFormat(`receiving flag ${hasReceiving}`);
   }
+  if (!sending && !receiving) throw badFormat("neither a sending nor a receiving chain");
   r.end("ratchet state");
   const state: ActiveState = {
     kind: "active",
