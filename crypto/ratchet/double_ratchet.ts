@@ -44,6 +44,8 @@ export const MAX_SKIP = 1000;
 /** Largest plaintext one ratchet message carries (larger application data is split above). */
 export const MAX_PLAINTEXT_BYTES = 1 << 20;
 
+const EMPTY = new Uint8Array(0);
+
 /** The version new sessions use. */
 export const CURRENT_RATCHET_VERSION: RatchetVersion = 2;
 
@@ -169,7 +171,8 @@ export function initResponder(
 }
 
 /**
- * Encrypts one message: the ratchet message bytes and the state after it. Version 2 draws a fresh
+ * Encrypts one message: the ratchet message bytes (after `prefix`, so a caller's framing costs no
+ * second copy) and the state after it. Version 2 draws a fresh
  * random nonce per message, so two copies of one state that encrypt at the same chain position
  * (two processes, a restored stale backup) reuse a key but never a (key, nonce) pair.
  */
@@ -177,6 +180,7 @@ export async function ratchetEncrypt(
   state: RatchetState,
   plaintext: Uint8Array,
   options: RatchetOptions = {},
+  prefix: Uint8Array = EMPTY,
 ): Promise<{ state: ActiveState; message: Uint8Array<ArrayBuffer> }> {
   if (state.kind !== "active") {
     throw new HandshakeError("wrong_turn", "the responder cannot send before a message arrives");
@@ -211,9 +215,10 @@ export async function ratchetEncrypt(
   // each chain carries one message and the work would be wasted; a second shows a burst.
   const { key, rest } = await chain.seek(counter, counter > 0);
   const [ciphertext, sending] = await Promise.all([key.seal(plaintext, ad, nonce), rest]);
-  const message = new Uint8Array(size + ciphertext.length);
-  message.set(ad.subarray(adLength));
-  message.set(ciphertext, size);
+  const message = new Uint8Array(prefix.length + size + ciphertext.length);
+  message.set(prefix);
+  message.set(ad.subarray(adLength), prefix.length);
+  message.set(ciphertext, prefix.length + size);
   return { state: active(state, state.rootKey, state.skipped, sending, state.receiving), message };
 }
 
