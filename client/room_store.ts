@@ -26,6 +26,8 @@ CREATE TABLE IF NOT EXISTS room_key_sent (room TEXT NOT NULL, member TEXT NOT NU
 CREATE TABLE IF NOT EXISTS room_outbox (mid BLOB PRIMARY KEY, room TEXT NOT NULL, created_at INTEGER NOT NULL,
   sealed BLOB NOT NULL) STRICT;
 CREATE TABLE IF NOT EXISTS message_authors (mid BLOB PRIMARY KEY, author TEXT NOT NULL) STRICT;
+CREATE TABLE IF NOT EXISTS room_inbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, peer TEXT NOT NULL,
+  sealed BLOB NOT NULL) STRICT;
 CREATE TABLE IF NOT EXISTS message_actions (mid BLOB PRIMARY KEY, sealed BLOB NOT NULL) STRICT;
 `;
 
@@ -190,6 +192,32 @@ export class RoomStore {
       );
       return { mid, room: r.room as string, body: Uint8Array.fromBase64(raw.body), to: raw.to };
     }));
+  }
+
+  // -- pairwise room content staged with its session step ---------------------------------------
+
+  sealInbox(peer: string, content: Uint8Array): Promise<Uint8Array> {
+    return this.local.seal(`room inbox ${peer}`, content);
+  }
+
+  writeInbox(peer: string, sealed: Uint8Array): void {
+    this.#s("INSERT INTO room_inbox (peer, sealed) VALUES (?, ?)").run(peer, sealed);
+  }
+
+  /** The oldest staged content, if any. */
+  async nextInbox(): Promise<{ seq: number; peer: string; content: Uint8Array } | null> {
+    const row = this.#s("SELECT * FROM room_inbox ORDER BY seq LIMIT 1").get() as Row | undefined;
+    if (!row) return null;
+    const peer = row.peer as string;
+    return {
+      seq: row.seq as number,
+      peer,
+      content: await this.local.open(`room inbox ${peer}`, row.sealed as Uint8Array),
+    };
+  }
+
+  deleteInbox(seq: number): void {
+    this.#s("DELETE FROM room_inbox WHERE seq = ?").run(seq);
   }
 
   // -- authors and actions -----------------------------------------------------------------------

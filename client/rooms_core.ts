@@ -14,6 +14,7 @@
 import {
   concat,
   decodeDistribution,
+  fromUtf8,
   IdentityPublic,
   randomBytes,
   SenderKeyRecord,
@@ -35,6 +36,7 @@ import {
 import { MessageState, type StoredMessage } from "./local_store.ts";
 import type { Messenger, RoomHooks } from "./messenger.ts";
 import { applyAction, noteReply } from "./room_actions.ts";
+import { actionFromWire, actionToWire } from "./content_actions.ts";
 import type { MessageActions, RoomStore } from "./room_store.ts";
 import {
   type GroupAction,
@@ -416,6 +418,8 @@ export class Rooms implements RoomHooks {
   }
 
   async #flush(): Promise<void> {
+    // Content staged before a crash is handled before anything new goes out.
+    await this.m.run(() => this.drain());
     for (;;) {
       this.#flushAgain = false;
       await this.m.flushOutbox();
@@ -460,6 +464,10 @@ export class Rooms implements RoomHooks {
 
   async receiveRoom(d: Deliver): Promise<void> {
     const local = this.m.store;
+    if (local.hasMessage(d.mid) || local.wasSeen(d.mid)) {
+      this.m.link.ack([d.qid]);
+      return;
+    }
     const refuse = (why: string) => {
       local.markSeenId(d.mid);
       this.m.link.ack([d.qid]);
@@ -535,7 +543,22 @@ export class Rooms implements RoomHooks {
     this.m.link.changed();
   }
 
-  async pairwise(peer: string, content: ActionContent | RoomContent): Promise<void> {
+  async stage(peer: string, content: ActionContent | RoomContent): Promise<() => void> {
+    const sealed = await this.store.sealInbox(peer, utf8(JSON.stringify(actionToWire(content))));
+    return () => this.store.writeInbox(peer, sealed);
+  }
+
+  async drain(): Promise<void> {
+    for (;;) {
+      const next = await this.store.nextInbox();
+      if (!next) return;
+      const content = actionFromWire(JSON.parse(fromUtf8(next.content)));
+      if (content) await this.#pairwise(next.peer, content);
+      this.store.deleteInbox(next.seq);
+    }
+  }
+
+  async #pairwise(peer: string, content: ActionContent | RoomContent): Promise<void> {
     try {
       switch (content.t) {
         case "room_change":

@@ -14,6 +14,7 @@ export { KeyKind } from "./labels.ts";
 export * from "./prekeys.ts";
 export type { ConsumedPrekeys, PrekeyLookup } from "./pqxdh.ts";
 export * from "./session.ts";
+export * from "./session_record.ts";
 export * from "./password.ts";
 export * from "./safety_number.ts";
 export * from "./sender_key/mod.ts";
