@@ -456,9 +456,9 @@ export class ChatClient {
     return this.#m.markRead(peer);
   }
 
-  /** Sends a text message. Resolves once it is stored locally (state pending or sent). */
-  send(peer: string, text: string): Promise<StoredMessage> {
-    return this.#m.send(peer, text);
+  /** Sends a text message (a reply when `reply` names one). Resolves once stored locally. */
+  send(peer: string, text: string, reply?: Uint8Array): Promise<StoredMessage> {
+    return this.#m.send(peer, text, reply);
   }
 
   /** Groups, broadcast channels and message actions (edit, delete, pin, react, reply). */

@@ -1,56 +1,13 @@
 import assert from "node:assert/strict";
 import { connectChat } from "./support/chat.ts";
-import { DATABASE_KINDS, type FreshDatabase, testMysqlUrl } from "./support/databases.ts";
+import { DATABASE_KINDS } from "./support/databases.ts";
+import { contains, dump, leaks } from "./support/dump.ts";
 import { startTestServer } from "./support/server.ts";
 
 const PASSWORDS = ["Zanzibar quilt 77", "Okapi marmalade 31"];
 const TEXTS = ["the eagle lands at midnight", "bring the blue umbrella", "quokka-hexagon-laminate"];
 const FULL_NAME = "Zelda Quintessence";
 const EMAIL = "zelda.q@example.org";
-
-/** Everything the database holds, as bytes: the SQLite files, or a MariaDB dump with blobs in hex. */
-async function dump(db: FreshDatabase): Promise<Uint8Array> {
-  if (db.kind === "sqlite") {
-    const parts = await Promise.all(
-      ["", "-wal", "-shm"].map((s) =>
-        Deno.readFile(db.location + s).catch(() => new Uint8Array(0))
-      ),
-    );
-    return new Uint8Array(parts.flatMap((p) => [...p]));
-  }
-  const url = new URL(db.location);
-  const base = testMysqlUrl();
-  const out = await new Deno.Command("mariadb-dump", {
-    args: [
-      "--hex-blob",
-      "--skip-extended-insert",
-      `-h${url.hostname}`,
-      `-P${url.port || "3306"}`,
-      `-u${decodeURIComponent(base.username)}`,
-      `-p${decodeURIComponent(base.password)}`,
-      url.pathname.slice(1),
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.ok(out.success, new TextDecoder().decode(out.stderr));
-  return out.stdout;
-}
-
-function contains(haystack: Uint8Array, needle: Uint8Array): boolean {
-  outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
-    for (let j = 0; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer;
-    return true;
-  }
-  return false;
-}
-
-/** True when `secret` appears raw, or as hex in either case (how a dump writes blobs). */
-function leaks(d: Uint8Array, secret: Uint8Array): boolean {
-  const te = new TextEncoder();
-  return contains(d, secret) || contains(d, te.encode(secret.toHex())) ||
-    contains(d, te.encode(secret.toHex().toUpperCase()));
-}
 
 for (const kind of DATABASE_KINDS) {
   Deno.test(`[${kind}] a database dump after a conversation holds no password, private key, message, full name or email`, async () => {
