@@ -416,6 +416,14 @@ export class Messenger {
    */
   async #open(d: Deliver, record: SessionRecord): Promise<StepResult<Received>> {
     const s = this.store;
+    const isReplayedStart = (body: Uint8Array) => {
+      try {
+        const init = envelopeInitiation(body);
+        return init !== null && s.baseKeySeen(init.baseKey);
+      } catch {
+        return false;
+      }
+    };
     const peer = d.from;
     if (s.hasMessage(d.mid) || s.wasSeen(d.mid)) return { record: null, result: { kind: "known" } };
     const refuse = (why: string, next: SessionRecord | null): StepResult<Received> => ({
@@ -439,7 +447,12 @@ export class Messenger {
     } catch (e) {
       if (!(e instanceof RecordOpenError)) return undecryptable(e);
       if (e.reason === "duplicate") return repeated;
-      if (e.reason === "undecryptable") return undecryptable(e);
+      if (e.reason === "undecryptable") {
+        // A first message of a session accepted here before, that no longer opens: a replay
+        // after the ratchet moved on (its old chain is gone). Repairing would let a replaying
+        // server reset sessions at will.
+        return isReplayedStart(d.body) ? repeated : undecryptable(e);
+      }
       // A prekey envelope no session here started from: a new session, unless it is a replay.
       let init: { baseKey: Uint8Array; signedPrekeyId: number };
       try {
