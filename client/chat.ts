@@ -409,6 +409,11 @@ export class ChatClient {
     return this.#m.acceptIdentity(username);
   }
 
+  /** Rejects a contact's new identity: the accepted one stays, and nothing goes to the new one. */
+  rejectIdentity(username: string): Promise<void> {
+    return this.#m.rejectIdentity(username);
+  }
+
   /** The 60-digit safety number with a contact, grouped in fives. */
   safetyNumber(username: string): Promise<string> {
     return this.#m.safetyNumber(username);

@@ -20,6 +20,7 @@ export class ChatError extends Error {
       | "bad_input"
       | "no_such_user"
       | "identity_changed"
+      | "bad_identity"
       | "wrong_password"
       | "offline"
       | "not_logged_in"

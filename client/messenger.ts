@@ -115,6 +115,23 @@ export class Messenger {
       throw new ChatError("no_such_user", `there is no user ${JSON.stringify(username)}`);
     }
     const r = await explainServer(this.link.request("lookup", { username: canonical }));
+    if (r.username !== canonical) {
+      throw new ChatError(
+        "bad_identity",
+        `the server answered for ${r.username}, not ${canonical}`,
+      );
+    }
+    // The server could hand out any bytes as the identity: only one whose Ed25519 key signed its
+    // X25519 key is stored (a session would refuse it later anyway; a contact must not hold it).
+    try {
+      await IdentityPublic.decode(r.identity);
+    } catch (e) {
+      throw new ChatError(
+        "bad_identity",
+        `the server sent ${canonical}'s identity with a bad signature (${(e as Error).message}); ` +
+          "it was not stored",
+      );
+    }
     await this.run(() => this.#noteIdentity(r.username, r.fullName, r.identity));
     return { username: r.username, fullName: r.fullName };
   }
@@ -180,6 +197,24 @@ export class Messenger {
       c.pendingIdentity = null;
       c.verified = false;
       await this.store.putContact(c);
+      this.link.changed();
+    });
+  }
+
+  /**
+   * Rejects a contact's new identity: the accepted one stays, the new one is dropped, and nothing
+   * is sent to the new one. While the server keeps presenting it, sending stays blocked and the
+   * change is announced again.
+   */
+  rejectIdentity(username: string): Promise<void> {
+    return this.run(async () => {
+      const c = await this.store.getContact(username);
+      if (!c?.pendingIdentity) return;
+      c.pendingIdentity = null;
+      await this.store.putContact(c);
+      // A session the new identity started must not carry our messages.
+      this.#sessions.delete(username);
+      this.store.deleteSession(username);
       this.link.changed();
     });
   }
@@ -258,6 +293,19 @@ export class Messenger {
   ): Promise<StoredMessage | null> {
     const s = this.store;
     let session = await this.#session(peer);
+    // Nothing goes to an identity the user has not accepted: not a message, not a receipt. A
+    // session that a new (pending or rejected) identity started is set aside for a fresh one.
+    const contact = await s.getContact(peer);
+    if (contact?.pendingIdentity) {
+      if (text === null) return null;
+      throw identityChanged(peer);
+    }
+    if (
+      session && contact?.identity &&
+      !equalIdentity(session.remoteIdentity.encode(), contact.identity)
+    ) {
+      session = null;
+    }
     if (!session) {
       const b = await explainServer(this.link.request("bundle", { username: peer }));
       session = await Session.initiate(this.identity, {
@@ -267,8 +315,11 @@ export class Messenger {
         kyberPrekey: b.kyberPrekey,
         kyberLastResort: b.kyberLastResort,
       });
-      const contact = await this.#noteIdentity(peer, null, session.remoteIdentity.encode());
-      if (contact.pendingIdentity) throw identityChanged(peer);
+      const noted = await this.#noteIdentity(peer, null, session.remoteIdentity.encode());
+      if (noted.pendingIdentity) {
+        if (text === null) return null;
+        throw identityChanged(peer);
+      }
     }
     const { envelope, session: next } = await session.encrypt(encodeContent(content));
     const mid = randomBytes(16);
@@ -426,7 +477,8 @@ export class Messenger {
     this.link.changed();
     if (stored) {
       this.link.emit("message", stored);
-      this.#queueReceipt(peer, d.mid);
+      // No delivery receipt to an identity the user has not accepted.
+      if (!(await s.getContact(peer))?.pendingIdentity) this.#queueReceipt(peer, d.mid);
     } else if (content.t === "receipt") {
       const state = content.kind === "read" ? MessageState.read : MessageState.delivered;
       this.link.emit("state", peer, content.mids, state);
