@@ -26,13 +26,17 @@ async function userNamed(c: ClientConnection, name: string) {
   return user;
 }
 
-/** bundle: hands out a prekey bundle for starting a session. */
+/** bundle: hands out a prekey bundle for starting a session, within the requester's limit. */
 export async function bundle(
   c: ClientConnection,
   b: RequestOf<"bundle">,
 ): Promise<Record<string, unknown>> {
   const user = await userNamed(c, b.username);
-  const rec = await c.server.store.takeBundle(user.id);
+  // Past the per-requester limit the bundle carries no one-time keys rather than being refused:
+  // a session still starts (signed prekey and last-resort ML-KEM key), and the pool stays for
+  // everyone else.
+  const withOneTime = c.server.bundleFetches.take(`${c.user!.id}>${user.id}`);
+  const rec = await c.server.store.takeBundle(user.id, withOneTime);
   if (!rec) throw new ProtocolError("no_prekeys", `${user.username} has no prekeys on this server`);
   return {
     username: user.username,

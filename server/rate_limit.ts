@@ -36,6 +36,37 @@ export class TokenBucket {
   }
 }
 
+/**
+ * Counts events per key in a fixed window that starts at a key's first event: `take` says
+ * whether the key is still within `max` in its window. Bounded in memory: the oldest keys are
+ * forgotten first.
+ */
+export class WindowCounter {
+  #entries = new Map<string, { count: number; first: number }>();
+  constructor(
+    readonly max: number,
+    readonly windowMs: number,
+    readonly maxKeys = MAX_TRACKED_LOGIN_KEYS,
+    readonly now: () => number = Date.now,
+  ) {}
+
+  /** Counts one event for `key`; false once more than `max` fell in its window. */
+  take(key: string): boolean {
+    const t = this.now();
+    let e = this.#entries.get(key);
+    if (!e || e.first + this.windowMs <= t) {
+      e = { count: 0, first: t };
+      this.#entries.delete(key);
+      if (this.#entries.size >= this.maxKeys) {
+        this.#entries.delete(this.#entries.keys().next().value!);
+      }
+      this.#entries.set(key, e);
+    }
+    e.count++;
+    return e.count <= this.max;
+  }
+}
+
 interface Failures {
   count: number;
   first: number;

@@ -57,14 +57,12 @@ import {
 } from "./limits.ts";
 import { insertChunks, listPlaceholders, padList, rowPlaceholders } from "./statement_shapes.ts";
 import {
-  bytes,
+  bundleOf,
   int,
   messageKey,
   QUEUE_COLUMNS,
   toBackup,
-  toOneTime,
   toQueued,
-  toSigned,
   toUser,
   USER_COLUMNS,
   userColumns,
@@ -303,7 +301,7 @@ class MysqlStore implements Store {
     });
   }
 
-  takeBundle(userId: number): Promise<BundleRecord | null> {
+  takeBundle(userId: number, withOneTime = true): Promise<BundleRecord | null> {
     return this.#pool.write("takeBundle", async (c) => {
       const [head] = await runRows(
         c,
@@ -314,15 +312,10 @@ class MysqlStore implements Store {
         [userId],
       );
       if (head === undefined) return null;
+      if (!withOneTime) return bundleOf(head, undefined, undefined);
       const oneTime = await claim(c, "one_time_prekeys", "key_id, public_key", userId);
       const kyber = await claim(c, "kyber_prekeys", "key_id, public_key, signature", userId);
-      return {
-        identityKey: bytes(head.identity_key),
-        signedPrekey: toSigned(head),
-        oneTimePrekey: oneTime === undefined ? null : toOneTime(oneTime),
-        kyberPrekey: kyber === undefined ? toSigned(head, "l_") : toSigned(kyber),
-        kyberLastResort: kyber === undefined,
-      };
+      return bundleOf(head, oneTime, kyber);
     });
   }
 

@@ -9,6 +9,7 @@
 
 import type {
   BackupRecord,
+  BundleRecord,
   OneTimePrekeyRecord,
   QueuedMessage,
   SignedPrekeyRecord,
@@ -105,6 +106,24 @@ export function toSigned(row: Row, prefix = ""): SignedPrekeyRecord {
 /** A one-time X25519 prekey from `key_id`, `public_key`. */
 export function toOneTime(row: Row): OneTimePrekeyRecord {
   return { id: int(row.key_id), publicKey: bytes(row.public_key) };
+}
+
+/**
+ * A bundle from the head row (identity, signed prekey, last-resort ML-KEM key as `l_…`) and the
+ * one-time keys claimed, if any; without a one-time ML-KEM key the last-resort one goes out.
+ */
+export function bundleOf(
+  head: Row,
+  oneTime: Row | undefined,
+  kyber: Row | undefined,
+): BundleRecord {
+  return {
+    identityKey: bytes(head.identity_key),
+    signedPrekey: toSigned(head),
+    oneTimePrekey: oneTime === undefined ? null : toOneTime(oneTime),
+    kyberPrekey: kyber === undefined ? toSigned(head, "l_") : toSigned(kyber),
+    kyberLastResort: kyber === undefined,
+  };
 }
 
 /** A backup from `wrapped_key`, `data`, `updated_at`. */

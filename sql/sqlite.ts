@@ -43,14 +43,12 @@ import {
 } from "./limits.ts";
 import { insertChunks, rowPlaceholders } from "./statement_shapes.ts";
 import {
-  bytes,
+  bundleOf,
   int,
   QUEUE_COLUMNS,
   type Row,
   toBackup,
-  toOneTime,
   toQueuedFromArray,
-  toSigned,
   toUser,
   USER_COLUMNS,
   userColumns,
@@ -341,7 +339,7 @@ class SqliteStoreImpl implements SqliteStore {
     });
   }
 
-  takeBundle(userId: number): Promise<BundleRecord | null> {
+  takeBundle(userId: number, withOneTime = true): Promise<BundleRecord | null> {
     return this.#durable(settle(() => {
       return this.#db.tx("takeBundle", () => {
         const head = this.#db.stmt(
@@ -353,6 +351,7 @@ class SqliteStoreImpl implements SqliteStore {
         if (head === undefined) return null;
         // The lowest id goes first; the delete and the read are one statement, inside the write
         // transaction, so no other caller can be handed the same key.
+        if (!withOneTime) return bundleOf(head, undefined, undefined);
         const oneTime = this.#db.stmt(
           "DELETE FROM one_time_prekeys WHERE user_id = ? AND key_id = (SELECT key_id FROM " +
             "one_time_prekeys WHERE user_id = ? ORDER BY key_id LIMIT 1) RETURNING key_id, public_key",
@@ -362,13 +361,7 @@ class SqliteStoreImpl implements SqliteStore {
             "kyber_prekeys WHERE user_id = ? ORDER BY key_id LIMIT 1) " +
             "RETURNING key_id, public_key, signature",
         ).get(userId, userId) as Row | undefined;
-        return {
-          identityKey: bytes(head.identity_key),
-          signedPrekey: toSigned(head),
-          oneTimePrekey: oneTime === undefined ? null : toOneTime(oneTime),
-          kyberPrekey: kyber === undefined ? toSigned(head, "l_") : toSigned(kyber),
-          kyberLastResort: kyber === undefined,
-        };
+        return bundleOf(head, oneTime, kyber);
       });
     }));
   }

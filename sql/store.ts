@@ -184,11 +184,12 @@ export interface Store {
   addKyberPrekeys(userId: number, prekeys: SignedPrekeyRecord[]): Promise<void>;
   prekeyCounts(userId: number): Promise<PrekeyCounts>;
   /**
-   * Hands out a bundle, removing the one-time prekeys in it (lowest id first). Each one-time key
+   * Hands out a bundle, removing the one-time prekeys in it (lowest id first); with `oneTime`
+   * false, one with no one-time keys (the last-resort ML-KEM key) that removes nothing. Each one-time key
    * is handed out at most once, even when many connections (or server nodes) ask at the same
    * moment. Null when the user does not exist.
    */
-  takeBundle(userId: number): Promise<BundleRecord | null>;
+  takeBundle(userId: number, oneTime?: boolean): Promise<BundleRecord | null>;
 
   /**
    * Queues messages in one transaction (group commit) and returns their qids in input order.
