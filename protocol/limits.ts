@@ -59,8 +59,9 @@ export const HANDSHAKE_TIMEOUT_MS = 10_000;
 /** A connection that has not logged in within this time is closed. */
 export const LOGIN_TIMEOUT_MS = 120_000;
 
-/** Failed logins per account before it is locked for LOGIN_LOCKOUT_MS (doubling each time). */
-export const MAX_FAILED_LOGINS_PER_ACCOUNT = 5;
+/** Failed logins of one account from one address (IPv6: one /64) before that address is locked
+ * out of that account for LOGIN_LOCKOUT_MS, doubling each time. The owner elsewhere is not. */
+export const MAX_FAILED_LOGINS_PER_ACCOUNT_ADDRESS = 5;
 /** Failed logins per address in LOGIN_WINDOW_MS. */
 export const MAX_FAILED_LOGINS_PER_ADDRESS = 20;
 export const LOGIN_WINDOW_MS = 10 * 60_000;

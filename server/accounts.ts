@@ -1,7 +1,8 @@
 /**
  * Accounts without the password: prelogin hands out the user's salt and KDF parameters (a stable
  * fake for unknown names), sign-up and login carry only the auth key the client derived, and the
- * server keeps a salted hash of it. Failed logins are throttled per account and per address.
+ * server keeps a salted hash of it. Failed logins are throttled per address and per account from
+ * an address (server/rate_limit.ts), never per account alone.
  *
  * @module
  */
@@ -119,7 +120,7 @@ export async function login(
   const s = c.server;
   const username = canonicalUsername(b.username) ?? b.username.slice(0, 64);
   const host = c.address.replace(/:\d+$/, "");
-  const wait = s.throttle.check(username, host);
+  const wait = await s.throttle.check(username, host);
   if (wait > 0) {
     s.logger.info("login throttled", { user: username, addr: c.address });
     throw new ProtocolError(
@@ -129,11 +130,11 @@ export async function login(
   }
   const user = await s.store.userByName(username);
   if (!user || !(await checkAuthKey(user, b.authKey))) {
-    s.throttle.fail(username, host);
+    await s.throttle.fail(username, host);
     s.logger.info("login failed", { user: username, addr: c.address });
     throw new ProtocolError("bad_credentials", "wrong username or password");
   }
-  s.throttle.succeed(username);
+  await s.throttle.succeed(username, host);
   await s.store.bindDevice(user.id, c.deviceKey);
   s.logger.info("login", { user: username, addr: c.address });
   c.loggedIn({ id: user.id, username });
@@ -166,11 +167,11 @@ async function requirePassword(c: ClientConnection, authKey: Uint8Array): Promis
   const user = await s.store.userById(c.user!.id);
   if (!user) throw new ProtocolError("no_such_user", "the account no longer exists");
   const host = c.address.replace(/:\d+$/, "");
-  if (s.throttle.check(user.username, host) > 0) {
+  if ((await s.throttle.check(user.username, host)) > 0) {
     throw new ProtocolError("rate_limited", "too many failed attempts");
   }
   if (!(await checkAuthKey(user, authKey))) {
-    s.throttle.fail(user.username, host);
+    await s.throttle.fail(user.username, host);
     throw new ProtocolError("bad_credentials", "wrong password");
   }
   return user;

@@ -65,7 +65,7 @@ export class PesuchatServer {
   readonly logger: Logger;
   readonly limits: ServerLimits;
   readonly committer: GroupCommitter;
-  readonly throttle = new LoginThrottle();
+  readonly throttle: LoginThrottle;
   /** Bundles with one-time keys handed to each (requester, target) pair. */
   readonly bundleFetches = new WindowCounter(MAX_ONE_TIME_BUNDLES_PER_REQUESTER, BUNDLE_WINDOW_MS);
   readonly fingerprint: string;
@@ -98,6 +98,7 @@ export class PesuchatServer {
     pepperKey: HmacKey,
   ) {
     this.store = o.store;
+    this.throttle = new LoginThrottle(o.store);
     this.logger = o.logger;
     this.limits = { ...DEFAULT_LIMITS, ...o.limits };
     this.#secrets = o.secrets;

@@ -97,4 +97,17 @@ export const MYSQL_MIGRATIONS: readonly Migration[] = [
       ) ${TABLE_OPTIONS}`,
     ],
   },
+  {
+    version: 2,
+    name: "failed logins per address, shared by every server node",
+    statements: [
+      `CREATE TABLE IF NOT EXISTS login_failures (
+        throttle_key VARCHAR(255) NOT NULL PRIMARY KEY,
+        count INT NOT NULL,
+        first_at BIGINT NOT NULL,
+        locked_until BIGINT NOT NULL,
+        lockouts INT NOT NULL
+      ) ${TABLE_OPTIONS}`,
+    ],
+  },
 ];

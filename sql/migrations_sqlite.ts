@@ -79,4 +79,17 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       ) STRICT`,
     ],
   },
+  {
+    version: 2,
+    name: "failed logins per address, shared by every server node",
+    statements: [
+      `CREATE TABLE login_failures (
+        throttle_key TEXT PRIMARY KEY,
+        count INTEGER NOT NULL,
+        first_at INTEGER NOT NULL,
+        locked_until INTEGER NOT NULL,
+        lockouts INTEGER NOT NULL
+      ) STRICT, WITHOUT ROWID`,
+    ],
+  },
 ];

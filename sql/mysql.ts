@@ -34,6 +34,7 @@ import {
   type BackupRecord,
   type BundleRecord,
   type Credentials,
+  type LoginFailures,
   type MigrationReport,
   type NewQueued,
   type NewUser,
@@ -53,6 +54,7 @@ import {
   checkMid,
   checkPage,
   checkQids,
+  checkThrottleKey,
   checkUsername,
 } from "./limits.ts";
 import { insertChunks, listPlaceholders, padList, rowPlaceholders } from "./statement_shapes.ts";
@@ -62,6 +64,7 @@ import {
   messageKey,
   QUEUE_COLUMNS,
   toBackup,
+  toLoginFailures,
   toQueued,
   toUser,
   USER_COLUMNS,
@@ -407,6 +410,48 @@ class MysqlStore implements Store {
       ]);
       return int(row!.n);
     });
+  }
+
+  async loginFailures(key: string): Promise<LoginFailures | null> {
+    checkThrottleKey("loginFailures", key);
+    return await this.#pool.read("loginFailures", async (c) => {
+      const [row] = await runRows(
+        c,
+        "SELECT count, first_at, locked_until, lockouts FROM login_failures WHERE throttle_key = ?",
+        [key],
+      );
+      return row === undefined ? null : toLoginFailures(row);
+    });
+  }
+
+  async putLoginFailures(key: string, f: LoginFailures): Promise<void> {
+    checkThrottleKey("putLoginFailures", key);
+    return await this.#pool.write("putLoginFailures", async (c) => {
+      await run(
+        c,
+        "REPLACE INTO login_failures (throttle_key, count, first_at, locked_until, lockouts) " +
+          "VALUES (?, ?, ?, ?, ?)",
+        [key, f.count, f.first, f.lockedUntil, f.lockouts],
+      );
+    }, { idempotent: true });
+  }
+
+  async deleteLoginFailures(key: string): Promise<void> {
+    checkThrottleKey("deleteLoginFailures", key);
+    return await this.#pool.write("deleteLoginFailures", async (c) => {
+      await run(c, "DELETE FROM login_failures WHERE throttle_key = ?", [key]);
+    }, { idempotent: true });
+  }
+
+  pruneLoginFailures(before: number): Promise<number> {
+    return this.#pool.write("pruneLoginFailures", async (c) => {
+      const r = await run(
+        c,
+        "DELETE FROM login_failures WHERE first_at < ? AND locked_until < ?",
+        [before, before],
+      );
+      return r.affectedRows;
+    }, { idempotent: true });
   }
 
   putBackup(userId: number, backup: BackupRecord): Promise<void> {

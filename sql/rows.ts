@@ -10,6 +10,7 @@
 import type {
   BackupRecord,
   BundleRecord,
+  LoginFailures,
   OneTimePrekeyRecord,
   QueuedMessage,
   SignedPrekeyRecord,
@@ -138,4 +139,14 @@ export function toBackup(row: Row): BackupRecord {
 /** The key that identifies a message for idempotent enqueue: sender id and message id. */
 export function messageKey(senderId: number, mid: Uint8Array): string {
   return `${senderId}:${mid.toHex()}`;
+}
+
+/** Failed logins from `count`, `first_at`, `locked_until`, `lockouts`. */
+export function toLoginFailures(row: Row): LoginFailures {
+  return {
+    count: int(row.count),
+    first: int(row.first_at),
+    lockedUntil: int(row.locked_until),
+    lockouts: int(row.lockouts),
+  };
 }

@@ -13,6 +13,7 @@ import {
   type BackupRecord,
   type BundleRecord,
   type Credentials,
+  type LoginFailures,
   type MigrationReport,
   type NewQueued,
   type NewUser,
@@ -39,6 +40,7 @@ import {
   checkMid,
   checkPage,
   checkQids,
+  checkThrottleKey,
   checkUsername,
 } from "./limits.ts";
 import { insertChunks, rowPlaceholders } from "./statement_shapes.ts";
@@ -48,6 +50,7 @@ import {
   QUEUE_COLUMNS,
   type Row,
   toBackup,
+  toLoginFailures,
   toQueuedFromArray,
   toUser,
   USER_COLUMNS,
@@ -451,6 +454,52 @@ class SqliteStoreImpl implements SqliteStore {
         return int(row.n);
       });
     });
+  }
+
+  loginFailures(key: string): Promise<LoginFailures | null> {
+    return settle(() => {
+      checkThrottleKey("loginFailures", key);
+      return this.#db.read("loginFailures", () => {
+        const row = this.#db.stmt(
+          "SELECT count, first_at, locked_until, lockouts FROM login_failures WHERE throttle_key = ?",
+        ).get(key);
+        return row === undefined ? null : toLoginFailures(row as Row);
+      });
+    });
+  }
+
+  putLoginFailures(key: string, f: LoginFailures): Promise<void> {
+    return this.#durable(settle(() => {
+      checkThrottleKey("putLoginFailures", key);
+      this.#db.tx("putLoginFailures", () => {
+        this.#db.stmt(
+          "INSERT INTO login_failures (throttle_key, count, first_at, locked_until, lockouts) " +
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (throttle_key) DO UPDATE SET " +
+            "count = excluded.count, first_at = excluded.first_at, " +
+            "locked_until = excluded.locked_until, lockouts = excluded.lockouts",
+        ).run(key, f.count, f.first, f.lockedUntil, f.lockouts);
+      });
+    }));
+  }
+
+  deleteLoginFailures(key: string): Promise<void> {
+    return this.#durable(settle(() => {
+      checkThrottleKey("deleteLoginFailures", key);
+      this.#db.tx("deleteLoginFailures", () => {
+        this.#db.stmt("DELETE FROM login_failures WHERE throttle_key = ?").run(key);
+      });
+    }));
+  }
+
+  pruneLoginFailures(before: number): Promise<number> {
+    return this.#durable(settle(() => {
+      return this.#db.tx("pruneLoginFailures", () => {
+        const { changes } = this.#db.stmt(
+          "DELETE FROM login_failures WHERE first_at < ? AND locked_until < ?",
+        ).run(before, before);
+        return Number(changes);
+      });
+    }));
   }
 
   putBackup(userId: number, backup: BackupRecord): Promise<void> {

@@ -108,6 +108,15 @@ export interface BackupRecord {
   updatedAt: number;
 }
 
+/** Failed logins counted under one throttle key (an address, or an account from an address). */
+export interface LoginFailures {
+  count: number;
+  /** When the current window started (ms since the epoch). */
+  first: number;
+  lockedUntil: number;
+  lockouts: number;
+}
+
 /** What `migrate()` did. */
 export interface MigrationReport {
   from: number;
@@ -214,6 +223,15 @@ export interface Store {
    */
   ackMany(acks: { recipientId: number; qids: number[] }[]): Promise<number>;
   pendingCount(recipientId: number): Promise<number>;
+
+  /** Failed logins under `key`, or null. Keys are at most MAX_THROTTLE_KEY_LENGTH long. */
+  loginFailures(key: string): Promise<LoginFailures | null>;
+  /** Stores or replaces the failures under `key`. */
+  putLoginFailures(key: string, failures: LoginFailures): Promise<void>;
+  /** Forgets `key`; an unknown key is ignored. */
+  deleteLoginFailures(key: string): Promise<void>;
+  /** Forgets every key whose window started and whose lock ended before `before`; returns how many. */
+  pruneLoginFailures(before: number): Promise<number>;
 
   /** Stores or replaces the user's backup; `StoreError("not_found")` for an unknown user. */
   putBackup(userId: number, backup: BackupRecord): Promise<void>;
