@@ -61,6 +61,8 @@ export interface ConnectOptions {
   trust?: string;
   /** Asked on first contact with the fingerprint; true trusts and remembers the key. */
   confirmNewServer?: (fingerprint: string) => Promise<boolean>;
+  /** The clock prekey rotation follows (tests move it); the system clock by default. */
+  clock?: () => number;
 }
 
 type Listeners = { [K in keyof ChatEvents]: Set<ChatEvents[K]> };
@@ -72,6 +74,7 @@ export class ChatClient {
   #conn: ServerConnection;
   readonly #deviceKey: X25519KeyPair;
   readonly #knownHosts: KnownHosts;
+  readonly #clock: () => number;
   #listeners: Listeners = {
     message: new Set(),
     state: new Set(),
@@ -94,8 +97,10 @@ export class ChatClient {
     conn: ServerConnection,
     deviceKey: X25519KeyPair,
     knownHosts: KnownHosts,
+    clock: () => number,
   ) {
     this.#profile = profile;
+    this.#clock = clock;
     this.server = server;
     this.#conn = conn;
     this.#deviceKey = deviceKey;
@@ -127,7 +132,7 @@ export class ChatClient {
       await knownHosts.add(server, e.key);
       conn = await open();
     }
-    return new ChatClient(o.profile, server, conn, deviceKey, knownHosts);
+    return new ChatClient(o.profile, server, conn, deviceKey, knownHosts, o.clock ?? Date.now);
   }
 
   on<K extends keyof ChatEvents>(event: K, fn: ChatEvents[K]): () => void {
@@ -191,7 +196,7 @@ export class ChatClient {
     const store = LocalStore.open(path);
     store.unlock(accountKey);
     try {
-      const set = await new ClientPrekeys(store, identity).initialSet();
+      const set = await new ClientPrekeys(store, identity, this.#clock).initialSet();
       const info = await explainServer(this.#request("signup", {
         username,
         fullName,
@@ -280,7 +285,7 @@ export class ChatClient {
           store.unlock(accountKey);
           const identity = await IdentityKeyPair.generate();
           await store.setSecret("identity", identity.serialize());
-          const set = await new ClientPrekeys(store, identity).initialSet();
+          const set = await new ClientPrekeys(store, identity, this.#clock).initialSet();
           await this.#request("new_identity", {
             identity: identity.publicIdentity.encode(),
             prekeys: set,
@@ -320,7 +325,7 @@ export class ChatClient {
       isOnline: () => this.isOnline,
       emit: (event, ...args) => this.#emit(event, ...args),
       changed: () => this.#scheduleBackup(),
-    });
+    }, this.#clock);
     this.#messenger = m;
     this.#fullName = fullName;
     this.#online = true;

@@ -84,6 +84,8 @@ export type MetaKey =
   | "kdf"
   | "wrapped_account_key"
   | "next_prekey_id"
+  | "last_resort_id"
+  | "last_resort_retired"
   | "backup_dirty";
 /** Sealed metadata keys. */
 export type SecretKey = "identity" | "device_key";

@@ -71,8 +71,9 @@ export class Messenger {
     readonly identity: IdentityKeyPair,
     readonly username: string,
     readonly link: MessengerLink,
+    now: () => number = Date.now,
   ) {
-    this.prekeys = new ClientPrekeys(store, identity);
+    this.prekeys = new ClientPrekeys(store, identity, now);
   }
 
   /** Runs `fn` in the lane: after everything queued before it. */
