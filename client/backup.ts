@@ -1,12 +1,13 @@
 /**
  * Encrypted backups: a snapshot of the account (identity, prekeys, contacts, sessions, history)
- * sealed under the account key, which itself travels wrapped under the password's master key. The
- * server stores both and can read neither.
+ * sealed under the user's recovery key (32 random bytes the user keeps; crypto/recovery.ts).
+ * Nothing derived from the password is involved, so the server, which stores the backup, cannot
+ * open it by guessing passwords.
  *
  * @module
  */
 
-import { fromUtf8, utf8 } from "../crypto/mod.ts";
+import { fromUtf8, type RecoveryKey, utf8 } from "../crypto/mod.ts";
 import { MAX_BACKUP_BYTES } from "../protocol/limits.ts";
 import {
   type Contact,
@@ -39,8 +40,12 @@ interface Snapshot {
   }[];
 }
 
-/** Seals a snapshot of the store for upload, dropping the oldest history if it would not fit. */
-export async function makeBackup(store: LocalStore, username: string): Promise<Uint8Array> {
+/** Seals a snapshot of the store under `key` for upload, dropping the oldest history if it would not fit. */
+export async function makeBackup(
+  store: LocalStore,
+  username: string,
+  key: RecoveryKey,
+): Promise<Uint8Array> {
   const identity = await store.getSecret("identity");
   if (!identity) throw new Error("no identity to back up");
   const prekeys: Snapshot["prekeys"] = [];
@@ -82,20 +87,25 @@ export async function makeBackup(store: LocalStore, username: string): Promise<U
   };
   let plain = utf8(JSON.stringify(snapshot));
   // The backup's cap bounds the history it carries: the newest messages are kept.
-  while (plain.length + 64 > MAX_BACKUP_BYTES && messages.length > 0) {
+  while (plain.length + 65 > MAX_BACKUP_BYTES && messages.length > 0) {
     messages = messages.slice(Math.ceil(messages.length / 10));
     plain = utf8(JSON.stringify({ ...snapshot, messages }));
   }
-  return store.seal(`backup ${username}`, plain);
+  return key.sealBackup(plain, utf8(`backup ${username}`));
 }
 
-/** Opens a backup blob with the account key the store is unlocked with and writes it into the store. */
+/**
+ * Opens a backup blob with the recovery key and writes it into the (unlocked) store. The wrong
+ * key fails before anything is written (`DecryptError("auth_failed")`).
+ */
 export async function restoreBackup(
   store: LocalStore,
   username: string,
   blob: Uint8Array,
+  key: RecoveryKey,
 ): Promise<void> {
-  const snap = JSON.parse(fromUtf8(await store.open(`backup ${username}`, blob))) as Snapshot;
+  const plain = await key.openBackup(blob, utf8(`backup ${username}`));
+  const snap = JSON.parse(fromUtf8(plain)) as Snapshot;
   if (snap.v !== BACKUP_VERSION || snap.username !== username) {
     throw new Error("the backup is for another account");
   }

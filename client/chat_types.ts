@@ -24,6 +24,10 @@ export class ChatError extends Error {
       | "wrong_password"
       | "offline"
       | "not_logged_in"
+      | "backups_off"
+      | "restore_cancelled"
+      | "wrong_recovery_key"
+      | "weak_kdf"
       | "server",
     message: string,
   ) {

@@ -14,4 +14,5 @@ export * from "./prekeys.ts";
 export type { ConsumedPrekeys, PrekeyLookup } from "./pqxdh.ts";
 export * from "./session.ts";
 export * from "./password.ts";
+export * from "./recovery.ts";
 export * from "./safety_number.ts";

@@ -7,7 +7,16 @@
  * @module
  */
 
-import { ARGON2_OWASP, equalBytes, HmacKey, randomBytes, utf8 } from "../crypto/mod.ts";
+import {
+  DEFAULT_KDF_PARAMS,
+  equalBytes,
+  HmacKey,
+  KDF_FLOOR,
+  type KdfParams,
+  meetsKdfFloor,
+  randomBytes,
+  utf8,
+} from "../crypto/mod.ts";
 import { ProtocolError } from "../protocol/errors.ts";
 import type { RequestOf } from "../protocol/messages.ts";
 import { canonicalUsername, USERNAME_RULE } from "../protocol/username.ts";
@@ -36,6 +45,16 @@ async function newCredentials(
 
 async function checkAuthKey(user: UserRecord, authKey: Uint8Array): Promise<boolean> {
   return equalBytes(await verifierFor(user.verifierSalt, authKey), user.verifier);
+}
+
+/** New passwords are stretched at least at the default cost (older accounts keep theirs). */
+function requireKdfFloor(kdf: KdfParams): void {
+  if (!meetsKdfFloor(kdf)) {
+    throw new ProtocolError(
+      "bad_message",
+      `kdf: new passwords need at least ${KDF_FLOOR.memoryKiB} KiB and ${KDF_FLOOR.passes} passes`,
+    );
+  }
 }
 
 function requireUsername(name: string): string {
@@ -75,7 +94,7 @@ export async function prelogin(
   // An unknown name gets a salt that is stable per name and indistinguishable from a real one,
   // so the answer does not tell who has an account.
   const mac = await c.server.pepperKey.sign(utf8(`prelogin salt ${name ?? b.username}`));
-  return { salt: mac.subarray(0, 16), kdf: { ...ARGON2_OWASP } };
+  return { salt: mac.subarray(0, 16), kdf: { ...DEFAULT_KDF_PARAMS } };
 }
 
 /** signup: creates the account and logs this connection in with its device key. */
@@ -93,6 +112,7 @@ export async function signup(
     username,
     b.email ? { fullName: b.fullName, email: b.email } : { fullName: b.fullName },
   );
+  requireKdfFloor(b.kdf);
   const credentials = await newCredentials(b);
   let user: UserRecord;
   try {
@@ -177,17 +197,17 @@ async function requirePassword(c: ClientConnection, authKey: Uint8Array): Promis
   return user;
 }
 
-/** change_password: new salt, KDF and verifier; the re-wrapped account key if given. */
+/** change_password: new salt, KDF and verifier (nothing else: no key the password wraps). */
 export async function changePassword(
   c: ClientConnection,
   b: RequestOf<"change_password">,
 ): Promise<Record<string, unknown>> {
   const user = await requirePassword(c, b.authKey);
+  requireKdfFloor(b.kdf);
   await c.server.store.updateCredentials(
     user.id,
     await newCredentials({ authKey: b.newAuthKey, salt: b.salt, kdf: b.kdf }),
   );
-  if (b.wrappedKey) await c.server.store.setBackupKey(user.id, b.wrappedKey);
   c.server.logger.info("password changed", { user: user.username });
   return {};
 }

@@ -1,7 +1,7 @@
 /**
  * The prekey directory and user lookup: public keys in, bundles out (each one-time key handed out
  * once), and the public face of a user (name, full name, identity key). Also encrypted backups,
- * which the server stores and returns without being able to read.
+ * sealed under a recovery key the server never sees, which it stores and returns unread.
  *
  * @module
  */
@@ -102,10 +102,16 @@ export async function backupPut(
   b: RequestOf<"backup_put">,
 ): Promise<Record<string, unknown>> {
   await c.server.store.putBackup(c.user!.id, {
-    wrappedKey: b.wrappedKey,
     blob: b.blob,
     updatedAt: Date.now(),
   });
+  return {};
+}
+
+/** backup_delete: removes the backup (the user turned backups off). */
+export async function backupDelete(c: ClientConnection): Promise<Record<string, unknown>> {
+  await c.server.store.deleteBackup(c.user!.id);
+  c.server.logger.info("backup deleted", { user: c.user!.username });
   return {};
 }
 

@@ -92,4 +92,12 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       ) STRICT, WITHOUT ROWID`,
     ],
   },
+  {
+    version: 3,
+    name: "forget account keys wrapped under password-derived keys",
+    // Backups used to carry the account key wrapped under a key derived from the password, which
+    // the server could attack offline by guessing passwords. The column stays (migrations never
+    // drop) but is emptied; without it the old backup blobs open for no one.
+    statements: [`UPDATE backups SET wrapped_key = X''`],
+  },
 ];

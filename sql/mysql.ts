@@ -458,8 +458,9 @@ class MysqlStore implements Store {
     return this.#pool.write("putBackup", async (c) => {
       await run(
         c,
-        "REPLACE INTO backups (user_id, wrapped_key, data, updated_at) VALUES (?, ?, ?, ?)",
-        [userId, backup.wrappedKey, backup.blob, backup.updatedAt],
+        // wrapped_key is no longer used: nothing password-derived protects server-held data.
+        "REPLACE INTO backups (user_id, wrapped_key, data, updated_at) VALUES (?, '', ?, ?)",
+        [userId, backup.blob, backup.updatedAt],
       );
     }, { idempotent: true });
   }
@@ -468,22 +469,16 @@ class MysqlStore implements Store {
     return this.#pool.read("getBackup", async (c) => {
       const [row] = await runRows(
         c,
-        "SELECT wrapped_key, data, updated_at FROM backups WHERE user_id = ?",
+        "SELECT data, updated_at FROM backups WHERE user_id = ?",
         [userId],
       );
       return row === undefined ? null : toBackup(row);
     });
   }
 
-  setBackupKey(userId: number, wrappedKey: Uint8Array): Promise<void> {
-    return this.#pool.write("setBackupKey", async (c) => {
-      const result = await run(c, "UPDATE backups SET wrapped_key = ? WHERE user_id = ?", [
-        wrappedKey,
-        userId,
-      ]);
-      if (result.affectedRows === 0) {
-        throw new StoreError("not_found", "setBackupKey: the user has no backup");
-      }
+  deleteBackup(userId: number): Promise<void> {
+    return this.#pool.write("deleteBackup", async (c) => {
+      await run(c, "DELETE FROM backups WHERE user_id = ?", [userId]);
     }, { idempotent: true });
   }
 }

@@ -127,10 +127,9 @@ export function bundleOf(
   };
 }
 
-/** A backup from `wrapped_key`, `data`, `updated_at`. */
+/** A backup from `data`, `updated_at`. */
 export function toBackup(row: Row): BackupRecord {
   return {
-    wrappedKey: bytes(row.wrapped_key),
     blob: bytes(row.data),
     updatedAt: int(row.updated_at),
   };

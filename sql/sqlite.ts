@@ -506,10 +506,11 @@ class SqliteStoreImpl implements SqliteStore {
     return this.#durable(settle(() => {
       this.#db.tx("putBackup", () => {
         this.#db.stmt(
-          "INSERT INTO backups (user_id, wrapped_key, data, updated_at) VALUES (?, ?, ?, ?) " +
-            "ON CONFLICT (user_id) DO UPDATE SET wrapped_key = excluded.wrapped_key, " +
+          // wrapped_key is no longer used: nothing password-derived protects server-held data.
+          "INSERT INTO backups (user_id, wrapped_key, data, updated_at) VALUES (?, X'', ?, ?) " +
+            "ON CONFLICT (user_id) DO UPDATE SET wrapped_key = X'', " +
             "data = excluded.data, updated_at = excluded.updated_at",
-        ).run(userId, backup.wrappedKey, backup.blob, backup.updatedAt);
+        ).run(userId, backup.blob, backup.updatedAt);
       });
     }));
   }
@@ -518,7 +519,7 @@ class SqliteStoreImpl implements SqliteStore {
     return settle(() => {
       return this.#db.read("getBackup", () => {
         const row = this.#db.stmt(
-          "SELECT wrapped_key, data, updated_at FROM backups WHERE user_id = ?",
+          "SELECT data, updated_at FROM backups WHERE user_id = ?",
         )
           .get(userId);
         return row === undefined ? null : toBackup(row as Row);
@@ -526,14 +527,10 @@ class SqliteStoreImpl implements SqliteStore {
     });
   }
 
-  setBackupKey(userId: number, wrappedKey: Uint8Array): Promise<void> {
+  deleteBackup(userId: number): Promise<void> {
     return this.#durable(settle(() => {
-      this.#db.tx("setBackupKey", () => {
-        const { changes } = this.#db.stmt("UPDATE backups SET wrapped_key = ? WHERE user_id = ?")
-          .run(wrappedKey, userId);
-        if (changes === 0) {
-          throw new StoreError("not_found", "setBackupKey: the user has no backup");
-        }
+      this.#db.tx("deleteBackup", () => {
+        this.#db.stmt("DELETE FROM backups WHERE user_id = ?").run(userId);
       });
     }));
   }

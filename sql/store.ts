@@ -103,7 +103,7 @@ export interface QueuedMessage extends NewQueued {
 
 /** A user's backup: the account key wrapped under the master key, and the sealed backup. */
 export interface BackupRecord {
-  wrappedKey: Uint8Array;
+  /** Sealed by the client under its recovery key; the server cannot open it. */
   blob: Uint8Array;
   updatedAt: number;
 }
@@ -236,9 +236,6 @@ export interface Store {
   /** Stores or replaces the user's backup; `StoreError("not_found")` for an unknown user. */
   putBackup(userId: number, backup: BackupRecord): Promise<void>;
   getBackup(userId: number): Promise<BackupRecord | null>;
-  /**
-   * Replaces only the wrapped key (a password change re-wraps one key).
-   * `StoreError("not_found")` when the user has no backup.
-   */
-  setBackupKey(userId: number, wrappedKey: Uint8Array): Promise<void>;
+  /** Removes the user's backup (backups turned off); no backup is not an error. */
+  deleteBackup(userId: number): Promise<void>;
 }

@@ -125,7 +125,15 @@ Deno.test("ChatClient: a wrong password is refused, and a weak one at sign-up", 
 Deno.test("ChatClient: restore from backup into an empty profile, then continue the conversation", async () => {
   const t = await startTestServer("sqlite");
   try {
-    const { a, b } = await aliceAndBob(t);
+    const a = await connectChat(t);
+    const b = await connectChat(t);
+    await a.client.signup({ fullName: "Alice", username: "alice", password: PW_A });
+    const { recoveryKey } = await b.client.signup({
+      fullName: "Bob",
+      username: "bob",
+      password: PW_B,
+      backup: true,
+    });
     await a.client.send("bob", "before the move");
     await b.waitFor(1);
     await b.client.send("alice", "reply before the move");
@@ -140,6 +148,7 @@ Deno.test("ChatClient: restore from backup into an empty profile, then continue 
         asked = true;
         return Promise.resolve(true);
       },
+      recoveryKey: () => Promise.resolve(recoveryKey),
     });
     assert.ok(asked);
     assert.deepEqual(r, { restored: true, newIdentity: false });

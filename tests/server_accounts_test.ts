@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { randomBytes } from "../crypto/mod.ts";
+import { DEFAULT_KDF_PARAMS, LEGACY_KDF_PARAMS, randomBytes } from "../crypto/mod.ts";
 import { ServerError } from "../client/connection.ts";
 import {
   MAX_FAILED_LOGINS_PER_ACCOUNT_ADDRESS,
@@ -185,7 +185,17 @@ for (const kind of DATABASE_KINDS) {
       const a = await rawClient(t.port);
       const oldKey = await signUp(a, "ivan");
       const newKey = randomBytes(32);
-      const kdf = { memoryKiB: 19456, passes: 2, parallelism: 1 };
+      const kdf = { ...DEFAULT_KDF_PARAMS };
+      // A new password stretched below the floor is refused, even with the right current one.
+      await rejectsCode(
+        a.conn.request("change_password", {
+          authKey: oldKey,
+          newAuthKey: newKey,
+          salt: randomBytes(16),
+          kdf: { ...LEGACY_KDF_PARAMS },
+        }),
+        "bad_message",
+      );
       await rejectsCode(
         a.conn.request("change_password", {
           authKey: randomBytes(32),
