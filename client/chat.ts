@@ -87,6 +87,7 @@ export class ChatClient {
     state: new Set(),
     identityChanged: new Set(),
     connection: new Set(),
+    notice: new Set(),
     problem: new Set(),
   };
   /** The logged-in account's conversations; null before login and after logout. */
@@ -297,8 +298,23 @@ export class ChatClient {
         if (backup && (!o.restore || (await o.restore()))) {
           accountKey = await AccountKey.generate();
           store.unlock(accountKey);
-          const key = await restoreWithRecoveryKey(store, username, backup.blob, o.recoveryKey);
+          const { key, seq } = await restoreWithRecoveryKey(
+            store,
+            username,
+            backup.blob,
+            await this.#profile.backupSeen(this.server, username),
+            o.recoveryKey,
+          );
           await store.setSecret("recovery_key", key.bytesUnsafe());
+          await this.#profile.noteBackup(this.server, username, seq);
+          // The server's one-time prekeys may be ones used since the backup was made: replace
+          // them all (and the signed and last-resort keys) with a fresh set.
+          const identity = await IdentityKeyPair.deserialize((await store.getSecret("identity"))!);
+          const set = await new ClientPrekeys(store, identity, this.#clock).initialSet();
+          await this.#request("new_identity", {
+            identity: identity.publicIdentity.encode(),
+            prekeys: set,
+          });
           restored = true;
         } else {
           accountKey = await AccountKey.generate();
@@ -579,8 +595,10 @@ export class ChatClient {
     const raw = await m.store.getSecret("recovery_key");
     if (!raw) throw new ChatError("backups_off", "backups are off; turn them on in settings");
     const key = RecoveryKey.fromBytes(raw);
-    const blob = await m.run(() => makeBackup(m.store, m.username, key));
+    const seq = await this.#profile.backupSeen(this.server, m.username) + 1;
+    const blob = await m.run(() => makeBackup(m.store, m.username, seq, key));
     await explainServer(this.#request("backup_put", { blob }));
+    await this.#profile.noteBackup(this.server, m.username, seq);
   }
 
   /**
@@ -671,14 +689,16 @@ function readLocalKdf(path: string): KdfParams | null {
 
 /**
  * Asks for the recovery key until one opens the backup (at most MAX_RECOVERY_KEY_ATTEMPTS), then
- * writes the backup into the store. Nothing is written under a wrong key.
+ * writes the backup into the store. Nothing is written under a wrong key, nor from a backup older
+ * than number `seenSeq` (`StaleBackupError`).
  */
 async function restoreWithRecoveryKey(
   store: LocalStore,
   username: string,
   blob: Uint8Array,
+  seenSeq: number,
   ask: ((problem: string | null) => Promise<string | null>) | undefined,
-): Promise<RecoveryKey> {
+): Promise<{ key: RecoveryKey; seq: number }> {
   let problem: string | null = null;
   for (let attempt = 0; attempt < MAX_RECOVERY_KEY_ATTEMPTS; attempt++) {
     const text = ask ? await ask(problem) : null;
@@ -687,8 +707,7 @@ async function restoreWithRecoveryKey(
     }
     try {
       const key = RecoveryKey.parse(text);
-      await restoreBackup(store, username, blob, key);
-      return key;
+      return { key, seq: await restoreBackup(store, username, blob, key, seenSeq) };
     } catch (e) {
       if (e instanceof RecoveryKeyError) problem = e.message;
       else if (e instanceof DecryptError) {

@@ -92,8 +92,8 @@ Deno.test("prekeys: the signed and last-resort keys rotate weekly; old-bundle me
     await handOver(t, fromCarol);
     b = await connectChat(t, bob.profile, clock);
     await b.client.login({ username: "bob", password: PW_B });
-    await eventually(() => b.problems.length > 0, "a message that could not be decrypted");
-    assert.match(b.problems[0]!, /from carol could not be decrypted/);
+    await eventually(() => b.notices.length > 0, "a message that could not be decrypted");
+    assert.match(b.notices[0]!, /from carol could not be decrypted/);
     assert.equal(b.received.length, 0);
     await b.client.close();
     await alice.client.close();
