@@ -237,6 +237,8 @@ export class Messenger {
   async send(peer: string, text: string): Promise<StoredMessage> {
     const to = canonicalUsername(peer);
     if (!to) throw new ChatError("no_such_user", `there is no user ${JSON.stringify(peer)}`);
+    // The server would queue it for our own device, which takes it as from a stranger.
+    if (to === this.username) throw new ChatError("bad_input", "that is you; choose someone else");
     if (text.length === 0 || text.length > MAX_TEXT_CHARS) {
       throw new ChatError("bad_input", `a message has 1 to ${MAX_TEXT_CHARS} characters`);
     }

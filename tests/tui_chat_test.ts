@@ -139,7 +139,9 @@ Deno.test("connect: two people trust the server, sign up, chat, verify, log out 
     await alice.keys("C-u", "Enter");
     await alice.prompt("Username (3-32 characters: letters a-z, digits and _");
     await alice.line("alice");
-    await alice.prompt("Password (at least 10 characters, hidden)");
+    // Every rule is said before anything is typed, the username one included.
+    await alice.prompt("Password (at least 10 characters, 5 of them different");
+    await alice.waitFor(/not containing\s+"alice",\s+not starting\s+"password"/);
     await alice.line("short");
     await alice.waitFor("too weak: use at least 10 characters");
     assert.doesNotMatch(await alice.screen(), /short/, "the password is hidden");
@@ -164,7 +166,7 @@ Deno.test("connect: two people trust the server, sign up, chat, verify, log out 
     await alice.prompt("Chat with (username)");
     await alice.line("bob");
     await alice.waitFor("this is the start of your chat with bob");
-    assert.match(await alice.screen(), /Bob B \(bob\) · online/);
+    assert.match(await alice.screen(), /Bob B \(bob\) · connected to the server/);
     await alice.line(texts[0]!);
     await alice.waitFor(/you: hello bob {2}(✓|…)/);
 
@@ -201,7 +203,7 @@ Deno.test("connect: two people trust the server, sign up, chat, verify, log out 
     assert.equal(aliceSees, bobSees);
     await alice.line("y");
     await alice.waitFor("bob is marked verified");
-    await alice.waitFor(/Bob B \(bob\) · verified · online/);
+    await alice.waitFor(/Bob B \(bob\) · verified · connected to the server/);
     await bob.line("n");
     await bob.waitFor("alice was not marked verified");
 

@@ -8,7 +8,7 @@
 
 import type { ChatClient } from "../chat.ts";
 import type { Status } from "./chat_view.ts";
-import { conversationRow, displayName } from "./format.ts";
+import { connectionText, conversationRow, displayName } from "./format.ts";
 import { type Choice, choose } from "./prompts.ts";
 import { ESC, type Terminal } from "./terminal.ts";
 import { truncate } from "./text_width.ts";
@@ -33,7 +33,10 @@ export function listHeader(
   status: Status,
   cols: number,
 ): string {
-  return truncate(`pesuchat · ${displayName(username, fullName)} on ${server} · ${status}`, cols);
+  return truncate(
+    `pesuchat · ${displayName(username, fullName)} on ${server} · ${connectionText(status)}`,
+    cols,
+  );
 }
 
 /**
