@@ -88,9 +88,8 @@ export class Messenger {
       await this.flushOutbox();
       await this.maintainPrekeys();
     } catch (e) {
-      if (!(e instanceof ChatError && e.code === "offline")) {
-        this.link.emit("problem", `background work failed: ${(e as Error).message}`);
-      }
+      // A connection that ends meanwhile is no problem to report: the next one does this again.
+      if (!offline(e)) this.link.emit("problem", `background work failed: ${(e as Error).message}`);
     }
   }
 
@@ -486,6 +485,12 @@ export class Messenger {
     this.#receiptTimer = null;
     this.#pendingReceipts.clear();
   }
+}
+
+/** True for the errors of a connection that is gone (this work is redone on the next one). */
+function offline(e: unknown): boolean {
+  return (e instanceof ChatError && e.code === "offline") ||
+    (e instanceof ServerError && (e.code === "closed" || e.code === "timeout"));
 }
 
 function identityChanged(peer: string): ChatError {

@@ -5,6 +5,7 @@ import { LocalStore } from "../client/local_store.ts";
 import { Profile } from "../client/profile.ts";
 import { fingerprint } from "../protocol/fingerprint.ts";
 import { startTestServer } from "./support/server.ts";
+import { contains, filesUnder } from "./support/files.ts";
 import { TmuxClient } from "./support/tmux.ts";
 
 const PW_ALICE = "correct horse 1";
@@ -58,25 +59,6 @@ function safetyDigits(screen: string): string {
 async function inputRow(c: TmuxClient): Promise<string> {
   const rows = await c.rows();
   return rows.filter((r) => r.length > 0).at(-1) ?? "";
-}
-
-/** Every file under `dir`, with its bytes. */
-async function filesUnder(dir: string): Promise<Map<string, Uint8Array>> {
-  const out = new Map<string, Uint8Array>();
-  for await (const e of Deno.readDir(dir)) {
-    const path = join(dir, e.name);
-    if (e.isDirectory) { for (const [p, b] of await filesUnder(path)) out.set(p, b); }
-    else if (e.isFile) out.set(path, await Deno.readFile(path));
-  }
-  return out;
-}
-
-function contains(hay: Uint8Array, needle: Uint8Array): boolean {
-  outer: for (let i = 0; i + needle.length <= hay.length; i++) {
-    for (let j = 0; j < needle.length; j++) if (hay[i + j] !== needle[j]) continue outer;
-    return true;
-  }
-  return false;
 }
 
 /** The private keys in an account's local store, opened with the password as the client does. */

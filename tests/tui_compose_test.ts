@@ -2,19 +2,18 @@ import assert from "node:assert/strict";
 import { MAX_TEXT_CHARS } from "../client/content.ts";
 import { MessageState } from "../client/local_store.ts";
 import { connectChat, eventually, type TestChat } from "./support/chat.ts";
+import { runPesuchat } from "./support/process.ts";
 import { startTestServer, type TestServer } from "./support/server.ts";
 import { TmuxClient } from "./support/tmux.ts";
-import { tuiOpenChat, tuiSignUp } from "./support/tui.ts";
+import { tuiOpenChat, tuiSignUp, withLimit } from "./support/tui.ts";
 
 const PW_ALICE = "correct horse 1";
 const PW_BOB = "battery staple 2";
-/** Each test here ends in this time or fails, whatever hangs. */
-const TEST_LIMIT_MS = 120_000;
 
 /** Alice in the terminal client, in her chat with Bob (the chat core), both signed up. */
 async function aliceChattingWithBob(
   t: TestServer,
-): Promise<{ alice: TmuxClient; bob: TestChat }> {
+): Promise<{ alice: TmuxClient; bob: TestChat; profile: string }> {
   const bob = await connectChat(t);
   await bob.client.signup({ fullName: "Bob B", username: "bob", password: PW_BOB });
   const profile = await Deno.makeTempDir({ prefix: "pesuchat_tui_" });
@@ -23,26 +22,7 @@ async function aliceChattingWithBob(
   });
   await tuiSignUp(alice, "alice", PW_ALICE);
   await tuiOpenChat(alice, "bob");
-  return { alice, bob };
-}
-
-function withLimit(fn: () => Promise<void>): () => Promise<void> {
-  return async () => {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    try {
-      await Promise.race([
-        fn(),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () => reject(new Error(`the test took more than ${TEST_LIMIT_MS / 1000} s`)),
-            TEST_LIMIT_MS,
-          );
-        }),
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
-  };
+  return { alice, bob, profile };
 }
 
 Deno.test(
@@ -140,6 +120,31 @@ Deno.test(
       await alice.keys("Enter");
       assert.equal(await alice.exitCode(), 0);
       await readByAlice(last.mid);
+    } finally {
+      await alice.stop();
+      await bob.client.close();
+      await t.stop();
+    }
+  }),
+);
+
+Deno.test(
+  "connect: another login taking the account over is said as such, and nothing else",
+  withLimit(async () => {
+    const t = await startTestServer("sqlite");
+    const { alice, bob, profile } = await aliceChattingWithBob(t);
+    try {
+      // A script logs in as Alice with her profile: the server gives it the account.
+      const r = await runPesuchat(
+        ["receive", `127.0.0.1:${t.port}`, "--wait", "0", "--profile", profile],
+        { env: { PESUCHAT_PASSWORD: PW_ALICE } },
+      );
+      assert.equal(r.code, 0, r.output);
+      const screen = await alice.waitFor("not connected: another login to this account");
+      await alice.waitFor("· not connected to the server");
+      assert.doesNotMatch(screen, /logged out|closed by this client|reconnecting/);
+      await alice.line("/quit");
+      assert.equal(await alice.exitCode(), 0);
     } finally {
       await alice.stop();
       await bob.client.close();

@@ -124,10 +124,18 @@ export class TmuxClient {
     return (await this.screen()).split("\n");
   }
 
-  /** Waits until the screen matches `pattern`; returns the screen. Throws with the screen on timeout. */
-  async waitFor(pattern: RegExp | string, timeoutMs = SCREEN_TIMEOUT_MS): Promise<string> {
+  /** Waits until the screen matches `pattern` (or the test says yes); returns the screen. Throws with the screen on timeout. */
+  async waitFor(
+    pattern: RegExp | string | ((screen: string) => boolean),
+    timeoutMs = SCREEN_TIMEOUT_MS,
+  ): Promise<string> {
     const deadline = Date.now() + timeoutMs;
-    const test = (s: string) => typeof pattern === "string" ? s.includes(pattern) : pattern.test(s);
+    const test = (s: string) =>
+      typeof pattern === "string"
+        ? s.includes(pattern)
+        : typeof pattern === "function"
+        ? pattern(s)
+        : pattern.test(s);
     let last = "";
     while (Date.now() < deadline) {
       last = await this.screen();
@@ -153,7 +161,7 @@ export class TmuxClient {
     return Number(screen.match(/\[exit (\d+)\]/)![1]);
   }
 
-  /** After the program ended: the terminal's modes as the shell found them, e.g. "echo icanon". */
+  /** After the program ended: the terminal's modes as the shell found them, e.g. "icanon echo". */
   async ttyModes(timeoutMs = SCREEN_TIMEOUT_MS): Promise<string> {
     const screen = await this.waitFor(/\[tty [^\]]*\]/, timeoutMs);
     return screen.match(/\[tty ([^\]]*)\]/)![1]!.trim();

@@ -33,3 +33,29 @@ export async function tuiOpenChat(c: TmuxClient, peer: string): Promise<void> {
   await c.line(peer);
   await c.waitFor(new RegExp(`\\(${peer}\\) · |^ ${peer} · `, "m"));
 }
+
+/** A terminal test ends in this time or fails, whatever hangs. */
+export const TUI_TEST_LIMIT_MS = 180_000;
+
+/** Wraps a test so it fails after `limitMs` instead of hanging the suite. */
+export function withLimit(
+  fn: () => Promise<void>,
+  limitMs = TUI_TEST_LIMIT_MS,
+): () => Promise<void> {
+  return async () => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      await Promise.race([
+        fn(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`the test took more than ${limitMs / 1000} s`)),
+            limitMs,
+          );
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+}
