@@ -204,6 +204,7 @@ export async function receiveCommand(
       c.on("message", (m) => {
         if (!m.outgoing) last = Date.now();
       }),
+      c.on("notice", (_peer, text) => console.error(`pesuchat: ${text}`)),
       c.on("problem", (p) => console.error(`pesuchat: ${p}`)),
     ];
   });
