@@ -94,9 +94,8 @@ export class Messenger {
       await this.flushOutbox();
       await this.maintainPrekeys();
     } catch (e) {
-      if (!(e instanceof ChatError && e.code === "offline")) {
-        this.link.emit("problem", `background work failed: ${(e as Error).message}`);
-      }
+      // A connection that ends meanwhile is no problem to report: the next one does this again.
+      if (!offline(e)) this.link.emit("problem", `background work failed: ${(e as Error).message}`);
     }
   }
 
@@ -281,6 +280,8 @@ export class Messenger {
   async send(peer: string, text: string): Promise<StoredMessage> {
     const to = canonicalUsername(peer);
     if (!to) throw new ChatError("no_such_user", `there is no user ${JSON.stringify(peer)}`);
+    // The server would queue it for our own device, which takes it as from a stranger.
+    if (to === this.username) throw new ChatError("bad_input", "that is you; choose someone else");
     if (text.length === 0 || text.length > MAX_TEXT_CHARS) {
       throw new ChatError("bad_input", `a message has 1 to ${MAX_TEXT_CHARS} characters`);
     }
@@ -626,6 +627,12 @@ export class Messenger {
     this.#receiptTimer = null;
     this.#pendingReceipts.clear();
   }
+}
+
+/** True for the errors of a connection that is gone (this work is redone on the next one). */
+function offline(e: unknown): boolean {
+  return (e instanceof ChatError && e.code === "offline") ||
+    (e instanceof ServerError && (e.code === "closed" || e.code === "timeout"));
 }
 
 /** What became of one delivery. */
