@@ -11,6 +11,7 @@ import { userContract } from "./_contract_users.ts";
 import { prekeyContract } from "./_contract_prekeys.ts";
 import { queueContract } from "./_contract_queue.ts";
 import { roomContract } from "./_contract_rooms.ts";
+import { loginContract } from "./_contract_logins.ts";
 
 export type { ContractHarness, EmptyDatabase } from "./_contract_fixtures.ts";
 
@@ -20,4 +21,5 @@ export function storeContract(h: ContractHarness): void {
   prekeyContract(h);
   queueContract(h);
   roomContract(h);
+  loginContract(h);
 }

@@ -6,6 +6,9 @@
 
 import assert from "node:assert/strict";
 import { type FreshDatabase, testMysqlUrl } from "./databases.ts";
+import { contains } from "./files.ts";
+
+export { contains };
 
 /** Everything the database holds, as bytes: the SQLite files, or a MariaDB dump with blobs in hex. */
 export async function dump(db: FreshDatabase): Promise<Uint8Array> {
@@ -34,14 +37,6 @@ export async function dump(db: FreshDatabase): Promise<Uint8Array> {
   }).output();
   assert.ok(out.success, new TextDecoder().decode(out.stderr));
   return out.stdout;
-}
-
-export function contains(haystack: Uint8Array, needle: Uint8Array): boolean {
-  outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
-    for (let j = 0; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer;
-    return true;
-  }
-  return false;
 }
 
 /** True when `secret` appears raw, or as hex in either case (how a dump writes blobs). */
