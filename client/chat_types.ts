@@ -6,6 +6,7 @@
  */
 
 import { ServerError } from "./connection.ts";
+import type { ActionContent } from "./content_actions.ts";
 import type { MessageStateValue, StoredMessage } from "./local_store.ts";
 
 /** Shortest password accepted at sign-up and password change. */
@@ -79,8 +80,8 @@ export interface ChatEvents {
   problem(message: string): void;
   /** A room was created, joined or changed (its id). */
   room(id: string): void;
-  /** A message was edited, deleted, pinned or reacted to (its conversation and id). */
-  action(conversation: string, mid: Uint8Array): void;
+  /** A message was edited, deleted, pinned or reacted to: where, by whom, and how. */
+  action(conversation: string, from: string, action: ActionContent): void;
 }
 
 /** Turns the server's refusals into the sentences a person can act on. */

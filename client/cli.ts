@@ -11,7 +11,12 @@ import { splitHost } from "./chat.ts";
 import { Profile, profileDir } from "./profile.ts";
 import { runConnect } from "./tui/app.ts";
 import { ClientProblem, explain, UsageError } from "./tui/problems.ts";
-import { MAX_WAIT_SECONDS, receiveCommand, sendCommand } from "./tui/send_receive.ts";
+import {
+  MAX_WAIT_SECONDS,
+  receiveCommand,
+  sendCommand,
+  sendGroupCommand,
+} from "./tui/send_receive.ts";
 import { guardTerminal, processTerminal, restoreTerminal } from "./tui/terminal.ts";
 
 /** The client commands. */
@@ -31,12 +36,15 @@ Opens the chat client: sign up or log in, the chat list, chats.
 
 ${COMMON_FLAGS}`,
   send: `usage: pesuchat send HOST:PORT USER TEXT [flags]
+       pesuchat send HOST:PORT --group ROOM TEXT [flags]
 
-Sends TEXT to USER and exits once the server has it. TEXT "-" reads the text from stdin.
+Sends TEXT to USER (or to the room ROOM, by name or id) and exits once the server has it.
+TEXT "-" reads the text from stdin.
 The password comes from PESUCHAT_PASSWORD or PESUCHAT_PASSWORD_FILE, or is asked on a terminal.
 
 ${COMMON_FLAGS}
-  --user NAME            send as NAME (default: the profile's only account on the server)`,
+  --user NAME            send as NAME (default: the profile's only account on the server)
+  --group ROOM           send to a group or channel you are in, by its name or id`,
   receive: `usage: pesuchat receive HOST:PORT [flags]
 
 Prints the messages waiting for you, waits for more until none comes for --wait seconds, and
@@ -44,7 +52,8 @@ exits. The password comes as for send.
 
 ${COMMON_FLAGS}
   --user NAME            receive as NAME (default: the profile's only account on the server)
-  --json                 one JSON object per line: {"from","text","ts","id"}
+  --json                 one JSON object per line, typed: message, edit, delete, pin, react,
+                         room (see the README)
   --wait SECONDS         quiet time before exiting, 0 to ${MAX_WAIT_SECONDS} (default ${DEFAULT_WAIT_SECONDS})`,
 };
 
@@ -59,6 +68,8 @@ export interface ClientArgs {
   user?: string;
   /** send: the recipient and the text ("-" means stdin). */
   peer?: string;
+  /** send --group: the room, by name or id. */
+  group?: string;
   text?: string;
   /** receive */
   json: boolean;
@@ -89,6 +100,7 @@ export function parseClientArgs(command: ClientCommandName, args: string[]): Cli
         trust: { type: "string" },
         help: { type: "boolean", short: "h" },
         ...(command === "connect" ? {} : { user: { type: "string" } }),
+        ...(command === "send" ? { group: { type: "string" } } : {}),
         ...(command === "receive" ? { json: { type: "boolean" }, wait: { type: "string" } } : {}),
       },
     });
@@ -121,6 +133,10 @@ export function parseClientArgs(command: ClientCommandName, args: string[]): Cli
       `--trust: expected a fingerprint like SHA256:…, got ${JSON.stringify(base.trust)}`,
       "copy it from what 'pesuchat server run' prints",
     );
+  }
+  if (command === "send" && v.group !== undefined) {
+    if (rest.length === 0) throw new UsageError("missing TEXT", usage);
+    return { ...base, hostname, port, group: v.group as string, text: rest.join(" ") };
   }
   if (command === "send") {
     const [peer, ...words] = rest;
@@ -166,7 +182,11 @@ async function run(a: ClientArgs): Promise<number> {
       return await guarded(() => runConnect(target, processTerminal()));
     case "send": {
       const text = a.text === "-" ? await readStdinText() : a.text!;
-      await guarded(() => sendCommand(target, a.peer!, text));
+      await guarded(() =>
+        a.group !== undefined
+          ? sendGroupCommand(target, a.group, text)
+          : sendCommand(target, a.peer!, text)
+      );
       return 0;
     }
     case "receive":

@@ -403,7 +403,7 @@ export class Rooms implements RoomHooks {
       else await this.m.sendControlInLane(conversation, a);
       return applied;
     });
-    this.m.link.emit("action", conversation, a.target);
+    this.m.link.emit("action", conversation, this.#me, a);
     void this.flush().catch(() => {});
     return result;
   }
@@ -532,7 +532,7 @@ export class Rooms implements RoomHooks {
         admin: log.state.admins.has(d.from),
         me: this.#me,
       }, content);
-      if (done) this.m.link.emit("action", roomPeer(id), content.target);
+      if (done) this.m.link.emit("action", roomPeer(id), d.from, content);
     } else if (content && !allowed) {
       this.m.link.emit(
         "problem",
@@ -574,7 +574,7 @@ export class Rooms implements RoomHooks {
             admin: false,
             me: this.#me,
           }, content);
-          if (done) this.m.link.emit("action", peer, content.target);
+          if (done) this.m.link.emit("action", peer, peer, content);
         }
       }
     } catch (e) {

@@ -139,7 +139,8 @@ Deno.test("send and receive: a script sends, and receive --json prints one objec
       ["alice", "line one\nline two \x1b[31mred"],
     ]);
     for (const o of objects) {
-      assert.deepEqual(Object.keys(o).sort(), ["from", "id", "text", "ts"]);
+      assert.deepEqual(Object.keys(o).sort(), ["from", "id", "text", "ts", "type"]);
+      assert.equal(o.type, "message");
       assert.match(o.id as string, /^[0-9a-f]{32}$/);
       assert.ok(Math.abs((o.ts as number) - Date.now()) < 60_000);
     }

@@ -10,6 +10,7 @@ import process from "node:process";
 import { basename, dirname } from "node:path";
 import { type ChatClient, ChatError } from "../chat.ts";
 import { MessageState, type StoredMessage } from "../local_store.ts";
+import type { ActionContent } from "../content.ts";
 import type { Profile } from "../profile.ts";
 import { canonicalUsername } from "../../protocol/username.ts";
 import { fullTime } from "./format.ts";
@@ -145,6 +146,41 @@ export async function scriptLogin(
   }
 }
 
+/** Waits until the message `mid` in `conversation` has reached the server. */
+async function untilSent(client: ChatClient, conversation: string, mid: Uint8Array) {
+  const deadline = Date.now() + SEND_TIMEOUT_MS;
+  const id = mid.toHex();
+  // Bounded by SEND_TIMEOUT_MS.
+  while (Date.now() < deadline) {
+    const mine = (await client.history(conversation, 50)).find((m) => m.mid.toHex() === id);
+    if (mine && mine.state >= MessageState.sent) return;
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+  throw new ClientProblem(
+    "not_sent",
+    "the server did not take the message in time; it is queued in the profile",
+    "it goes out the next time this account connects (send, receive or connect)",
+  );
+}
+
+/** Sends `text` to a room by name or id; resolves once the server has it. */
+export async function sendGroupCommand(
+  t: ScriptTarget,
+  room: string,
+  text: string,
+): Promise<void> {
+  const client = await scriptLogin(t);
+  try {
+    await client.settle();
+    const r = await client.rooms.find(room);
+    const message = await client.rooms.send(r.id, text);
+    await client.settle();
+    await untilSent(client, r.peer, message.mid);
+  } finally {
+    await client.close();
+  }
+}
+
 /** Sends `text` to `peer`; resolves once the server has it. */
 export async function sendCommand(t: ScriptTarget, peer: string, text: string): Promise<void> {
   const client = await scriptLogin(t);
@@ -157,28 +193,34 @@ export async function sendCommand(t: ScriptTarget, peer: string, text: string): 
     await client.checkContact(to);
     const message = await client.send(to, text);
     await client.settle();
-    const deadline = Date.now() + SEND_TIMEOUT_MS;
-    const id = message.mid.toHex();
-    // Bounded by SEND_TIMEOUT_MS.
-    while (Date.now() < deadline) {
-      const mine = (await client.history(to, 50)).find((m) => m.mid.toHex() === id);
-      if (mine && mine.state >= MessageState.sent) return;
-      await new Promise((r) => setTimeout(r, POLL_MS));
-    }
-    throw new ClientProblem(
-      "not_sent",
-      "the server did not take the message in time; it is queued in the profile",
-      "it goes out the next time this account connects (send, receive or connect)",
-    );
+    await untilSent(client, to, message.mid);
   } finally {
     await client.close();
   }
 }
 
+/** Where a message was said: a room's id and name, when it was in a room. */
+export interface Said {
+  from: string;
+  room?: { id: string; name: string };
+  replyTo?: string;
+}
+
 /** One received message as `receive` prints it. */
-export function receivedLine(m: StoredMessage, json: boolean): string {
-  if (json) return JSON.stringify({ from: m.peer, text: m.text, ts: m.ts, id: m.mid.toHex() });
-  const prefix = `${fullTime(m.ts)} ${m.peer}: `;
+export function receivedLine(m: StoredMessage, json: boolean, said?: Said): string {
+  const from = said?.from ?? m.peer;
+  if (json) {
+    return JSON.stringify({
+      type: "message",
+      from,
+      ...(said?.room ? { room: said.room } : {}),
+      text: m.text,
+      ts: m.ts,
+      id: m.mid.toHex(),
+      ...(said?.replyTo ? { replyTo: said.replyTo } : {}),
+    });
+  }
+  const prefix = `${fullTime(m.ts)} ${said?.room ? `[${said.room.name}] ` : ""}${from}: `;
   // Continuation lines start under the first line's text, so a reader sees where a message ends.
   return prefix + textLines(m.text).join("\n" + " ".repeat(textWidth(prefix)));
 }
@@ -199,6 +241,8 @@ export async function receiveCommand(
   let count = 0;
   let last = Date.now();
   let off: (() => void)[] = [];
+  // Actions and room changes are printed as they arrive in this run, after the messages.
+  const events: Promise<string>[] = [];
   const client = await scriptLogin(t, (c) => {
     off = [
       c.on("message", (m) => {
@@ -206,15 +250,24 @@ export async function receiveCommand(
       }),
       c.on("notice", (_peer, text) => console.error(`pesuchat: ${text}`)),
       c.on("problem", (p) => console.error(`pesuchat: ${p}`)),
+      c.on("action", (conversation, from, a) => {
+        last = Date.now();
+        events.push(actionLine(c, conversation, from, a, o.json));
+      }),
+      c.on("room", (id) => {
+        last = Date.now();
+        events.push(roomLine(c, id, o.json));
+      }),
     ];
   });
   const printNew = async () => {
     for (const m of await client.unprinted()) {
-      write(receivedLine(m, o.json));
+      write(receivedLine(m, o.json, await saidOf(client, m)));
       // After the write: a crash in between prints it again rather than never.
       client.markPrinted(m.mid);
       count++;
     }
+    for (const e of events.splice(0)) write(await e);
   };
   try {
     last = Date.now();
@@ -233,4 +286,74 @@ export async function receiveCommand(
     for (const f of off) f();
     await client.close();
   }
+}
+
+/** Who said a message and where, for `receive`. */
+async function saidOf(client: ChatClient, m: StoredMessage): Promise<Said> {
+  const reply = (await client.rooms.actions(m.mid)).replyTo;
+  const said: Said = { from: client.rooms.author(m), ...(reply ? { replyTo: reply } : {}) };
+  if (!m.peer.startsWith("#")) return said;
+  const info = await client.rooms.info(m.peer.slice(1)).catch(() => null);
+  return { ...said, room: { id: m.peer.slice(1), name: info?.name ?? "" } };
+}
+
+/** An action as `receive` prints it: a typed JSON event, or a line. */
+async function actionLine(
+  client: ChatClient,
+  conversation: string,
+  from: string,
+  a: ActionContent,
+  json: boolean,
+): Promise<string> {
+  const room = conversation.startsWith("#")
+    ? await client.rooms.info(conversation.slice(1)).then(
+      (r) => ({ id: r.id, name: r.name }),
+      () => undefined,
+    )
+    : undefined;
+  const fields = a.t === "edit"
+    ? { text: a.text }
+    : a.t === "pin"
+    ? { on: a.on }
+    : a.t === "react"
+    ? { emoji: a.emoji }
+    : {};
+  if (json) {
+    return JSON.stringify({
+      type: a.t,
+      from,
+      ...(room ? { room } : {}),
+      target: a.target.toHex(),
+      ...fields,
+    });
+  }
+  const where = room ? `[${room.name}] ` : "";
+  const what = a.t === "edit"
+    ? `edited a message: ${a.text}`
+    : a.t === "delete"
+    ? "deleted a message"
+    : a.t === "pin"
+    ? (a.on ? "pinned a message" : "unpinned a message")
+    : a.emoji === null
+    ? "took back a reaction"
+    : `reacted ${a.emoji}`;
+  return `${fullTime(Date.now())} ${where}${from} ${what}`;
+}
+
+/** A room's state as `receive` prints it when it changes. */
+async function roomLine(client: ChatClient, id: string, json: boolean): Promise<string> {
+  const r = await client.rooms.info(id);
+  if (json) {
+    return JSON.stringify({
+      type: "room",
+      room: { id: r.id, name: r.name },
+      kind: r.kind,
+      version: r.version,
+      member: r.member,
+      members: r.members.map((m) => m.username),
+      admins: r.members.filter((m) => m.admin).map((m) => m.username),
+    });
+  }
+  return `${fullTime(Date.now())} [${r.name}] ${r.kind} of ${r.members.length}` +
+    (r.member ? "" : " (you are no longer a member)");
 }
