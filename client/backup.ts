@@ -178,5 +178,7 @@ export async function restoreBackup(
       state: state as StoredMessage["state"],
     }, await store.sealText(mid, m.text));
   }
+  // The backup's history was printed (or read) where it was made.
+  store.forgetUnprinted();
   return seq;
 }

@@ -48,8 +48,14 @@ export {
   type ChatEvents,
   MIN_PASSWORD_CHARS,
   passwordProblem,
+  passwordRules,
   splitHost,
 } from "./chat_types.ts";
+
+/** What the user is told when another login took the account over. */
+export const TAKEN_OVER =
+  "another login to this account (pesuchat connect, send or receive) took it over; " +
+  "one account has one connection at a time. Connect again to take it back";
 
 /** Delay after the last change before a backup is uploaded. */
 export const BACKUP_DELAY_MS = 2000;
@@ -98,6 +104,8 @@ export class ChatClient {
   #online = true;
   /** Deliveries that arrived between the server accepting a login and the store opening. */
   #early: Deliver[] = [];
+  /** Set by {@linkcode stopDeliveries}: what arrives now stays on the server, unacknowledged. */
+  #refuseDeliveries = false;
 
   private constructor(
     profile: Profile,
@@ -421,6 +429,7 @@ export class ChatClient {
 
   #wire(conn: ServerConnection): void {
     conn.onDeliver = (d) => {
+      if (this.#refuseDeliveries) return;
       // The server starts delivering as soon as it accepts the login, before the local store is
       // open; those wait here (unacknowledged, so nothing is lost if the login fails).
       if (this.#messenger) this.#messenger.deliver(d);
@@ -432,7 +441,11 @@ export class ChatClient {
   #closed(reason: CloseReason): void {
     if (this.#closing) return;
     this.#online = false;
-    if (reason.code === "logged_in_elsewhere" || !this.#messenger) {
+    if (reason.code === "logged_in_elsewhere") {
+      this.#emit("connection", "offline", TAKEN_OVER);
+      return;
+    }
+    if (!this.#messenger) {
       this.#emit("connection", "offline", reason.message);
       return;
     }
@@ -465,8 +478,11 @@ export class ChatClient {
           return;
         }
         if (e instanceof ServerError && e.code === "unknown_device") {
+          // Our own close of this connection is not a loss to reconnect from.
+          if (conn) conn.onClose = () => {};
           conn?.close();
-          this.#emit("connection", "offline", "this device was logged out; log in again");
+          // The server binds one device per account: another login replaced this one.
+          this.#emit("connection", "offline", TAKEN_OVER);
           return;
         }
         delay = Math.min(delay * 2, RECONNECT_MAX_MS);
@@ -535,6 +551,26 @@ export class ChatClient {
   /** Resolves when everything received so far has been processed (for scripts and tests). */
   async settle(): Promise<void> {
     await this.#messenger?.settle();
+  }
+
+  /**
+   * Takes no more deliveries: whatever arrives from now on is left unacknowledged for the next
+   * connection, and what was taken already is stored once this resolves. A script calls this
+   * before it prints its last messages, so nothing is acknowledged that it will not print.
+   */
+  async stopDeliveries(): Promise<void> {
+    this.#refuseDeliveries = true;
+    await this.settle();
+  }
+
+  /** Incoming messages `receive` has not printed yet, whichever process stored them. */
+  unprinted(): Promise<StoredMessage[]> {
+    return this.#m.store.unprinted();
+  }
+
+  /** Notes that `receive` printed a message. */
+  markPrinted(mid: Uint8Array): void {
+    this.#m.store.markPrinted(mid);
   }
 
   /**

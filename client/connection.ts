@@ -189,6 +189,7 @@ export class ServerConnection {
 
   async #readLoop(): Promise<CloseReason> {
     let reason: CloseReason = { code: "closed", message: "the server closed the connection" };
+    let said = false;
     try {
       for (;;) {
         const record = await this.#channel.receive();
@@ -198,6 +199,7 @@ export class ServerConnection {
           this.onDeliver(m.deliver);
         } else if (m.kind === "bye") {
           reason = { code: m.code, message: m.message };
+          said = true;
         } else if (m.re === undefined) {
           reason = {
             code: m.kind === "error" ? m.code : "closed",
@@ -220,9 +222,12 @@ export class ServerConnection {
         }
       }
     } catch (e) {
-      reason = e instanceof ProtocolError
-        ? { code: e.code, message: e.message }
-        : { code: "closed", message: (e as Error).message };
+      // After a "bye" the server closes at once; a reset then is the close, not the reason.
+      if (!said) {
+        reason = e instanceof ProtocolError
+          ? { code: e.code, message: e.message }
+          : { code: "closed", message: (e as Error).message };
+      }
     }
     this.#finish(reason);
     return reason;

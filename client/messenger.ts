@@ -94,9 +94,8 @@ export class Messenger {
       await this.flushOutbox();
       await this.maintainPrekeys();
     } catch (e) {
-      if (!(e instanceof ChatError && e.code === "offline")) {
-        this.link.emit("problem", `background work failed: ${(e as Error).message}`);
-      }
+      // A connection that ends meanwhile is no problem to report: the next one does this again.
+      if (!offline(e)) this.link.emit("problem", `background work failed: ${(e as Error).message}`);
     }
   }
 
@@ -281,6 +280,8 @@ export class Messenger {
   async send(peer: string, text: string): Promise<StoredMessage> {
     const to = canonicalUsername(peer);
     if (!to) throw new ChatError("no_such_user", `there is no user ${JSON.stringify(peer)}`);
+    // The server would queue it for our own device, which takes it as from a stranger.
+    if (to === this.username) throw new ChatError("bad_input", "that is you; choose someone else");
     if (text.length === 0 || text.length > MAX_TEXT_CHARS) {
       throw new ChatError("bad_input", `a message has 1 to ${MAX_TEXT_CHARS} characters`);
     }
@@ -481,6 +482,14 @@ export class Messenger {
    */
   async #open(d: Deliver, record: SessionRecord): Promise<StepResult<Received>> {
     const s = this.store;
+    const isReplayedStart = (body: Uint8Array) => {
+      try {
+        const init = envelopeInitiation(body);
+        return init !== null && s.baseKeySeen(init.baseKey);
+      } catch {
+        return false;
+      }
+    };
     const peer = d.from;
     if (s.hasMessage(d.mid) || s.wasSeen(d.mid)) return { record: null, result: { kind: "known" } };
     const refuse = (why: string, next: SessionRecord | null): StepResult<Received> => ({
@@ -504,7 +513,12 @@ export class Messenger {
     } catch (e) {
       if (!(e instanceof RecordOpenError)) return undecryptable(e);
       if (e.reason === "duplicate") return repeated;
-      if (e.reason === "undecryptable") return undecryptable(e);
+      if (e.reason === "undecryptable") {
+        // A first message of a session accepted here before, that no longer opens: a replay
+        // after the ratchet moved on (its old chain is gone). Repairing would let a replaying
+        // server reset sessions at will.
+        return isReplayedStart(d.body) ? repeated : undecryptable(e);
+      }
       // A prekey envelope no session here started from: a new session, unless it is a replay.
       let init: { baseKey: Uint8Array; signedPrekeyId: number };
       try {
@@ -613,6 +627,12 @@ export class Messenger {
     this.#receiptTimer = null;
     this.#pendingReceipts.clear();
   }
+}
+
+/** True for the errors of a connection that is gone (this work is redone on the next one). */
+function offline(e: unknown): boolean {
+  return (e instanceof ChatError && e.code === "offline") ||
+    (e instanceof ServerError && (e.code === "closed" || e.code === "timeout"));
 }
 
 /** What became of one delivery. */

@@ -5,6 +5,7 @@ import { LocalStore } from "../client/local_store.ts";
 import { Profile } from "../client/profile.ts";
 import { fingerprint } from "../protocol/fingerprint.ts";
 import { startTestServer } from "./support/server.ts";
+import { contains, filesUnder } from "./support/files.ts";
 import { TmuxClient } from "./support/tmux.ts";
 
 const PW_ALICE = "correct horse 1";
@@ -75,25 +76,6 @@ async function inputRow(c: TmuxClient): Promise<string> {
   return rows.filter((r) => r.length > 0).at(-1) ?? "";
 }
 
-/** Every file under `dir`, with its bytes. */
-async function filesUnder(dir: string): Promise<Map<string, Uint8Array>> {
-  const out = new Map<string, Uint8Array>();
-  for await (const e of Deno.readDir(dir)) {
-    const path = join(dir, e.name);
-    if (e.isDirectory) { for (const [p, b] of await filesUnder(path)) out.set(p, b); }
-    else if (e.isFile) out.set(path, await Deno.readFile(path));
-  }
-  return out;
-}
-
-function contains(hay: Uint8Array, needle: Uint8Array): boolean {
-  outer: for (let i = 0; i + needle.length <= hay.length; i++) {
-    for (let j = 0; j < needle.length; j++) if (hay[i + j] !== needle[j]) continue outer;
-    return true;
-  }
-  return false;
-}
-
 /** The private keys in an account's local store, opened with the password as the client does. */
 async function accountSecrets(path: string, password: string): Promise<Uint8Array[]> {
   const store = LocalStore.open(path);
@@ -154,7 +136,9 @@ Deno.test("connect: two people trust the server, sign up, chat, verify, log out 
     await alice.keys("C-u", "Enter");
     await alice.prompt("Username (3-32 characters: letters a-z, digits and _");
     await alice.line("alice");
-    await alice.prompt("Password (at least 10 characters, hidden)");
+    // Every rule is said before anything is typed, the username one included.
+    await alice.prompt("Password (at least 10 characters, 5 of them different");
+    await alice.waitFor(/not containing\s+"alice",\s+not starting\s+"password"/);
     await alice.line("short");
     await alice.waitFor("too weak: use at least 10 characters");
     assert.doesNotMatch(await alice.screen(), /short/, "the password is hidden");
@@ -184,7 +168,7 @@ Deno.test("connect: two people trust the server, sign up, chat, verify, log out 
     await alice.prompt("Chat with (username)");
     await alice.line("bob");
     await alice.waitFor("this is the start of your chat with bob");
-    assert.match(await alice.screen(), /Bob B \(bob\) · online/);
+    assert.match(await alice.screen(), /Bob B \(bob\) · connected to the server/);
     await alice.line(texts[0]!);
     await alice.waitFor(/you: hello bob {2}(✓|…)/);
 
@@ -221,7 +205,7 @@ Deno.test("connect: two people trust the server, sign up, chat, verify, log out 
     assert.equal(aliceSees, bobSees);
     await alice.line("y");
     await alice.waitFor("bob is marked verified");
-    await alice.waitFor(/Bob B \(bob\) · verified · online/);
+    await alice.waitFor(/Bob B \(bob\) · verified · connected to the server/);
     await bob.line("n");
     await bob.waitFor("alice was not marked verified");
 

@@ -80,7 +80,7 @@ Deno.test("connect: the chat screen shows a cut connection, queues what is typed
     // It comes back: the client reconnects by itself and the queued message goes out.
     server = await start(port);
     await alice.waitFor("connected again");
-    await alice.waitFor(/Bob B \(bob\) · online/);
+    await alice.waitFor(/Bob B \(bob\) · connected to the server/);
     await eventually(() => bobGot.length === 2, "the queued message");
     assert.equal(bobGot[1]!.text, "during the cut");
     await alice.waitFor(/you: during the cut {2}✓/);

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { MIN_PASSWORD_CHARS, passwordProblem } from "../chat.ts";
+import { passwordProblem, passwordRules } from "../chat.ts";
 import { canonicalUsername, USERNAME_RULE, usernameProblem } from "../../protocol/username.ts";
 import { ask, askSecret, confirm, say } from "./prompts.ts";
 
@@ -77,7 +77,7 @@ export function emailProblem(email: string): string | undefined {
  */
 export async function newPassword(username: string, label = "Password"): Promise<string | null> {
   for (let attempt = 0; attempt < MAX_PASSWORD_ATTEMPTS; attempt++) {
-    const first = await askSecret(`${label} (at least ${MIN_PASSWORD_CHARS} characters, hidden)`, {
+    const first = await askSecret(`${label} (${passwordRules(username)}; hidden)`, {
       validate: (v) => {
         const p = passwordProblem(v, username);
         return p ? `too weak: ${p}` : undefined;

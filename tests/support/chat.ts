@@ -81,3 +81,16 @@ export async function eventually(
     await new Promise((r) => setTimeout(r, 25));
   }
 }
+
+/** A profile folder with an account on `t` (full name: the username in capitals). */
+export async function accountProfile(
+  t: TestServer,
+  username: string,
+  password: string,
+): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "pesuchat_cli_profile_" });
+  const c = await connectChat(t, new Profile(dir));
+  await c.client.signup({ fullName: username.toUpperCase(), username, password });
+  await c.client.close();
+  return dir;
+}
