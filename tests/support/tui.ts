@@ -22,6 +22,8 @@ export async function tuiSignUp(c: TmuxClient, username: string, password: strin
     await c.prompt(prompt!);
     await c.line(answer!);
   }
+  await c.prompt("Keep an encrypted backup");
+  await c.keys("Enter"); // no backup
   await c.waitFor("Chats");
 }
 
