@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import { ChatError } from "../client/chat.ts";
+import { ChatError, MAX_RECOVERY_KEY_ATTEMPTS } from "../client/chat.ts";
 import { LocalStore } from "../client/local_store.ts";
 import {
   AccountKey,
@@ -167,17 +167,34 @@ Deno.test("backup: restore on a fresh profile with the recovery key; a wrong or 
     // The restored profile keeps backing up under the same key.
     assert.equal(await fresh.client.backupsOn(), true);
 
-    // Every try wrong: refused after MAX_RECOVERY_KEY_ATTEMPTS, nothing written.
+    // MAX_RECOVERY_KEY_ATTEMPTS tries: the right key on the last one still opens the backup…
+    const last = await connectChat(t);
+    let tries = 0;
+    const r2 = await last.client.login({
+      username: "alice",
+      password: PW_A,
+      restore: () => Promise.resolve(true),
+      recoveryKey: () =>
+        Promise.resolve(
+          ++tries < MAX_RECOVERY_KEY_ATTEMPTS ? RecoveryKey.generate().textUnsafe() : recoveryKey!,
+        ),
+    });
+    assert.equal(r2.restored, true);
+    assert.equal(tries, MAX_RECOVERY_KEY_ATTEMPTS);
+    await last.client.close();
+    // …and with every one of them wrong it is refused, asking no more, writing nothing.
     const wrong = await connectChat(t);
+    tries = 0;
     await assert.rejects(
       wrong.client.login({
         username: "alice",
         password: PW_A,
         restore: () => Promise.resolve(true),
-        recoveryKey: () => Promise.resolve(RecoveryKey.generate().textUnsafe()),
+        recoveryKey: () => Promise.resolve((tries++, RecoveryKey.generate().textUnsafe())),
       }),
       (e) => e instanceof ChatError && e.code === "wrong_recovery_key",
     );
+    assert.equal(tries, MAX_RECOVERY_KEY_ATTEMPTS);
     assert.equal(await wrong.profile.hasAccount(wrong.client.server, "alice"), false);
     await wrong.client.close();
     await fresh.client.close();
