@@ -55,7 +55,8 @@ export async function connectChat(t: TestServer, profile?: Profile): Promise<Tes
       while (received.length < n) {
         if (Date.now() > deadline) {
           throw new Error(
-            `expected ${n} messages, got ${received.length}; problems: ${problems.join("; ")}`,
+            `expected ${n} messages, got ${received.length}; problems: ${problems.join("; ")}; ` +
+              `notices: ${notices.join("; ")}`,
           );
         }
         await new Promise((r) => setTimeout(r, 25));
