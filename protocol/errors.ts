@@ -24,6 +24,7 @@ export type ProtocolErrorCode =
   | "no_prekeys" // the recipient has no bundle to hand out
   | "server_busy" // the server is at a connection or handshake limit
   | "unavailable" // the server's database is unreachable; try again
+  | "not_reading" // the peer left too many replies unread; the connection is closed
   | "closed" // the connection is closed
   | "timeout" // the peer did not answer in time
   | "internal"; // a server fault; details are in the server's log
