@@ -35,6 +35,8 @@ import { handlers } from "./handlers.ts";
 
 /** Messages fetched from the queue per read while draining a backlog. */
 export const DRAIN_PAGE = 500;
+/** What a client is told when the database fails its request. */
+export const DATABASE_UNAVAILABLE = "the server's database is unavailable, try again";
 /** Longest wait for replies already due before a broken connection is closed. */
 const SETTLE_BEFORE_CLOSE_MS = 5_000;
 
@@ -202,13 +204,11 @@ export class ClientConnection {
   /** Answers request `id` with the error `e`, logging faults that are the server's. */
   #replyError(id: number, e: unknown): void {
     if (e instanceof ProtocolError) return this.#reply(id, e.code, e.message);
-    if (e instanceof StoreError && (e.code === "unavailable" || e.code === "full")) {
+    if (e instanceof StoreError) {
+      // Whatever the database's trouble (gone, full, damaged), the client can only wait and
+      // retry; the details are for the operator's log.
       this.server.logger.info("database error", { code: e.code, error: e.message });
-      return this.#reply(
-        id,
-        "unavailable",
-        "the server cannot reach its database; try again shortly",
-      );
+      return this.#reply(id, "unavailable", DATABASE_UNAVAILABLE);
     }
     this.server.logger.info("internal error", {
       addr: this.address,

@@ -11,6 +11,7 @@ import { ConfigError, KEYSTORE_FILE, readConfig, storeLocation } from "./config.
 import { KeystoreError, keystoreNeedsPassword, openKeystore } from "./keystore.ts";
 import { Logger } from "./log.ts";
 import type { Prompter } from "./prompts.ts";
+import { explainingDatabase } from "./db_problems.ts";
 import { PesuchatServer, type ServerLimits } from "./server.ts";
 import { setup } from "./setup.ts";
 
@@ -71,11 +72,25 @@ export async function startFromDir(
         "nothing was started; try again",
       );
     }
+    if (e instanceof KeystoreError && e.code === "corrupt") {
+      throw new ConfigError(
+        `${join(dir, KEYSTORE_FILE)}: ${e.message}`,
+        "restore keystore.json from a backup; without it clients cannot trust this server again",
+      );
+    }
     throw e;
   }
-  const store = await openStore(storeLocation(dir, config.database, secrets.dbPassword));
+  if (config.database.kind === "sqlite" && !o.init) {
+    await mustHoldData(join(dir, config.database.file));
+  }
+  const database = config.database;
+  const store = await explainingDatabase(
+    database,
+    dir,
+    () => openStore(storeLocation(dir, database, secrets.dbPassword)),
+  );
   try {
-    const m = await store.migrate();
+    const m = await explainingDatabase(database, dir, () => store.migrate());
     if (m.from !== m.to) logger.info("database migrated", { from: m.from, to: m.to });
     const server = await PesuchatServer.start({
       store,
@@ -96,6 +111,25 @@ export async function startFromDir(
     await store.close().catch(() => {});
     throw e;
   }
+}
+
+/**
+ * Refuses an SQLite file that is gone or empty: opening it would make a fresh server with no
+ * accounts, and every client would find its account missing.
+ */
+async function mustHoldData(file: string): Promise<void> {
+  let size: number;
+  try {
+    size = (await Deno.stat(file)).size;
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+    size = -1;
+  }
+  if (size > 0) return;
+  throw new ConfigError(
+    `the database ${file} is ${size < 0 ? "missing" : "empty"}; nothing was started`,
+    "restore it from a backup; to start afresh with no accounts, run again with --init",
+  );
 }
 
 /**
