@@ -29,12 +29,20 @@ interface Command {
   positionals: boolean;
 }
 
-const SERVER_HELP = `usage: pesuchat server setup|run [flags]
+const SERVER_HELP = `usage: pesuchat server setup|run|invite [flags]
 
   pesuchat server setup [flags]   create a server in a folder (see 'pesuchat server setup --help')
-  pesuchat server run [flags]     run a server that was set up (see 'pesuchat server run --help')`;
+  pesuchat server run [flags]     run a server that was set up (see 'pesuchat server run --help')
+  pesuchat server invite [flags]  a one-time sign-up invite token (see 'pesuchat server invite --help')`;
 
-const COMMAND_NAMES = ["server setup", "server run", "connect", "send", "receive"] as const;
+const COMMAND_NAMES = [
+  "server setup",
+  "server run",
+  "server invite",
+  "connect",
+  "send",
+  "receive",
+] as const;
 type CommandName = (typeof COMMAND_NAMES)[number];
 
 /**
@@ -42,11 +50,13 @@ type CommandName = (typeof COMMAND_NAMES)[number];
  * and database libraries, which `--version` and `--help` do without.
  */
 async function command(name: CommandName): Promise<Command> {
-  if (name === "server setup" || name === "server run") {
+  if (name === "server setup" || name === "server run" || name === "server invite") {
     const s = await import("./server/cli.ts");
     return name === "server setup"
       ? { help: s.SETUP_HELP, options: s.SETUP_OPTIONS, positionals: false }
-      : { help: s.RUN_HELP, options: s.RUN_OPTIONS, positionals: false };
+      : name === "server run"
+      ? { help: s.RUN_HELP, options: s.RUN_OPTIONS, positionals: false }
+      : { help: s.INVITE_HELP, options: s.INVITE_OPTIONS, positionals: false };
   }
   const c = await import("./client/cli.ts");
   return { help: c.HELP[name], options: c.clientOptions(name), positionals: true };
@@ -71,9 +81,9 @@ export async function runCli(args: string[], version: string): Promise<number> {
       console.log(SERVER_HELP);
       return 0;
     }
-    if (second !== "setup" && second !== "run") {
+    if (second !== "setup" && second !== "run" && second !== "invite") {
       return usageError(
-        `unknown command 'server ${second}'${nearest(second, ["setup", "run"])}`,
+        `unknown command 'server ${second}'${nearest(second, ["setup", "run", "invite"])}`,
         SERVER_HELP,
       );
     }

@@ -166,9 +166,15 @@ export class ChatClient {
   // ---------------------------------------------------------------------------------------------
   // Accounts
 
+  /** Who may sign up on this server, as it said in the handshake: open, token or closed. */
+  get registration(): "open" | "token" | "closed" {
+    const r = (this.#conn.serverInfo as { registration?: unknown }).registration;
+    return r === "token" || r === "closed" ? r : "open";
+  }
+
   /** Creates an account on the server and a local profile for it; logs in. */
   async signup(
-    o: { fullName: string; email?: string; username: string; password: string },
+    o: { fullName: string; email?: string; username: string; password: string; invite?: string },
   ): Promise<void> {
     const username = canonicalUsername(o.username);
     if (!username) throw new ChatError("bad_input", `usernames are ${USERNAME_RULE}`);
@@ -201,6 +207,7 @@ export class ChatClient {
         kdf,
         identity: identity.publicIdentity.encode(),
         prekeys: set,
+        ...(o.invite ? { invite: o.invite.trim() } : {}),
       }));
       store.setMeta("username", username);
       store.setMeta("server", this.server);

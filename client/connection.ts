@@ -59,7 +59,7 @@ export class ServerConnection {
   onDeliver: (d: Deliver) => void;
   onClose: (reason: CloseReason) => void;
   /** What the server said about itself in the handshake. */
-  readonly serverInfo: { server?: string; version?: string };
+  readonly serverInfo: { server?: string; version?: string; registration?: string };
 
   private constructor(
     channel: SecureChannel,

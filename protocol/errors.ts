@@ -16,6 +16,8 @@ export type ProtocolErrorCode =
   | "not_allowed" // a request not allowed in this state (e.g. send before login)
   | "rate_limited" // too many requests or failed logins
   | "bad_credentials" // wrong username or password
+  | "registration_closed" // the server takes no new sign-ups
+  | "invite_required" // sign-up needs a valid invite token from the operator
   | "username_taken"
   | "invalid_username"
   | "no_such_user"

@@ -73,6 +73,10 @@ export const WRITE_STALL_TIMEOUT_MS = 60_000;
  * server reads no further request until one finishes. */
 export const MAX_REQUESTS_IN_FLIGHT = 8;
 
+/** Sign-ups accepted from one address (IPv6: one /64) in SIGNUP_WINDOW_MS. */
+export const MAX_SIGNUPS_PER_ADDRESS = 5;
+export const SIGNUP_WINDOW_MS = 60 * 60_000;
+
 /** Requests a client may have outstanding before `request()` waits. */
 export const MAX_OUTSTANDING_REQUESTS = 1000;
 /** A request with no reply in this time fails with "timeout". */

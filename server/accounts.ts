@@ -93,6 +93,7 @@ export async function signup(
     b.email ? { fullName: b.fullName, email: b.email } : { fullName: b.fullName },
   );
   const credentials = await newCredentials(b);
+  const giveInviteBack = await s.registration.admit(c.address.replace(/:\d+$/, ""), b.invite);
   let user: UserRecord;
   try {
     user = await s.store.createUser(
@@ -101,6 +102,7 @@ export async function signup(
       c.deviceKey,
     );
   } catch (e) {
+    await giveInviteBack().catch(() => {});
     if (e instanceof StoreError && e.code === "conflict") {
       throw new ProtocolError("username_taken", `the username ${username} is taken`);
     }

@@ -11,6 +11,7 @@ import { Logger } from "./log.ts";
 import { defaultPrompter, PromptCancelled } from "./prompts.ts";
 import { startFromDir, stopOnSignal } from "./run.ts";
 import { setup } from "./setup.ts";
+import { invite } from "./invite.ts";
 import { StoreError } from "../sql/store.ts";
 import { KeystoreError } from "./keystore.ts";
 
@@ -24,6 +25,15 @@ export const SETUP_OPTIONS = {
   port: { type: "string" },
   yes: { type: "boolean", short: "y" },
   change: { type: "boolean" },
+  registration: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+/** The flags of `server invite`. */
+export const INVITE_OPTIONS = {
+  dir: { type: "string" },
+  "password-file": { type: "string" },
+  revoke: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -36,6 +46,7 @@ export const RUN_OPTIONS = {
   port: { type: "string" },
   "max-connections": { type: "string" },
   "requests-per-second": { type: "string" },
+  "signups-per-hour": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -50,14 +61,27 @@ Creates a server in a folder in five steps; each is asked unless given as a flag
   --no-password          no launch password: the keystore is protected only by file mode
   --listen ADDRESS       the address to listen on (default 127.0.0.1)
   --port PORT            the TCP port (default 7400)
+  --registration MODE    who may sign up: open (anyone who reaches the port; the default),
+                         token (with a one-time invite from 'pesuchat server invite'), closed
   --yes                  take the default for anything not given instead of asking
-  --change               on a folder set up already: apply --listen, --port, --db (the same
+  --change               on a folder set up already: apply --listen, --port, --registration,
+                         --db (the same
                          kind of database: a new URL or password), --password-file or
                          --no-password; the server key never changes. Without --change such
                          a flag on a folder set up already is refused.
 
 The environment's PESUCHAT_PASSWORD (or PESUCHAT_CURRENT_PASSWORD) is taken as the current
 launch password when --change must re-seal the keystore; only --password-file sets a new one.`;
+
+/** `pesuchat server invite --help`. */
+export const INVITE_HELP = `usage: pesuchat server invite [flags]
+
+Prints a new one-time invite token for a server whose registration is "token" (the server may be
+running). Give it to one person: the sign-up form asks for it. Only its hash is kept.
+
+  --dir DIR              the server's folder (default ${DEFAULT_DIR})
+  --password-file FILE   the launch password (or PESUCHAT_PASSWORD / PESUCHAT_PASSWORD_FILE)
+  --revoke TOKEN         revoke a token that was not used yet instead of making one`;
 
 /** `pesuchat server run --help`. */
 export const RUN_HELP = `usage: pesuchat server run [flags]
@@ -68,7 +92,8 @@ export const RUN_HELP = `usage: pesuchat server run [flags]
   --init                     set the folder up first, unattended, if it is not set up, and
                              start an SQLite database that is missing or empty afresh
   --listen ADDRESS, --port PORT   override the configured address for this run
-  --max-connections N, --requests-per-second N   override limits for this run`;
+  --max-connections N, --requests-per-second N, --signups-per-hour N
+                             override limits for this run (sign-ups are counted per address)`;
 
 function env(name: string): string | undefined {
   try {
@@ -123,6 +148,7 @@ function countFlag(name: string, v: string | undefined): number | undefined {
 export async function serverCommand(sub: string, args: string[], version: string): Promise<number> {
   try {
     if (sub === "setup") return await setupCommand(args);
+    if (sub === "invite") return await inviteCommand(args);
     return await runCommand(args, version);
   } catch (e) {
     return report(e);
@@ -150,6 +176,7 @@ async function setupCommand(args: string[]): Promise<number> {
       port: portFlag(values.port, SETUP_HELP),
       password,
       envPassword: await passwordFrom(undefined),
+      registration: values.registration,
       yes: values.yes ?? false,
       change: values.change ?? false,
       currentPassword: env("PESUCHAT_CURRENT_PASSWORD"),
@@ -164,6 +191,29 @@ async function setupCommand(args: string[]): Promise<number> {
   return 0;
 }
 
+async function inviteCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: INVITE_OPTIONS });
+  if (values.help) {
+    console.log(INVITE_HELP);
+    return 0;
+  }
+  const token = await invite(
+    {
+      dir: values.dir ?? DEFAULT_DIR,
+      password: await passwordFrom(values["password-file"]),
+      revoke: values.revoke,
+    },
+    defaultPrompter(),
+  );
+  if (token === null) {
+    console.error("pesuchat: the invite token was revoked");
+  } else {
+    console.log(token);
+    console.error("pesuchat: a one-time invite token; the sign-up form asks for it");
+  }
+  return 0;
+}
+
 async function runCommand(args: string[], version: string): Promise<number> {
   const { values } = parseArgs({ args, options: RUN_OPTIONS });
   if (values.help) {
@@ -173,9 +223,11 @@ async function runCommand(args: string[], version: string): Promise<number> {
   const logger = new Logger();
   const rps = countFlag("requests-per-second", values["requests-per-second"]);
   const maxConnections = countFlag("max-connections", values["max-connections"]);
+  const signups = countFlag("signups-per-hour", values["signups-per-hour"]);
   const limits = {
     ...(rps ? { requestsPerSecond: rps, requestBurst: rps * 2 } : {}),
     ...(maxConnections ? { maxConnections } : {}),
+    ...(signups ? { signupsPerAddress: signups } : {}),
   };
   const untilSignal = stopOnSignal(logger);
   const server = await startFromDir(

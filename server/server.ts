@@ -14,6 +14,7 @@ import {
   HANDSHAKE_TIMEOUT_MS,
   MAX_PENDING_PER_USER,
   MAX_RECORD_BYTES_PRELOGIN,
+  MAX_SIGNUPS_PER_ADDRESS,
   WRITE_STALL_TIMEOUT_MS,
 } from "../protocol/limits.ts";
 import { serverHandshake } from "../protocol/transport.ts";
@@ -25,6 +26,7 @@ import type { KeystoreSecrets } from "./keystore.ts";
 import type { Logger } from "./log.ts";
 import { LoginThrottle } from "./rate_limit.ts";
 import { HandshakeSlots } from "./handshake_slots.ts";
+import { Registration, type RegistrationMode } from "./registration.ts";
 
 /** Limits an operator can raise or lower. */
 export interface ServerLimits {
@@ -35,6 +37,8 @@ export interface ServerLimits {
   maxPendingPerUser: number;
   /** A connection that reads none of its pending replies for this long is closed. */
   writeStallMs: number;
+  /** Sign-ups accepted from one address (IPv6: one /64) an hour. */
+  signupsPerAddress: number;
 }
 
 /** The default limits. */
@@ -44,6 +48,7 @@ export const DEFAULT_LIMITS: Readonly<ServerLimits> = Object.freeze({
   maxConnections: DEFAULT_MAX_CONNECTIONS,
   maxPendingPerUser: MAX_PENDING_PER_USER,
   writeStallMs: WRITE_STALL_TIMEOUT_MS,
+  signupsPerAddress: MAX_SIGNUPS_PER_ADDRESS,
 });
 
 /** Options of {@linkcode PesuchatServer.start}. */
@@ -55,6 +60,8 @@ export interface ServerOptions {
   logger: Logger;
   limits?: Partial<ServerLimits>;
   version: string;
+  /** Who may sign up (default open). */
+  registration?: RegistrationMode;
 }
 
 /** Usernames remembered for sends (name → id); bounded, oldest forgotten first. */
@@ -67,6 +74,7 @@ export class PesuchatServer {
   readonly limits: ServerLimits;
   readonly committer: GroupCommitter;
   readonly throttle = new LoginThrottle();
+  readonly registration: Registration;
   readonly fingerprint: string;
   readonly hostname: string;
   readonly port: number;
@@ -98,6 +106,11 @@ export class PesuchatServer {
     this.store = o.store;
     this.logger = o.logger;
     this.limits = { ...DEFAULT_LIMITS, ...o.limits };
+    this.registration = new Registration(
+      o.registration ?? "open",
+      o.store,
+      this.limits.signupsPerAddress,
+    );
     this.#secrets = o.secrets;
     this.#listener = listener;
     this.#version = o.version;
@@ -204,7 +217,11 @@ export class PesuchatServer {
       conn.setNoDelay(true);
       const channel = await serverHandshake(conn, {
         staticKey: this.#secrets.serverKey,
-        payload: utf8(JSON.stringify({ server: "pesuchat", version: this.#version })),
+        payload: utf8(JSON.stringify({
+          server: "pesuchat",
+          version: this.#version,
+          registration: this.registration.mode,
+        })),
         maxRecordBytes: MAX_RECORD_BYTES_PRELOGIN,
       });
       handshakeDone();

@@ -37,6 +37,7 @@ import {
 } from "./keystore.ts";
 import type { Prompter } from "./prompts.ts";
 import { explainingDatabase } from "./db_problems.ts";
+import { REGISTRATION_MODES, type RegistrationMode } from "./registration.ts";
 import { fingerprint } from "../protocol/fingerprint.ts";
 
 /** Shortest launch password accepted. */
@@ -54,6 +55,8 @@ export interface SetupOptions {
   /** The launch password the environment holds (PESUCHAT_PASSWORD…): a new server's, or the
    * current one of an existing server. Never a reason to re-seal. */
   envPassword?: string;
+  /** Who may sign up: open, token or closed (default open). */
+  registration?: string;
   /** Take defaults for everything not given instead of asking. */
   yes: boolean;
   /** On an existing setup, apply the given flags instead of refusing them. */
@@ -97,6 +100,7 @@ export async function setup(o: SetupOptions, ask: Prompter, say: Say): Promise<S
     });
   }
   const { database, dbPassword } = parseDb(dbAnswer ?? "sqlite");
+  const registration = registrationFlag(o.registration);
   let password = o.password !== undefined ? o.password : o.envPassword;
   if (password === undefined) password = o.yes ? null : await askNewPassword(ask);
   checkLaunchPassword(password);
@@ -158,10 +162,21 @@ export async function setup(o: SetupOptions, ask: Prompter, say: Say): Promise<S
     database,
     passwordProtected: password !== null,
     createdAt: new Date().toISOString(),
+    ...(registration ? { registration } : {}),
   };
   await writeConfig(dir, config);
-  say(`5/5 address: ${hostname}:${port}`);
+  say(`5/5 address: ${hostname}:${port}; sign-up: ${registration ?? "open"}`);
   return { created: true, config, fingerprint: fp, dir };
+}
+
+function registrationFlag(v: string | undefined): RegistrationMode | undefined {
+  if (v === undefined) return undefined;
+  if (!(REGISTRATION_MODES as readonly string[]).includes(v)) {
+    throw new ConfigError(
+      `--registration: expected open, token or closed, got ${JSON.stringify(v.slice(0, 20))}`,
+    );
+  }
+  return v as RegistrationMode;
 }
 
 function checkLaunchPassword(password: string | null): void {
@@ -302,6 +317,8 @@ async function changeExisting(
     await mustBindable(o.hostname);
   }
   if (o.password !== undefined) checkLaunchPassword(o.password);
+  const registration = registrationFlag(o.registration);
+  if (registration) next.registration = registration;
   let db: { database: DatabaseConfig; dbPassword?: string } | null = null;
   if (o.db !== undefined) {
     db = parseDb(o.db);
@@ -347,7 +364,9 @@ async function changeExisting(
     );
   }
   await writeConfig(dir, next);
-  say(`address: ${next.listen.hostname}:${next.listen.port}`);
+  say(
+    `address: ${next.listen.hostname}:${next.listen.port}; sign-up: ${next.registration ?? "open"}`,
+  );
   return { created: false, config: next, fingerprint: "(unchanged)", dir };
 }
 
@@ -383,6 +402,9 @@ async function differences(
     out.push(`--listen ${o.hostname}`);
   }
   if (o.port !== undefined && o.port !== config.listen.port) out.push(`--port ${o.port}`);
+  if (o.registration !== undefined && o.registration !== (config.registration ?? "open")) {
+    out.push(`--registration ${o.registration}`);
+  }
   if (o.db !== undefined && !(await sameDb(config, keystoreText, o))) out.push("--db …");
   if (o.password === null && config.passwordProtected) out.push("--no-password");
   if (typeof o.password === "string") {

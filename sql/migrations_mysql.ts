@@ -97,4 +97,15 @@ export const MYSQL_MIGRATIONS: readonly Migration[] = [
       ) ${TABLE_OPTIONS}`,
     ],
   },
+  {
+    version: 2,
+    name: "invite tokens",
+    // Invite tokens for registration "token": only a hash is kept, so a dump hands out nothing.
+    statements: [
+      `CREATE TABLE IF NOT EXISTS invites (
+        token_hash VARBINARY(32) NOT NULL PRIMARY KEY,
+        created_at BIGINT NOT NULL
+      ) ${TABLE_OPTIONS}`,
+    ],
+  },
 ];

@@ -79,4 +79,15 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       ) STRICT`,
     ],
   },
+  {
+    version: 2,
+    name: "invite tokens",
+    // Invite tokens for registration "token": only a hash is kept, so a dump hands out nothing.
+    statements: [
+      `CREATE TABLE invites (
+        token_hash BLOB PRIMARY KEY,
+        created_at INTEGER NOT NULL
+      ) STRICT, WITHOUT ROWID`,
+    ],
+  },
 ];
