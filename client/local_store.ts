@@ -63,7 +63,10 @@ CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v BLOB NOT NULL) STRICT;
 CREATE TABLE IF NOT EXISTS prekeys (kind INTEGER NOT NULL, id INTEGER NOT NULL, created_at INTEGER NOT NULL,
   sealed BLOB NOT NULL, PRIMARY KEY (kind, id)) STRICT;
 CREATE TABLE IF NOT EXISTS contacts (username TEXT PRIMARY KEY, sealed BLOB NOT NULL) STRICT;
-CREATE TABLE IF NOT EXISTS sessions (username TEXT PRIMARY KEY, sealed BLOB NOT NULL) STRICT;
+CREATE TABLE IF NOT EXISTS sessions (username TEXT PRIMARY KEY, sealed BLOB NOT NULL,
+  version INTEGER NOT NULL DEFAULT 0) STRICT;
+CREATE TABLE IF NOT EXISTS base_keys (base_key BLOB PRIMARY KEY, signed_prekey_id INTEGER NOT NULL,
+  at INTEGER NOT NULL) STRICT;
 CREATE TABLE IF NOT EXISTS messages (seq INTEGER PRIMARY KEY AUTOINCREMENT, mid BLOB NOT NULL UNIQUE,
   peer TEXT NOT NULL, outgoing INTEGER NOT NULL, ts INTEGER NOT NULL, state INTEGER NOT NULL,
   sealed BLOB NOT NULL) STRICT;
@@ -71,7 +74,14 @@ CREATE INDEX IF NOT EXISTS messages_by_peer ON messages (peer, seq);
 CREATE TABLE IF NOT EXISTS outbox (mid BLOB PRIMARY KEY, peer TEXT NOT NULL, created_at INTEGER NOT NULL,
   sealed BLOB NOT NULL) STRICT;
 CREATE TABLE IF NOT EXISTS seen (mid BLOB PRIMARY KEY, at INTEGER NOT NULL) STRICT;
+CREATE TABLE IF NOT EXISTS unprinted (mid BLOB PRIMARY KEY) STRICT;
 `;
+
+/**
+ * How long a statement waits for another process on the same profile to finish its transaction.
+ * Session transactions hold the lock for a few writes only; this bounds a stuck one.
+ */
+export const BUSY_TIMEOUT_MS = 15_000;
 
 /** Envelope ids remembered for de-duplication, at most; the oldest are forgotten first. */
 export const MAX_SEEN_IDS = 100_000;
@@ -84,9 +94,11 @@ export type MetaKey =
   | "kdf"
   | "wrapped_account_key"
   | "next_prekey_id"
+  | "last_resort_id"
+  | "last_resort_retired"
   | "backup_dirty";
 /** Sealed metadata keys. */
-export type SecretKey = "identity" | "device_key";
+export type SecretKey = "identity" | "device_key" | "recovery_key";
 
 /** The local store of one account on one server. */
 export class LocalStore {
@@ -101,8 +113,15 @@ export class LocalStore {
   /** Opens (creating if needed) the store at `path`. The account key is set after login. */
   static open(path: string): LocalStore {
     const db = new DatabaseSync(path);
-    db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000;");
+    // The wait comes first: another process on the profile may hold the lock even now.
+    db.exec(`PRAGMA busy_timeout=${BUSY_TIMEOUT_MS}`);
+    db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;");
     db.exec(SCHEMA);
+    // Profiles made before sessions carried a version get the column (every row at version 0).
+    const columns = db.prepare("PRAGMA table_info(sessions)").all() as { name: string }[];
+    if (!columns.some((c) => c.name === "version")) {
+      db.exec("ALTER TABLE sessions ADD COLUMN version INTEGER NOT NULL DEFAULT 0");
+    }
     return new LocalStore(path, db);
   }
 
@@ -167,6 +186,11 @@ export class LocalStore {
 
   async setSecret(k: SecretKey, v: Uint8Array): Promise<void> {
     this.setMeta(k, await this.seal(`meta ${k}`, v));
+  }
+
+  /** Forgets a metadata entry (sealed or not); an absent one is ignored. */
+  deleteMeta(k: MetaKey | SecretKey): void {
+    this.#stmt("DELETE FROM meta WHERE k = ?").run(k);
   }
 
   async getSecret(k: SecretKey): Promise<Uint8Array | null> {
@@ -249,27 +273,90 @@ export class LocalStore {
     }[]).map((r) => r.username);
   }
 
-  /** Seals session state; the caller writes it with {@linkcode writeSession} inside a transaction. */
-  sealSession(username: string, state: Uint8Array): Promise<Uint8Array> {
-    return this.seal(`session ${username}`, state);
+  /**
+   * Seals a contact's session record; the caller writes it with {@linkcode writeSession} inside
+   * a transaction.
+   */
+  sealSession(username: string, record: Uint8Array): Promise<Uint8Array> {
+    return this.seal(`session ${username}`, record);
   }
 
-  writeSession(username: string, sealed: Uint8Array): void {
-    this.#stmt("INSERT OR REPLACE INTO sessions (username, sealed) VALUES (?, ?)").run(
-      username,
-      sealed,
-    );
-  }
-
-  async getSession(username: string): Promise<Uint8Array | null> {
-    const row = this.#stmt("SELECT sealed FROM sessions WHERE username = ?").get(username) as
-      | { sealed: Uint8Array }
+  /**
+   * The version of a contact's session row: 0 when there is none. Every write raises it by one and
+   * a row is never deleted, so a process that read version N knows the row is unchanged while it
+   * still reads N.
+   */
+  sessionVersion(username: string): number {
+    const row = this.#stmt("SELECT version FROM sessions WHERE username = ?").get(username) as
+      | { version: number }
       | undefined;
-    return row ? await this.open(`session ${username}`, row.sealed) : null;
+    return row ? row.version : 0;
   }
 
-  deleteSession(username: string): void {
-    this.#stmt("DELETE FROM sessions WHERE username = ?").run(username);
+  /**
+   * Writes a sealed record if the row is still at `expected`; false (writing nothing) when another
+   * writer got there first. Call inside {@linkcode transaction}: BEGIN IMMEDIATE holds the
+   * database's write lock from the check to the commit, across processes.
+   */
+  writeSession(username: string, sealed: Uint8Array, expected: number): boolean {
+    const r = expected === 0
+      ? this.#stmt(
+        "INSERT INTO sessions (username, sealed, version) VALUES (?, ?, 1) ON CONFLICT (username) DO NOTHING",
+      ).run(username, sealed)
+      : this.#stmt(
+        "UPDATE sessions SET sealed = ?, version = version + 1 WHERE username = ? AND version = ?",
+      ).run(sealed, username, expected);
+    return Number(r.changes) === 1;
+  }
+
+  /** A contact's sealed session record and its version, or null when there is none. */
+  async getSession(username: string): Promise<{ version: number; record: Uint8Array } | null> {
+    const row = this.#stmt("SELECT sealed, version FROM sessions WHERE username = ?").get(
+      username,
+    ) as { sealed: Uint8Array; version: number } | undefined;
+    if (!row) return null;
+    return { version: row.version, record: await this.open(`session ${username}`, row.sealed) };
+  }
+
+  /** Contacts that have a session row. */
+  sessionNames(): string[] {
+    return (this.#stmt("SELECT username FROM sessions ORDER BY username").all() as {
+      username: string;
+    }[]).map((r) => r.username);
+  }
+
+  // -- base keys of sessions started here ---------------------------------------------------
+
+  /** True when a prekey message with this base key (EK_A) has started a session here before. */
+  baseKeySeen(baseKey: Uint8Array): boolean {
+    return this.#stmt("SELECT 1 FROM base_keys WHERE base_key = ?").get(baseKey) !== undefined;
+  }
+
+  /**
+   * Remembers a base key; false when it was remembered already (another process took the same
+   * message first). Call inside the transaction that stores the new session.
+   */
+  rememberBaseKey(baseKey: Uint8Array, signedPrekeyId: number): boolean {
+    const r = this.#stmt(
+      "INSERT OR IGNORE INTO base_keys (base_key, signed_prekey_id, at) VALUES (?, ?, ?)",
+    ).run(baseKey, signedPrekeyId, Date.now());
+    return Number(r.changes) === 1;
+  }
+
+  /** Every remembered base key, for backups. */
+  listBaseKeys(): { baseKey: Uint8Array; signedPrekeyId: number }[] {
+    return (this.#stmt("SELECT base_key, signed_prekey_id FROM base_keys").all() as {
+      base_key: Uint8Array;
+      signed_prekey_id: number;
+    }[]).map((r) => ({ baseKey: r.base_key, signedPrekeyId: r.signed_prekey_id }));
+  }
+
+  /**
+   * Forgets the base keys used with a signed prekey that is gone: a replay of those messages
+   * fails for want of the prekey itself.
+   */
+  forgetBaseKeys(signedPrekeyId: number): void {
+    this.#stmt("DELETE FROM base_keys WHERE signed_prekey_id = ?").run(signedPrekeyId);
   }
 
   // -- messages --------------------------------------------------------------------------------
@@ -278,12 +365,39 @@ export class LocalStore {
     return this.seal(`message ${mid.toHex()}`, utf8(text));
   }
 
-  /** Inserts a message (sealed with {@linkcode sealText}); false when its id exists already. */
+  /**
+   * Inserts a message (sealed with {@linkcode sealText}); false when its id exists already. A
+   * new incoming message is also noted as not yet printed by `receive`, in the same statement
+   * group, so whichever process stored it (`send`, `connect`, `receive`), `receive` prints it.
+   */
   insertMessage(m: Omit<StoredMessage, "seq" | "text">, sealed: Uint8Array): boolean {
     const r = this.#stmt(
       "INSERT OR IGNORE INTO messages (mid, peer, outgoing, ts, state, sealed) VALUES (?, ?, ?, ?, ?, ?)",
     ).run(m.mid, m.peer, m.outgoing ? 1 : 0, m.ts, m.state, sealed);
-    return Number(r.changes) > 0;
+    const added = Number(r.changes) > 0;
+    if (added && !m.outgoing) {
+      this.#stmt("INSERT OR IGNORE INTO unprinted (mid) VALUES (?)").run(m.mid);
+    }
+    return added;
+  }
+
+  /** Incoming messages `receive` has not printed yet, oldest first. */
+  async unprinted(): Promise<StoredMessage[]> {
+    return await this.#decode(
+      this.#stmt(
+        "SELECT m.* FROM messages m JOIN unprinted u ON u.mid = m.mid ORDER BY m.seq",
+      ).all() as Record<string, unknown>[],
+    );
+  }
+
+  /** Notes that `receive` printed a message. */
+  markPrinted(mid: Uint8Array): void {
+    this.#stmt("DELETE FROM unprinted WHERE mid = ?").run(mid);
+  }
+
+  /** Forgets what is unprinted (a restored history was printed where it came from). */
+  forgetUnprinted(): void {
+    this.#stmt("DELETE FROM unprinted").run();
   }
 
   hasMessage(mid: Uint8Array): boolean {

@@ -15,6 +15,18 @@ export const PQXDH_INFO = "pesuchat_X25519_SHA-256_ML-KEM-1024";
 /** KDF_RK's HKDF info: root key and DH output to the next root key and chain key. */
 export const RATCHET_ROOT_INFO = "pesuchat ratchet root key v1";
 
+/**
+ * Ratchet version 2's KDF_RK info: root key and DH output to the next root key, the chain key
+ * for index 1 and the message key for index 0.
+ */
+export const RATCHET_ROOT_INFO_V2 = "pesuchat ratchet root key v2";
+
+/**
+ * Ratchet version 2's KDF_CK info: chain key i to chain key i + B and the message keys i .. i + B
+ * - 1, in one HKDF (B = CHAIN_BATCH_KEYS in crypto/ratchet/chain_key.ts).
+ */
+export const RATCHET_CHAIN_INFO_V2 = "pesuchat ratchet chain key v2";
+
 /** The HKDF info that turns a one-time message key into the AES-256-GCM key and nonce. */
 export const MESSAGE_KEY_INFO = "pesuchat ratchet message key v1";
 
@@ -48,6 +60,9 @@ export const PASSWORD_MASTER_INFO = "pesuchat password master key v1";
 
 /** Associated data when the account key is wrapped under the master key. */
 export const ACCOUNT_KEY_WRAP_AD = "pesuchat account key wrap v1";
+
+/** HKDF info that turns a recovery key into the key server-held backups are sealed under. */
+export const RECOVERY_BACKUP_INFO = "pesuchat recovery backup key v1";
 
 /** Signal's NumericFingerprintGenerator version, hashed first as a big-endian u16. */
 export const SAFETY_NUMBER_VERSION = 0;

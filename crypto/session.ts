@@ -32,16 +32,20 @@ import {
 } from "./pqxdh.ts";
 import type { PrekeyBundle } from "./prekeys.ts";
 import {
+  decodeMessage,
   deserializeRatchet,
   initInitiator,
   initResponder,
+  MAX_PLAINTEXT_BYTES,
+  type MessageHeader,
   ratchetDecrypt,
   ratchetEncrypt,
   type RatchetOptions,
   type RatchetState,
-  serializeRatchet,
+  ratchetStateSize,
+  writeRatchet,
 } from "./ratchet/mod.ts";
-import { KEY_BYTES } from "./subtle.ts";
+import { GCM_TAG_BYTES, KEY_BYTES } from "./subtle.ts";
 
 const INSPECT = Symbol.for("Deno.customInspect");
 
@@ -52,6 +56,7 @@ export const SESSION_STATE_VERSION = 0x01;
 
 /** The envelope types. */
 export const EnvelopeType = Object.freeze({ prekey: 0x01, message: 0x02 });
+const MESSAGE_PREFIX = Uint8Array.of(ENVELOPE_VERSION, EnvelopeType.message);
 
 /** Options of a session: test-vector hooks only; never stored with the session. */
 export interface SessionOptions extends InitiateOptions, RatchetOptions {}
@@ -91,13 +96,36 @@ export function parseEnvelope(envelope: Uint8Array): Envelope {
   }
   const type = r.u8("type");
   if (type === EnvelopeType.message) {
-    return { type: "message", initialMessage: null, ratchetMessage: r.rest() };
+    return { type: "message", initialMessage: null, ratchetMessage: r.view(r.remaining, "rest") };
   }
   if (type === EnvelopeType.prekey) {
     const initialMessage = r.bytes(INITIAL_MESSAGE_BYTES, "initial message");
-    return { type: "prekey", initialMessage, ratchetMessage: r.rest() };
+    return { type: "prekey", initialMessage, ratchetMessage: r.view(r.remaining, "rest") };
   }
   throw fail(`unknown type ${type}`);
+}
+
+/**
+ * The base key (the initiator's EK_A) of a prekey envelope and the signed prekey it used, or null
+ * for any other envelope: what a responder remembers so a replayed first message never starts a
+ * session twice, even one that used no one-time prekey.
+ */
+export function envelopeInitiation(
+  envelope: Uint8Array,
+): { baseKey: Uint8Array; signedPrekeyId: number } | null {
+  const parsed = parseEnvelope(envelope);
+  if (parsed.type !== "prekey") return null;
+  const initial = decodeInitialMessage(parsed.initialMessage!);
+  return { baseKey: initial.ephemeralKey, signedPrekeyId: initial.signedPrekeyId };
+}
+
+/**
+ * The ratchet header an envelope carries in the clear (its sender's ratchet key and counter):
+ * two envelopes with the same header were encrypted under the same message key.
+ */
+export function envelopeHeader(envelope: Uint8Array): MessageHeader {
+  return decodeMessage(parseEnvelope(envelope).ratchetMessage, MAX_PLAINTEXT_BYTES + GCM_TAG_BYTES)
+    .header;
 }
 
 /**
@@ -129,6 +157,8 @@ export function parseEnvelope(envelope: Uint8Array): Envelope {
 export class Session {
   readonly #state: SessionState;
   readonly #options: SessionOptions;
+  /** serialize()'s bytes once made: a session is a value, so they never go stale. */
+  #bytes: Uint8Array<ArrayBuffer> | null = null;
 
   private constructor(state: SessionState, options: SessionOptions) {
     this.#state = state;
@@ -200,11 +230,12 @@ export class Session {
   /** Encrypts one message: the envelope to send and the session after it. */
   async encrypt(plaintext: Uint8Array): Promise<{ envelope: Uint8Array; session: Session }> {
     const s = this.#state;
-    const { state, message } = await ratchetEncrypt(s.ratchet, plaintext);
-    const envelope = s.phase === "initiating"
-      ? concat(Uint8Array.of(ENVELOPE_VERSION, EnvelopeType.prekey), s.initialMessage, message)
-      : concat(Uint8Array.of(ENVELOPE_VERSION, EnvelopeType.message), message);
-    return { envelope, session: new Session({ ...s, ratchet: state }, this.#options) };
+    // The envelope's framing goes in front of the ratchet message as it is written: no copy.
+    const prefix = s.phase === "initiating"
+      ? concat(Uint8Array.of(ENVELOPE_VERSION, EnvelopeType.prekey), s.initialMessage)
+      : MESSAGE_PREFIX;
+    const { state, message } = await ratchetEncrypt(s.ratchet, plaintext, this.#options, prefix);
+    return { envelope: message, session: new Session({ ...s, ratchet: state }, this.#options) };
   }
 
   /**
@@ -237,18 +268,29 @@ export class Session {
 
   /**
    * The session as bytes: u8 version ‖ u8 phase ‖ remote identity (129) ‖ phase data ‖ ratchet
-   * state. Secret: store it only sealed under the account key.
+   * state. Secret: store it only sealed under the account key. Encoded once per session value
+   * (a record rewrites its unchanged previous sessions for free): the same bytes each call, which
+   * the caller must not change.
    */
   serialize(): Uint8Array<ArrayBuffer> {
+    return this.#bytes ??= this.#encode();
+  }
+
+  #encode(): Uint8Array<ArrayBuffer> {
     const s = this.#state;
-    const w = new ByteWriter().u8(SESSION_STATE_VERSION).u8(s.phase === "initiating" ? 1 : 2)
-      .bytes(s.remote.encode());
+    // Sized up front: one buffer, written once, handed over without a copy.
+    const phaseBytes = s.phase === "initiating"
+      ? s.initialMessage.length
+      : 1 + (s.baseKey?.length ?? 0);
+    const w = new ByteWriter(2 + IDENTITY_PUBLIC_BYTES + phaseBytes + ratchetStateSize(s.ratchet))
+      .u8(SESSION_STATE_VERSION).u8(s.phase === "initiating" ? 1 : 2).bytes(s.remote.encode());
     if (s.phase === "initiating") w.bytes(s.initialMessage);
     else {
       w.u8(s.baseKey ? 1 : 0);
       if (s.baseKey) w.bytes(s.baseKey);
     }
-    return w.bytes(serializeRatchet(s.ratchet)).finish();
+    writeRatchet(w, s.ratchet);
+    return w.finish();
   }
 
   /**

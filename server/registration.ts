@@ -15,12 +15,15 @@ import type { Store } from "../sql/store.ts";
 export const REGISTRATION_MODES = ["open", "token", "closed"] as const;
 export type RegistrationMode = (typeof REGISTRATION_MODES)[number];
 
-/** Random bytes in an invite token (base64url, 22 characters). */
+/** Random bytes in an invite token. */
 const INVITE_TOKEN_BYTES = 16;
 
-/** A new invite token, as the operator hands it out. */
+/**
+ * A new invite token, as the operator hands it out: 32 hex digits, easy to read out, never
+ * starting with "-" (which a command line would take for a flag).
+ */
 export function newInviteToken(): string {
-  return randomBytes(INVITE_TOKEN_BYTES).toBase64({ alphabet: "base64url", omitPadding: true });
+  return randomBytes(INVITE_TOKEN_BYTES).toHex();
 }
 
 /** What the database keeps of a token: its SHA-256, never the token. */

@@ -8,10 +8,12 @@
 import { AesGcmKey, HmacKey, utf8 } from "../crypto/mod.ts";
 import { fingerprint } from "../protocol/fingerprint.ts";
 import {
+  BUNDLE_WINDOW_MS,
   DEFAULT_MAX_CONNECTIONS,
   DEFAULT_REQUEST_BURST,
   DEFAULT_REQUESTS_PER_SECOND,
   HANDSHAKE_TIMEOUT_MS,
+  MAX_ONE_TIME_BUNDLES_PER_REQUESTER,
   MAX_PENDING_PER_USER,
   MAX_RECORD_BYTES_PRELOGIN,
   MAX_SIGNUPS_PER_ADDRESS,
@@ -24,7 +26,7 @@ import { ClientConnection } from "./connection.ts";
 import { GroupCommitter } from "./group_commit.ts";
 import type { KeystoreSecrets } from "./keystore.ts";
 import type { Logger } from "./log.ts";
-import { LoginThrottle } from "./rate_limit.ts";
+import { LoginThrottle, WindowCounter } from "./rate_limit.ts";
 import { HandshakeSlots } from "./handshake_slots.ts";
 import { Registration, type RegistrationMode } from "./registration.ts";
 
@@ -73,7 +75,9 @@ export class PesuchatServer {
   readonly logger: Logger;
   readonly limits: ServerLimits;
   readonly committer: GroupCommitter;
-  readonly throttle = new LoginThrottle();
+  readonly throttle: LoginThrottle;
+  /** Bundles with one-time keys handed to each (requester, target) pair. */
+  readonly bundleFetches = new WindowCounter(MAX_ONE_TIME_BUNDLES_PER_REQUESTER, BUNDLE_WINDOW_MS);
   readonly registration: Registration;
   readonly fingerprint: string;
   readonly hostname: string;
@@ -104,6 +108,7 @@ export class PesuchatServer {
     pepperKey: HmacKey,
   ) {
     this.store = o.store;
+    this.throttle = new LoginThrottle(o.store);
     this.logger = o.logger;
     this.limits = { ...DEFAULT_LIMITS, ...o.limits };
     this.registration = new Registration(

@@ -23,7 +23,7 @@ function signupBody(username: string, invite?: string) {
     fullName: "Test User",
     authKey: randomBytes(32),
     salt: randomBytes(16),
-    kdf: { memoryKiB: 19456, passes: 2, parallelism: 1 },
+    kdf: { memoryKiB: 65536, passes: 3, parallelism: 4 },
     identity: randomBytes(129),
     prekeys: fakePrekeys(),
     ...(invite ? { invite } : {}),
@@ -80,7 +80,7 @@ Deno.test("registration token: one-time invites made and revoked by the operator
     assert.equal((await signupError(s.port, "nobody"))?.code, "invite_required");
     const made = await runPesuchat(["server", "invite", "--dir", s.dir]);
     assert.equal(made.code, 0, made.output);
-    const token = made.output.split("\n").find((l) => /^[A-Za-z0-9_-]{22}$/.test(l))!;
+    const token = made.output.split("\n").find((l) => /^[0-9a-f]{32}$/.test(l))!;
     assert.ok(token, made.output);
     assert.equal(
       (await signupError(s.port, "wrongtoken", "x" + token.slice(1)))?.code,
@@ -92,7 +92,7 @@ Deno.test("registration token: one-time invites made and revoked by the operator
     assert.match(again!.message, /not valid/);
 
     const other = (await runPesuchat(["server", "invite", "--dir", s.dir])).output
-      .split("\n").find((l) => /^[A-Za-z0-9_-]{22}$/.test(l))!;
+      .split("\n").find((l) => /^[0-9a-f]{32}$/.test(l))!;
     const revoked = await runPesuchat(["server", "invite", "--dir", s.dir, "--revoke", other]);
     assert.equal(revoked.code, 0, revoked.output);
     assert.match(revoked.output, /revoked/);
@@ -112,7 +112,7 @@ Deno.test("registration token: the terminal client asks for the invite and signs
   });
   try {
     const token = (await runPesuchat(["server", "invite", "--dir", s.dir])).output
-      .split("\n").find((l) => /^[A-Za-z0-9_-]{22}$/.test(l))!;
+      .split("\n").find((l) => /^[0-9a-f]{32}$/.test(l))!;
     await c.prompt("Trust this server");
     await c.keys("y");
     await c.prompt("pesuchat ·");
@@ -129,6 +129,8 @@ Deno.test("registration token: the terminal client asks for the invite and signs
     await c.line(PW);
     await c.prompt("Password again");
     await c.line(PW);
+    await c.prompt("Keep an encrypted backup");
+    await c.keys("Enter");
     await c.waitFor(/Chats/);
   } finally {
     await c.stop();

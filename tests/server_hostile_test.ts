@@ -82,13 +82,12 @@ Deno.test({
         fullName: "Hog",
         authKey: randomBytes(32),
         salt: randomBytes(16),
-        kdf: { memoryKiB: 19456, passes: 2, parallelism: 1 },
+        kdf: { memoryKiB: 65536, passes: 3, parallelism: 4 },
         identity: randomBytes(129),
         prekeys: fakePrekeys(),
       });
       assert.equal((await next(channel))?.kind, "ok");
       request(channel, "backup_put", 2, {
-        wrappedKey: randomBytes(40),
         blob: randomBytes(MAX_BACKUP_BYTES),
       });
       assert.equal((await next(channel))?.kind, "ok");
