@@ -120,6 +120,17 @@ export const MYSQL_MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 4,
+    name: "invite tokens",
+    // Invite tokens for registration "token": only a hash is kept, so a dump hands out nothing.
+    statements: [
+      `CREATE TABLE IF NOT EXISTS invites (
+        token_hash VARBINARY(32) NOT NULL PRIMARY KEY,
+        created_at BIGINT NOT NULL
+      ) ${TABLE_OPTIONS}`,
+    ],
+  },
+  {
+    version: 5,
     name: "room message bodies stored once, referenced per recipient",
     statements: [
       // See the SQLite list: queue rows with sender 0 are references to a body here.

@@ -102,6 +102,17 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 4,
+    name: "invite tokens",
+    // Invite tokens for registration "token": only a hash is kept, so a dump hands out nothing.
+    statements: [
+      `CREATE TABLE invites (
+        token_hash BLOB PRIMARY KEY,
+        created_at INTEGER NOT NULL
+      ) STRICT, WITHOUT ROWID`,
+    ],
+  },
+  {
+    version: 5,
     name: "room message bodies stored once, referenced per recipient",
     statements: [
       // A room message's body, once. Its queue rows (one per recipient) are references: sender 0
