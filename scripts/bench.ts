@@ -20,6 +20,10 @@ export const SUITES: Readonly<Record<string, { script: string; about: string }>>
     script: "bench_store.ts",
     about: "the relay's enqueue, pending and ack on SQLite and MySQL/MariaDB",
   },
+  group: {
+    script: "bench_group.ts",
+    about: "one sender to a group of 50 online members: sender keys against 49 pairwise messages",
+  },
   relay: {
     script: "bench_relay.ts",
     about:

@@ -40,7 +40,7 @@ interface ServerProcess {
   stop(): Promise<void>;
 }
 
-async function startServer(dir: string): Promise<ServerProcess> {
+export async function startServer(dir: string): Promise<ServerProcess> {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = l.addr.port;
   l.close();
@@ -113,7 +113,7 @@ interface BenchUser {
 /** Connections opened at once: below the server's limit of handshakes from one address. */
 const PARALLEL_CONNECTS = 25;
 
-async function signUpUsers(
+export async function signUpUsers(
   port: number,
   prefix: string,
   n: number,
@@ -144,12 +144,12 @@ async function signUpUsers(
   return users;
 }
 
-function percentile(sorted: number[], p: number): number {
+export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return 0;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
+export const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 
 /** CPU seconds a process has used (user + system), from /proc. */
 function cpuSeconds(pid: number | "self"): number {
