@@ -19,6 +19,13 @@ import { settingsMenu } from "./settings.ts";
 import type { Terminal } from "./terminal.ts";
 import { connectTrusting, trustQuestion } from "./trust.ts";
 import { canonicalUsername, usernameProblem } from "../../protocol/username.ts";
+import {
+  NEW_IDENTITY_NOTICE,
+  notTrusted,
+  RESTORE_QUESTION,
+  RESTORED_NOTICE,
+  restoreLines,
+} from "../words.ts";
 
 /** Screens of the client; each step returns the next. */
 export type Screen =
@@ -115,7 +122,7 @@ class App {
         }
         if (e instanceof HostKeyUnknownError) {
           say.problem(
-            `not connecting: the key of ${e.host} was not trusted`,
+            notTrusted(e.host),
             "connect again to be asked again, or pass --trust FINGERPRINT",
           );
           return { kind: "exit", code: 1 };
@@ -174,20 +181,12 @@ class App {
       const r = await this.client.login({
         ...answers,
         restore: async () => {
-          say.info(
-            `there is no copy of ${answers.username}'s chats on this computer, and the server\n` +
-              "keeps an encrypted backup; without it you start afresh, with a new safety number",
-          );
-          return await confirm("Restore the backup from the server?", { initial: true }) ?? false;
+          say.info(restoreLines(answers.username).join("\n"));
+          return await confirm(RESTORE_QUESTION, { initial: true }) ?? false;
         },
       });
-      if (r.restored) return { kind: "list", notice: "restored your chats from the backup" };
-      if (r.newIdentity) {
-        return {
-          kind: "list",
-          notice: "new keys were made: your contacts will see your safety number change",
-        };
-      }
+      if (r.restored) return { kind: "list", notice: RESTORED_NOTICE };
+      if (r.newIdentity) return { kind: "list", notice: NEW_IDENTITY_NOTICE };
     } catch (e) {
       const p = explain(e);
       say.problem(p.message, p.hint);

@@ -20,6 +20,15 @@ import {
 import { keyAction } from "./keys.ts";
 import { edit, EMPTY_LINE, type Line, lineOf, lineText } from "./line_editor.ts";
 import { explain } from "./problems.ts";
+import {
+  acceptedText,
+  identityChangedText,
+  nothingToAcceptText,
+  notSentIdentityText,
+  notVerifiedText,
+  safetyNumberRows,
+  verifiedText,
+} from "../words.ts";
 import { ESC, frameText, type Terminal } from "./terminal.ts";
 
 /** Messages loaded when a chat opens (older ones stay in the local store). */
@@ -49,12 +58,7 @@ const HELP = [
 ];
 
 /** Splits a safety number's twelve groups into three rows of four, as Signal shows them. */
-export function safetyNumberRows(formatted: string): string[] {
-  const groups = formatted.split(/\s+/).filter(Boolean);
-  const rows: string[] = [];
-  for (let i = 0; i < groups.length; i += 4) rows.push(groups.slice(i, i + 4).join("  "));
-  return rows;
-}
+export { safetyNumberRows };
 
 /** Runs the chat with `peer` until the user goes back or quits. */
 export function chatScreen(
@@ -181,12 +185,7 @@ class ChatScreen {
     if (this.#identityChanged) return;
     this.#identityChanged = true;
     this.#verified = false;
-    this.#note(
-      `${this.peer}'s safety number has changed. This happens when ${this.peer} set pesuchat up ` +
-        "again without a backup, or when someone is intercepting the chat. Compare the new " +
-        "number with /verify; type /accept to keep chatting.",
-      "warn",
-    );
+    this.#note(identityChangedText(this.peer), "warn");
   }
 
   #onConnection(s: Status, detail: string): void {
@@ -280,11 +279,7 @@ class ChatScreen {
   async #send(text: string): Promise<void> {
     if (this.#identityChanged) {
       this.#stash = text;
-      this.#note(
-        `not sent: ${this.peer}'s safety number changed. Compare it with /verify, then type ` +
-          "/accept; your message comes back to the input line to send.",
-        "error",
-      );
+      this.#note(notSentIdentityText(this.peer), "error");
       return;
     }
     try {
@@ -317,14 +312,14 @@ class ChatScreen {
 
   async #answerVerify(yes: boolean, acceptToo: boolean): Promise<void> {
     if (!yes) {
-      this.#note(`${this.peer} was not marked verified`);
+      this.#note(notVerifiedText(this.peer));
       return;
     }
     try {
       if (acceptToo) await this.#accept();
       await this.client.markVerified(this.peer);
       this.#verified = true;
-      this.#note(`${this.peer} is marked verified`);
+      this.#note(verifiedText(this.peer));
     } catch (e) {
       this.#note(explain(e).message, "error");
     }
@@ -332,13 +327,13 @@ class ChatScreen {
 
   async #accept(): Promise<void> {
     if (!this.#identityChanged) {
-      this.#note(`${this.peer}'s safety number has not changed; nothing to accept`);
+      this.#note(nothingToAcceptText(this.peer));
       return;
     }
     try {
       await this.client.acceptIdentity(this.peer);
       this.#identityChanged = false;
-      this.#note(`accepted ${this.peer}'s new safety number; /verify it when you can`);
+      this.#note(acceptedText(this.peer));
       if (this.#stash !== null && lineText(this.#line) === "") this.#line = lineOf(this.#stash);
       this.#stash = null;
       this.#render();

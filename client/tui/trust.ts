@@ -10,6 +10,7 @@ import { HostKeyUnknownError } from "../known_hosts.ts";
 import type { Profile } from "../profile.ts";
 import { ClientProblem } from "./problems.ts";
 import { confirm, type PromptOutput, say } from "./prompts.ts";
+import { TRUST_QUESTION, trustLines } from "../words.ts";
 
 /**
  * The `confirmNewServer` callback for `ChatClient.connect`: shows `server`'s fingerprint, where
@@ -21,17 +22,8 @@ export function trustQuestion(
   output?: PromptOutput,
 ): (fingerprint: string) => Promise<boolean> {
   return async (fingerprint) => {
-    say.info(
-      [
-        `first contact with ${server}; its key fingerprint is`,
-        `  ${fingerprint}`,
-        "compare it with the fingerprint the server's operator gave you",
-        "('pesuchat server run' prints it). If they are the same, trust it:",
-        `it will be remembered in ${knownHosts}`,
-      ].join("\n"),
-      output,
-    );
-    return (await confirm("Trust this server and remember its key?", { output })) ?? false;
+    say.info(trustLines(server, fingerprint, knownHosts).join("\n"), output);
+    return (await confirm(TRUST_QUESTION, { output })) ?? false;
   };
 }
 
