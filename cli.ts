@@ -1,5 +1,5 @@
 /**
- * Command-line dispatch: `server setup`, `server run`, `connect`, `send`, `receive`, `--help`,
+ * Command-line dispatch: `server setup`, `server run`, `connect`, `web`, `send`, `receive`, `--help`,
  * `--version`. Each command module owns its own flags; this file knows only their names.
  *
  * @module
@@ -11,6 +11,7 @@ usage:
   pesuchat server setup [flags]     create a server: folder, database, keys, password, address
   pesuchat server run [--dir DIR]   run a server that was set up
   pesuchat connect HOST:PORT        open the chat client
+  pesuchat web [HOST:PORT]          open the chat client in your browser (on 127.0.0.1)
   pesuchat send HOST:PORT USER TEXT send one message from a script
   pesuchat receive HOST:PORT        print waiting messages (--json for one object per line)
   pesuchat --help | --version
@@ -32,7 +33,7 @@ export async function runCli(args: string[], version: string): Promise<number> {
     const { serverCommand } = await import("./server/cli.ts");
     return await serverCommand(second, args.slice(2), version);
   }
-  if (first === "connect" || first === "send" || first === "receive") {
+  if (first === "connect" || first === "send" || first === "receive" || first === "web") {
     const { clientCommand } = await import("./client/cli.ts");
     return await clientCommand(first, args.slice(1));
   }

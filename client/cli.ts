@@ -13,6 +13,7 @@ import { runConnect } from "./tui/app.ts";
 import { ClientProblem, explain, UsageError } from "./tui/problems.ts";
 import { MAX_WAIT_SECONDS, receiveCommand, sendCommand } from "./tui/send_receive.ts";
 import { processTerminal } from "./tui/terminal.ts";
+import { parseWebArgs, runWeb } from "./web/cli.ts";
 
 /** The client commands. */
 export type ClientCommandName = "connect" | "send" | "receive";
@@ -173,8 +174,12 @@ export function report(e: unknown, write: (line: string) => void = console.error
 }
 
 /** Runs `pesuchat <command> args`; returns the exit code. */
-export async function clientCommand(command: ClientCommandName, args: string[]): Promise<number> {
+export async function clientCommand(
+  command: ClientCommandName | "web",
+  args: string[],
+): Promise<number> {
   try {
+    if (command === "web") return await runWeb(parseWebArgs(args));
     return await run(parseClientArgs(command, args));
   } catch (e) {
     return report(e);

@@ -1,0 +1,96 @@
+/**
+ * Debian's Chromium, headless, driven by playwright-core, and the web interface of a chat client
+ * in this process, for the browser tests. Nothing is downloaded at run time: the browser is
+ * /usr/bin/chromium (`.ci/run` installs it), and its background connections to the internet are
+ * turned off so the closed network cannot stall it.
+ *
+ * @module
+ */
+
+import { type Browser, chromium, type Page } from "playwright-core";
+import { WebApp } from "../../client/web/app.ts";
+import { WebServer } from "../../client/web/http.ts";
+import type { Profile } from "../../client/profile.ts";
+import { tempProfile } from "./chat.ts";
+import type { TestServer } from "./server.ts";
+
+/** Where Debian puts Chromium. */
+export const CHROMIUM = "/usr/bin/chromium";
+/** How long a page may take to show what a test waits for (generous: the machine is shared). */
+export const PAGE_TIMEOUT_MS = 30_000;
+
+/** Starts headless Chromium with a fresh profile and no background networking. */
+export async function launchBrowser(): Promise<Browser> {
+  return await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    // Playwright gives each launch a fresh, empty user-data-dir of its own.
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+    ],
+  });
+}
+
+/** A web interface served from this process for a fresh (or given) profile. */
+export interface TestWeb {
+  app: WebApp;
+  http: WebServer;
+  profile: Profile;
+  /** The one-time address. */
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Starts `pesuchat web` in-process against `t` (the server address given, as on the command line). */
+export async function startWeb(t: TestServer | null, profile?: Profile): Promise<TestWeb> {
+  const p = profile ?? await tempProfile();
+  await p.ensure();
+  const app = new WebApp({ server: t ? `127.0.0.1:${t.port}` : "", profile: p });
+  const http = WebServer.start(app, 0);
+  app.start();
+  return {
+    app,
+    http,
+    profile: p,
+    url: http.url,
+    async close() {
+      await app.close();
+      await http.close();
+    },
+  };
+}
+
+/** A page in a fresh browser context (its own cookies), with the web interface opened. */
+export async function openPage(browser: Browser, url: string): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 390, height: 780 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(PAGE_TIMEOUT_MS);
+  await page.goto(url);
+  return page;
+}
+
+/** Signs up through the page's form. */
+export async function signUpInPage(
+  page: Page,
+  o: { fullName: string; username: string; password: string },
+): Promise<void> {
+  const form = page.getByRole("form", { name: "Sign up" });
+  await form.getByLabel("Full name").fill(o.fullName);
+  await form.locator("input[name=username]").fill(o.username);
+  await form.locator("input[name=password]").fill(o.password);
+  await form.getByLabel("Password again").fill(o.password);
+  await form.getByRole("button", { name: "Sign up" }).click();
+  await page.getByRole("heading", { name: /^pesuchat · / }).waitFor();
+}
+
+/** Trusts the server at the first-contact question (after checking it shows `fingerprint`). */
+export async function trustInPage(page: Page, fingerprint: string): Promise<void> {
+  await page.getByText(fingerprint).waitFor();
+  await page.getByRole("button", { name: "Trust", exact: true }).click();
+  await page.getByRole("form", { name: "Log in" }).waitFor();
+}
