@@ -85,7 +85,7 @@ export async function signUpInPage(
   await form.locator("input[name=password]").fill(o.password);
   await form.getByLabel("Password again").fill(o.password);
   await form.getByRole("button", { name: "Sign up" }).click();
-  await page.getByRole("heading", { name: /^pesuchat · / }).waitFor();
+  await page.getByRole("heading", { name: "Chats", exact: true }).waitFor();
 }
 
 /** Trusts the server at the first-contact question (after checking it shows `fingerprint`). */
