@@ -58,6 +58,7 @@ export class WebApp {
   #timer: ReturnType<typeof setTimeout> | null = null;
   #last: View = { screen: "busy", text: "starting" };
   #closed = false;
+  #published = 0;
 
   constructor(target: WebTarget) {
     this.target = target;
@@ -160,6 +161,9 @@ export class WebApp {
   }
 
   async #publish(): Promise<void> {
+    // Views are read asynchronously; one started earlier can finish later, and must not then
+    // replace a newer one on the page.
+    const seq = ++this.#published;
     let view: View;
     if (this.#question) view = this.#question.view;
     else if (this.#busy) view = { screen: "busy", text: this.#busy };
@@ -170,6 +174,7 @@ export class WebApp {
         view = { screen: "busy", text: problemText(e) };
       }
     }
+    if (seq !== this.#published) return;
     this.#last = view;
     for (const fn of this.#listeners) fn(view);
   }

@@ -75,6 +75,7 @@ button.danger { background: var(--warn); border-color: var(--warn); }
   color: #111; align-self: flex-start; }
 .msg.out { background: #dbe7fd; align-self: flex-end; }
 .msg .text { white-space: pre-wrap; overflow-wrap: anywhere; }
+.msg .text, .chats .name, .chats .preview, h1, .notice { unicode-bidi: plaintext; }
 .msg .meta { font-size: 0.75rem; color: #555; text-align: right; }
 .composer { flex-direction: row; align-items: flex-end; }
 .composer label { flex: 1; }

@@ -7,7 +7,7 @@
 
 import { USERNAME_RULE } from "../../protocol/username.ts";
 import { MIN_PASSWORD_CHARS } from "../chat.ts";
-import { clockTime, displayName, preview, stateMark } from "../tui/format.ts";
+import { clockTime, displayName, preview, stateMark } from "../format.ts";
 import * as words from "../words.ts";
 import type { Place, WebApp } from "./app.ts";
 import { qrRows } from "./qr.ts";

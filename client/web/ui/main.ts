@@ -525,13 +525,20 @@ function show(v: View): void {
   (s.focus ?? s.el.querySelector<HTMLElement>("h1, button, input"))?.focus();
 }
 
+/** Tries to open the WebSocket again this many times, a second apart, after it closes. */
+const RECONNECT_TRIES = 10;
+let tries = 0;
+let stopped = false;
+
 function connect(): void {
   const ws = new WebSocket(`ws://${location.host}/ws`);
   socket = ws;
+  ws.onopen = () => tries = 0;
   ws.onmessage = (e) => {
     const m = JSON.parse(e.data as string) as ServerMessage;
     if (m.type === "view") show(m.view);
     else {
+      stopped = true;
       current = null;
       root.replaceChildren(h("p", { role: "alert" }, m.text));
     }
@@ -539,7 +546,13 @@ function connect(): void {
   ws.onclose = () => {
     if (socket !== ws) return;
     socket = null;
+    if (stopped) return;
     current = null;
+    if (tries++ < RECONNECT_TRIES) {
+      root.replaceChildren(h("p", { role: "status" }, "reconnecting to pesuchat web…"));
+      setTimeout(connect, 1000);
+      return;
+    }
     root.replaceChildren(
       h("p", { role: "alert" }, "the connection to pesuchat web closed; reload the page to retry"),
     );
