@@ -1,14 +1,13 @@
 import assert from "node:assert/strict";
 import { connectChat, tempProfile } from "./support/chat.ts";
 import {
-  launchBrowser,
+  browserTest,
   openPage,
   PAGE_TIMEOUT_MS,
   signUpInPage,
   startWeb,
   trustInPage,
 } from "./support/browser.ts";
-import { startTestServer } from "./support/server.ts";
 import {
   acceptedText,
   identityChangedText,
@@ -20,17 +19,11 @@ const PW_ALICE = "correct horse 1";
 const PW_ALICE_2 = "a new password 7";
 const PW_BOB = "battery staple 2";
 
-Deno.test({
-  name:
-    "pesuchat web: identity change blocks sending until accepted; settings; restore by keyboard",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  fn: async () => {
-    const t = await startTestServer("sqlite");
-    const browser = await launchBrowser();
+browserTest(
+  "pesuchat web: identity change blocks sending until accepted; settings; restore by keyboard",
+  async (t, browser) => {
     const web = await startWeb(t);
     const bob = await connectChat(t);
-    const timer = setTimeout(() => browser.close(), 10 * PAGE_TIMEOUT_MS);
     let web2: Awaited<ReturnType<typeof startWeb>> | null = null;
     try {
       await bob.client.signup({ fullName: "Bob B", username: "bob", password: PW_BOB });
@@ -116,11 +109,9 @@ Deno.test({
       await login.getByRole("button", { name: "Log in" }).click();
       await other.getByText("wrong username or password").waitFor();
     } finally {
-      clearTimeout(timer);
       await web.close();
       await web2?.close();
-      await browser.close().catch(() => {});
-      await t.stop();
     }
   },
-});
+  10 * PAGE_TIMEOUT_MS,
+);

@@ -1,14 +1,6 @@
 import assert from "node:assert/strict";
 import { connectChat } from "./support/chat.ts";
-import {
-  launchBrowser,
-  openPage,
-  PAGE_TIMEOUT_MS,
-  signUpInPage,
-  startWeb,
-  trustInPage,
-} from "./support/browser.ts";
-import { startTestServer } from "./support/server.ts";
+import { browserTest, openPage, signUpInPage, startWeb, trustInPage } from "./support/browser.ts";
 
 /** Text that would run script, load images, follow links or restyle the page if it were HTML. */
 const HOSTILE = [
@@ -21,16 +13,11 @@ const HOSTILE = [
 ];
 const HOSTILE_NAME = `<img src=x onerror="window.__pwned='name'"><b style="color:red">Mal</b>`;
 
-Deno.test({
-  name: "pesuchat web: hostile messages, full names and usernames render as inert text",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  fn: async () => {
-    const t = await startTestServer("sqlite");
-    const browser = await launchBrowser();
+browserTest(
+  "pesuchat web: hostile messages, full names and usernames render as inert text",
+  async (t, browser) => {
     const web = await startWeb(t);
     const mallory = await connectChat(t);
-    const timer = setTimeout(() => browser.close(), 8 * PAGE_TIMEOUT_MS);
     try {
       await mallory.client.signup({
         fullName: HOSTILE_NAME,
@@ -83,11 +70,8 @@ Deno.test({
       assert.deepEqual(found, { pwned: null, markup: 0, bodyShown: true });
       assert.deepEqual(violations, []);
     } finally {
-      clearTimeout(timer);
       await mallory.client.close();
       await web.close();
-      await browser.close().catch(() => {});
-      await t.stop();
     }
   },
-});
+);

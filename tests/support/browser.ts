@@ -12,7 +12,8 @@ import { WebApp } from "../../client/web/app.ts";
 import { WebServer } from "../../client/web/http.ts";
 import type { Profile } from "../../client/profile.ts";
 import { tempProfile } from "./chat.ts";
-import type { TestServer } from "./server.ts";
+import { startTestServer, type TestServer } from "./server.ts";
+import { timeLimited } from "./sessions.ts";
 
 /** Where Debian puts Chromium. */
 export const CHROMIUM = "/usr/bin/chromium";
@@ -93,4 +94,32 @@ export async function trustInPage(page: Page, fingerprint: string): Promise<void
   await page.getByText(fingerprint).waitFor();
   await page.getByRole("button", { name: "Trust", exact: true }).click();
   await page.getByRole("form", { name: "Log in" }).waitFor();
+}
+
+/**
+ * A browser test: a fresh server on SQLite and a fresh Chromium for `fn`, both stopped after it,
+ * and a time limit so a bug fails the test instead of hanging it.
+ */
+export function browserTest(
+  name: string,
+  fn: (t: TestServer, browser: Browser) => Promise<void>,
+  limitMs = 8 * PAGE_TIMEOUT_MS,
+): void {
+  Deno.test({
+    name,
+    // Playwright keeps its pipe to the browser and a few timers beyond one test.
+    sanitizeOps: false,
+    sanitizeResources: false,
+    fn: () =>
+      timeLimited(limitMs, async () => {
+        const t = await startTestServer("sqlite");
+        const browser = await launchBrowser();
+        try {
+          await fn(t, browser);
+        } finally {
+          await browser.close().catch(() => {});
+          await t.stop();
+        }
+      }),
+  });
 }
