@@ -83,6 +83,10 @@ export async function chatList(
         notice = identityChangedListNotice(peer);
         refresh();
       }),
+      client.on("notice", (_peer, text) => {
+        notice = text;
+        refresh();
+      }),
       client.on("problem", (text) => {
         notice = `pesuchat: ${text}`;
         refresh();

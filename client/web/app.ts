@@ -237,6 +237,11 @@ export class WebApp {
           if (this.#place.kind === "list") this.#say(words.identityChangedListNotice(peer));
           this.#refresh();
         }),
+        client.on("notice", (peer, text) => {
+          const p = this.#place;
+          if (p.kind === "list" || (p.kind === "chat" && p.peer === peer)) this.#say(text, "error");
+          this.#refresh();
+        }),
         client.on("problem", (text) => {
           this.#say(text, "error");
           this.#refresh();
