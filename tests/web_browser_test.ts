@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
-import { browserTest, openPage, signUpInPage, startWeb, trustInPage } from "./support/browser.ts";
+import {
+  assertUsable,
+  browserTest,
+  openPage,
+  signUpInPage,
+  startWeb,
+  trustInPage,
+} from "./support/browser.ts";
 import { notTrusted } from "../client/words.ts";
 
 const PW_ALICE = "correct horse 1";
@@ -13,7 +20,9 @@ const SHOTS = new URL(
   import.meta.url,
 );
 
+/** A screenshot of a main screen, after checking it is usable by keyboard, screen reader and phone. */
 async function shot(page: Page, name: string): Promise<void> {
+  await assertUsable(page);
   await Deno.mkdir(SHOTS, { recursive: true });
   await page.screenshot({ path: new URL(`${name}.png`, SHOTS).pathname });
 }

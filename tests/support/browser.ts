@@ -7,6 +7,7 @@
  * @module
  */
 
+import assert from "node:assert/strict";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { WebApp } from "../../client/web/app.ts";
 import { WebServer } from "../../client/web/http.ts";
@@ -122,4 +123,30 @@ export function browserTest(
         }
       }),
   });
+}
+
+/**
+ * Checks what a keyboard or screen-reader user and a phone need on the current screen: every
+ * field and button has a name a screen reader reads, every control can take the focus, and
+ * nothing is wider than the window. Returns the names, for the caller's own checks.
+ */
+export async function assertUsable(page: Page): Promise<string[]> {
+  // Evaluated in the page (a string, since this file is checked without the DOM's types).
+  const r = await page.evaluate(`(() => {
+    const controls = [...document.querySelectorAll("#app input, #app textarea, #app button")];
+    const nameOf = (el) =>
+      el.getAttribute("aria-label") ||
+      [...(el.labels ?? [])].map((l) => l.textContent).join(" ").trim() ||
+      el.textContent.trim();
+    return {
+      unnamed: controls.filter((el) => !nameOf(el)).map((el) => el.outerHTML),
+      unfocusable: controls.filter((el) => el.tabIndex < 0).map((el) => el.outerHTML),
+      names: controls.map(nameOf),
+      tooWide: document.documentElement.scrollWidth > window.innerWidth,
+    };
+  })()`) as { unnamed: string[]; unfocusable: string[]; names: string[]; tooWide: boolean };
+  assert.deepEqual(r.unnamed, [], "controls without a name a screen reader can read");
+  assert.deepEqual(r.unfocusable, [], "controls the keyboard cannot reach");
+  assert.equal(r.tooWide, false, "the screen is wider than a phone's window");
+  return r.names;
 }
