@@ -38,6 +38,21 @@ export function stateMark(state: MessageStateValue): string {
   }
 }
 
+/**
+ * Our own connection to the server, in words that cannot be read as the contact's presence
+ * (pesuchat does not show whether a contact is online).
+ */
+export function connectionText(status: "online" | "reconnecting" | "offline"): string {
+  switch (status) {
+    case "online":
+      return "connected to the server";
+    case "reconnecting":
+      return "reconnecting to the server…";
+    case "offline":
+      return "not connected to the server";
+  }
+}
+
 const pad2 = (n: number) => String(n).padStart(2, "0");
 
 /** "14:05" today, "03-28 14:05" earlier this year, "2024-03-28" before that (local time). */

@@ -7,6 +7,7 @@ import {
   signUpInPage,
   startWeb,
   trustInPage,
+  writeDownRecoveryKey,
 } from "./support/browser.ts";
 import {
   acceptedText,
@@ -29,7 +30,11 @@ browserTest(
       await bob.client.signup({ fullName: "Bob B", username: "bob", password: PW_BOB });
       const page = await openPage(browser, web.url);
       await trustInPage(page, t.server.fingerprint);
-      await signUpInPage(page, { fullName: "Alice A", username: "alice", password: PW_ALICE });
+      // Without a backup at first: settings turn it on later, with a recovery key to write down.
+      assert.equal(
+        await signUpInPage(page, { fullName: "Alice A", username: "alice", password: PW_ALICE }),
+        null,
+      );
       await bob.client.send("alice", "hi alice");
       await page.getByRole("button", { name: /Bob B \(bob\)/ }).click();
       await page.locator(".msg .text", { hasText: "hi alice" }).waitFor();
@@ -77,8 +82,12 @@ browserTest(
       await pw.getByLabel("New password again").fill(PW_ALICE_2);
       await pw.getByRole("button", { name: "Change password" }).click();
       await page.getByText("password changed; use the new one from now on").waitFor();
+      await page.getByRole("button", { name: "Turn backups on" }).click();
+      const recoveryKey = await writeDownRecoveryKey(page);
+      assert.match(recoveryKey, /^([0-9a-f]{4} ){15}[0-9a-f]{4}$/);
+      await page.getByText("backups are on; the first one is uploaded").waitFor();
       await page.getByRole("button", { name: "Back up now" }).click();
-      await page.getByText("backup uploaded, encrypted under your password").waitFor();
+      await page.getByText("backup uploaded, sealed under your recovery key").waitFor();
       await page.getByRole("button", { name: "Log out" }).click();
       await page.getByText("logged out; your chats stay on this computer, encrypted").waitFor();
 
@@ -95,6 +104,13 @@ browserTest(
       await other.keyboard.press("Enter");
       await other.getByRole("heading", { name: "Restore" }).waitFor();
       await other.keyboard.press("Enter"); // "Restore" has the focus: the answer defaults to yes
+      // The recovery key, typed wrong once (the page says why), then right.
+      await other.getByRole("form", { name: "Recovery key" }).waitFor();
+      await other.keyboard.type("0123 4567");
+      await other.keyboard.press("Enter");
+      await other.getByRole("alert").filter({ hasText: "spaces are optional" }).waitFor();
+      await other.keyboard.type(recoveryKey);
+      await other.keyboard.press("Enter");
       await other.getByText(RESTORED_NOTICE).waitFor();
       await other.getByRole("button", { name: /Bob B \(bob\).*are you really bob\?/ }).waitFor();
 

@@ -37,7 +37,12 @@ browserTest(
       await shot(alice, "trust");
       await trustInPage(alice, t.server.fingerprint);
       await shot(alice, "welcome");
-      await signUpInPage(alice, { fullName: "Alice A", username: "alice", password: PW_ALICE });
+      await signUpInPage(alice, {
+        fullName: "Alice A",
+        username: "alice",
+        password: PW_ALICE,
+        backup: true,
+      });
       const bob = await openPage(browser, bobWeb.url);
       await trustInPage(bob, t.server.fingerprint);
       await signUpInPage(bob, { fullName: "Bob B", username: "bob", password: PW_BOB });
@@ -109,7 +114,7 @@ browserTest(
       await alice.getByRole("button", { name: "Back" }).click();
       await alice.getByRole("button", { name: "Settings" }).click();
       await alice.getByRole("button", { name: "Back up now" }).click();
-      await alice.getByText("backup uploaded, encrypted under your password").waitFor();
+      await alice.getByText("backup uploaded, sealed under your recovery key").waitFor();
       await shot(alice, "settings");
       await bobAgain.close();
     } finally {

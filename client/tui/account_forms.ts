@@ -5,9 +5,19 @@
  * @module
  */
 
-import { MIN_PASSWORD_CHARS, passwordProblem } from "../chat.ts";
+import { passwordProblem, passwordRules } from "../chat.ts";
 import { canonicalUsername, USERNAME_RULE, usernameProblem } from "../../protocol/username.ts";
-import { ask, askSecret, say } from "./prompts.ts";
+import { ask, askSecret, confirm, say } from "./prompts.ts";
+import {
+  BACKUP_QUESTION,
+  BACKUP_TRADE_OFF,
+  RECOVERY_KEY_AGAIN,
+  RECOVERY_KEY_HINT,
+  RECOVERY_KEY_PROMPT,
+  RECOVERY_KEY_WARNING,
+  RECOVERY_KEY_WRITTEN,
+  recoveryKeyRows,
+} from "../words.ts";
 
 /** Times a new password may be mistyped before the form gives up and goes back. */
 export const MAX_PASSWORD_ATTEMPTS = 3;
@@ -18,6 +28,36 @@ export interface SignupAnswers {
   email?: string;
   username: string;
   password: string;
+  /** Keep an encrypted backup on the server (sealed under a recovery key the user keeps). */
+  backup: boolean;
+}
+
+export { BACKUP_TRADE_OFF };
+
+/** Asks whether to keep a backup on the server, after saying what it means. Null when cancelled. */
+export async function askBackup(): Promise<boolean | null> {
+  say.info(BACKUP_TRADE_OFF);
+  return await confirm(BACKUP_QUESTION, { initial: false });
+}
+
+/**
+ * Shows a new recovery key once, four groups to a line, and waits until the user says it is
+ * written down (it is never shown again).
+ */
+export async function showRecoveryKey(key: string): Promise<void> {
+  say.note(recoveryKeyRows(key).join("\n"), "Your recovery key");
+  say.warn(RECOVERY_KEY_WARNING);
+  while (!(await confirm(RECOVERY_KEY_WRITTEN, { initial: false }))) say.info(RECOVERY_KEY_AGAIN);
+}
+
+/** Asks for the recovery key to restore a backup, saying what was wrong with the last one. */
+export async function askRecoveryKey(problem: string | null): Promise<string | null> {
+  if (problem) {
+    say.problem(problem, RECOVERY_KEY_HINT);
+  }
+  return await ask(RECOVERY_KEY_PROMPT, {
+    validate: (v) => v.trim() ? undefined : "type the recovery key, or press Esc to give up",
+  });
 }
 
 /** The shape an email address must have (the server never mails anyone; it is for people). */
@@ -34,7 +74,7 @@ export function emailProblem(email: string): string | undefined {
  */
 export async function newPassword(username: string, label = "Password"): Promise<string | null> {
   for (let attempt = 0; attempt < MAX_PASSWORD_ATTEMPTS; attempt++) {
-    const first = await askSecret(`${label} (at least ${MIN_PASSWORD_CHARS} characters, hidden)`, {
+    const first = await askSecret(`${label} (${passwordRules(username)}; hidden)`, {
       validate: (v) => {
         const p = passwordProblem(v, username);
         return p ? `too weak: ${p}` : undefined;
@@ -49,7 +89,7 @@ export async function newPassword(username: string, label = "Password"): Promise
   return null;
 }
 
-/** The sign-up form: full name, email (optional), username, password twice. */
+/** The sign-up form: full name, email (optional), username, password twice, backup or not. */
 export async function signupForm(): Promise<SignupAnswers | null> {
   const fullName = await ask("Full name", {
     validate: (v) => v.trim() ? undefined : "the full name cannot be empty",
@@ -64,11 +104,14 @@ export async function signupForm(): Promise<SignupAnswers | null> {
   const canonical = canonicalUsername(username)!;
   const password = await newPassword(canonical);
   if (password === null) return null;
+  const backup = await askBackup();
+  if (backup === null) return null;
   return {
     fullName: fullName.trim(),
     ...(email.trim() ? { email: email.trim() } : {}),
     username: canonical,
     password,
+    backup,
   };
 }
 

@@ -7,7 +7,9 @@
  * @module
  */
 
-export { printable } from "../format.ts";
+import { printable } from "../format.ts";
+
+export { printable };
 
 const SEGMENTER = new Intl.Segmenter(undefined, { granularity: "grapheme" });
 
@@ -39,6 +41,11 @@ export function textWidth(text: string): number {
   let n = 0;
   for (const g of graphemes(text)) n += graphemeWidth(g);
   return n;
+}
+
+/** The lines of a message, each made printable (a line break is a new line, never `\uFFFD`). */
+export function textLines(text: string): string[] {
+  return text.split(/\r\n|\r|\n/).map(printable);
 }
 
 /** `text` cut to at most `width` columns, ending in `…` when something was cut. */

@@ -22,8 +22,10 @@ export function trustQuestion(
   output?: PromptOutput,
 ): (fingerprint: string) => Promise<boolean> {
   return async (fingerprint) => {
-    say.info(trustLines(server, fingerprint, knownHosts).join("\n"), output);
-    return (await confirm(TRUST_QUESTION, { output })) ?? false;
+    say.info(trustLines(server, knownHosts).join("\n"), output);
+    // The fingerprint is part of the question, so even a small terminal that scrolls the lines
+    // above away shows it next to the question it belongs to.
+    return (await confirm(`${TRUST_QUESTION}\n${server} ${fingerprint}`, { output })) ?? false;
   };
 }
 

@@ -37,10 +37,11 @@ export interface WebTarget {
   trust?: string;
 }
 
-/** A yes/no question the page is showing while a step waits for it. */
+/** A question the page is showing while a step waits for it: yes or no, or a line of text. */
 interface Question {
   view: View;
   answer: (yes: boolean) => void;
+  text?: (text: string) => void;
 }
 
 /** The state of one `pesuchat web` process, shared by every page it serves. */
@@ -92,10 +93,11 @@ export class WebApp {
 
   /** Takes an action from a page. Answers to a question go straight to the step waiting. */
   act(a: Action): void {
-    if (a.do === "answer" && this.#question) {
-      const q = this.#question;
+    const q = this.#question;
+    if (q && (a.do === "answer" || (a.do === "recoveryKey" && q.text))) {
       this.#question = null;
-      q.answer(a.yes);
+      if (a.do === "answer") q.answer(a.yes);
+      else q.text!(a.key);
       return;
     }
     this.#run(() => this.#do(a));
@@ -149,6 +151,32 @@ export class WebApp {
       this.#refresh(0);
       return yes as boolean;
     });
+  }
+
+  /** Shows `view` until the page sends a line of text (null when the user gives up). */
+  #askText(view: View): Promise<string | null> {
+    return new Promise<string | null>((resolve) => {
+      this.#question = { view, answer: () => resolve(null), text: resolve };
+      this.#refresh(0);
+    }).then((text) => {
+      this.#refresh(0);
+      return text;
+    });
+  }
+
+  /** Shows a new recovery key until the user says it is written down (it is shown only now). */
+  async #showRecoveryKey(key: string): Promise<void> {
+    let again = "";
+    // Bounded by the user, as in the terminal: the key is not shown again once they go on.
+    while (
+      !(await this.#ask({
+        screen: "recoveryKey",
+        rows: words.recoveryKeyRows(key),
+        warning: words.RECOVERY_KEY_WARNING.replaceAll("\n", " "),
+        question: words.RECOVERY_KEY_WRITTEN,
+        again,
+      }))
+    ) again = words.RECOVERY_KEY_AGAIN;
   }
 
   /** Builds the view again (soon, so a burst of events makes one) and sends it to every page. */
@@ -213,7 +241,7 @@ export class WebApp {
             screen: "trust",
             server: canonical,
             fingerprint,
-            lines: words.trustLines(canonical, fingerprint, this.target.profile.knownHosts),
+            lines: words.trustLines(canonical, this.target.profile.knownHosts),
             question: words.TRUST_QUESTION,
           }),
       );
@@ -292,6 +320,8 @@ export class WebApp {
         return await this.#send(a.text);
       case "accept":
         return await this.#accept();
+      case "reject":
+        return await this.#reject();
       case "verify":
         return this.#verify(a.peer);
       case "back":
@@ -302,7 +332,23 @@ export class WebApp {
         return await this.#changePassword(a.current, a.next, a.next2);
       case "backup":
         await this.#loggedIn().backupNow();
-        return this.#say("backup uploaded, encrypted under your password");
+        return this.#say("backup uploaded, sealed under your recovery key");
+      case "backupOn":
+        await this.#showRecoveryKey(await this.#loggedIn().enableBackups());
+        return this.#say("backups are on; the first one is uploaded");
+      case "backupOff":
+        if (
+          !(await this.#ask({
+            screen: "question",
+            title: "Turn backups off",
+            lines: [],
+            question: "Turn backups off and delete the server's copy?",
+          }))
+        ) return;
+        await this.#loggedIn().disableBackups();
+        return this.#say("backups are off; the server's copy is deleted");
+      case "recoveryKey":
+        return;
       case "logout":
         await this.#loggedIn().logout();
         return this.#go(
@@ -317,7 +363,14 @@ export class WebApp {
   }
 
   async #signup(
-    a: { fullName: string; email: string; username: string; password: string; password2: string },
+    a: {
+      fullName: string;
+      email: string;
+      username: string;
+      password: string;
+      password2: string;
+      backup: boolean;
+    },
   ): Promise<void> {
     const username = canonicalUsername(a.username);
     if (!username) return this.#say(usernameProblem(a.username) ?? USERNAME_RULE, "error");
@@ -327,16 +380,20 @@ export class WebApp {
     const client = await this.#ensureConnected();
     if (!client) return;
     this.#setBusy("creating the account (deriving keys from the password takes a moment)");
+    let recoveryKey: string | null;
     try {
-      await client.signup({
+      ({ recoveryKey } = await client.signup({
         fullName: a.fullName,
         ...(a.email.trim() ? { email: a.email.trim() } : {}),
         username,
         password: a.password,
-      });
+        backup: a.backup,
+      }));
     } catch (e) {
       return this.#go({ kind: "welcome" }, problemText(e), "error");
     }
+    this.#busy = null;
+    if (recoveryKey) await this.#showRecoveryKey(recoveryKey);
     this.#go({ kind: "list" }, `signed up as ${username}; welcome`);
   }
 
@@ -355,6 +412,12 @@ export class WebApp {
             screen: "restore",
             lines: words.restoreLines(username),
             question: words.RESTORE_QUESTION,
+          }),
+        recoveryKey: (problem) =>
+          this.#askText({
+            screen: "askRecoveryKey",
+            label: words.RECOVERY_KEY_PROMPT,
+            problem: problem ? `${problem}\n${words.RECOVERY_KEY_HINT}` : "",
           }),
       });
       if (r.restored) return this.#go({ kind: "list" }, words.RESTORED_NOTICE);
@@ -420,12 +483,14 @@ export class WebApp {
         return this.#verify();
       case "/accept":
         return await this.#accept();
+      case "/reject":
+        return await this.#reject();
       case "/back":
         return this.#back();
       case "/help":
         return this.#say(
-          "/verify shows the safety number · /accept accepts a changed one · /back goes to " +
-            "the chat list · //text sends a message that starts with /",
+          "/verify shows the safety number · /accept accepts a changed one · /reject refuses " +
+            "it · /back goes to the chat list · //text sends a message that starts with /",
         );
       default:
         return this.#say(`unknown command ${name}; /help lists the commands`, "error");
@@ -440,6 +505,16 @@ export class WebApp {
     if (!contact?.pendingIdentity) return this.#say(words.nothingToAcceptText(p.peer));
     await client.acceptIdentity(p.peer);
     this.#go(p, words.acceptedText(p.peer));
+  }
+
+  async #reject(): Promise<void> {
+    const p = this.#place;
+    if (p.kind !== "chat") return;
+    const client = this.#loggedIn();
+    const contact = await client.contact(p.peer);
+    if (!contact?.pendingIdentity) return this.#say(words.nothingToRejectText(p.peer));
+    await client.rejectIdentity(p.peer);
+    this.#go({ kind: "chat", peer: p.peer }, words.rejectedText(p.peer), "error");
   }
 
   #verify(peer?: string): void {

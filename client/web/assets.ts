@@ -34,6 +34,7 @@ main { max-width: 46rem; margin: 0 auto; padding: 0.75rem; min-height: 100vh;
 h1 { font-size: 1.25rem; margin: 0; overflow-wrap: anywhere; }
 h2 { font-size: 1.05rem; margin: 0.5rem 0 0.25rem; }
 p, pre { margin: 0; }
+p, li, label, h2 { overflow-wrap: anywhere; }
 pre, .mono { font-family: ui-monospace, "DejaVu Sans Mono", monospace; white-space: pre-wrap;
   overflow-wrap: anywhere; }
 header { display: flex; flex-wrap: wrap; align-items: center; gap: 0.5rem; }
@@ -48,7 +49,8 @@ header h1 { flex: 1 1 12rem; }
   gap: 0.5rem; }
 form { display: flex; flex-direction: column; gap: 0.4rem; }
 label { display: flex; flex-direction: column; gap: 0.15rem; font-weight: 600; }
-label .hint { font-weight: 400; font-size: 0.85rem; color: var(--muted); }
+label .hint, p.hint { font-weight: 400; font-size: 0.85rem; color: var(--muted); }
+label.check input { width: auto; margin-right: 0.5rem; }
 label.check { flex-direction: row; align-items: center; font-weight: 400; }
 input, textarea, button { font: inherit; }
 input, textarea { padding: 0.45rem 0.5rem; border: 1px solid #888; border-radius: 0.3rem;

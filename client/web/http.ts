@@ -89,12 +89,14 @@ export function parseAction(data: unknown): Action | null {
   const o = v as Record<string, unknown>;
   if (!ACTIONS.includes(o.do as Action["do"])) return null;
   for (const [k, x] of Object.entries(o)) {
-    if (k === "yes" ? typeof x !== "boolean" : typeof x !== "string") return null;
+    const bool = k === "yes" || k === "backup";
+    if (bool ? typeof x !== "boolean" : typeof x !== "string") return null;
   }
   const need: Partial<Record<Action["do"], string[]>> = {
     connect: ["server"],
     answer: ["yes"],
-    signup: ["fullName", "email", "username", "password", "password2"],
+    signup: ["fullName", "email", "username", "password", "password2", "backup"],
+    recoveryKey: ["key"],
     login: ["username", "password"],
     open: ["peer"],
     newChat: ["username"],

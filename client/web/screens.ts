@@ -36,6 +36,8 @@ export async function screenView(
       server: client.server,
       usernameRule: USERNAME_RULE,
       minPassword: MIN_PASSWORD_CHARS,
+      backupText: words.BACKUP_TRADE_OFF.replaceAll("\n", " "),
+      backupQuestion: words.BACKUP_QUESTION,
       ...n,
     };
   }
@@ -107,7 +109,14 @@ export async function screenView(
         peer: c.peer,
         name: displayName(c.peer, (await client.contact(c.peer))?.fullName),
       })));
-      return { screen: "settings", username: client.username, contacts, ...n };
+      return {
+        screen: "settings",
+        username: client.username,
+        backupsOn: await client.backupsOn(),
+        backupText: words.BACKUP_TRADE_OFF.replaceAll("\n", " "),
+        contacts,
+        ...n,
+      };
     }
   }
 }

@@ -45,9 +45,15 @@ export type View =
     server: string;
     usernameRule: string;
     minPassword: number;
+    /** What a server backup means, and the question whether to keep one. */
+    backupText: string;
+    backupQuestion: string;
     notice?: Notice;
   }
   | { screen: "restore"; lines: string[]; question: string }
+  | { screen: "question"; title: string; lines: string[]; question: string }
+  | { screen: "recoveryKey"; rows: string[]; warning: string; question: string; again: string }
+  | { screen: "askRecoveryKey"; label: string; problem: string }
   | {
     screen: "list";
     header: string;
@@ -83,6 +89,8 @@ export type View =
   | {
     screen: "settings";
     username: string;
+    backupsOn: boolean;
+    backupText: string;
     contacts: { peer: string; name: string }[];
     notice?: Notice;
   };
@@ -101,17 +109,22 @@ export type Action =
     username: string;
     password: string;
     password2: string;
+    backup: boolean;
   }
   | { do: "login"; username: string; password: string }
   | { do: "open"; peer: string }
   | { do: "newChat"; username: string }
   | { do: "send"; text: string }
   | { do: "accept" }
+  | { do: "reject" }
   | { do: "verify"; peer?: string }
   | { do: "back" }
   | { do: "settings" }
   | { do: "changePassword"; current: string; next: string; next2: string }
   | { do: "backup" }
+  | { do: "backupOn" }
+  | { do: "backupOff" }
+  | { do: "recoveryKey"; key: string }
   | { do: "logout" }
   | { do: "deleteAccount"; password: string };
 
@@ -125,11 +138,15 @@ export const ACTIONS: readonly Action["do"][] = [
   "newChat",
   "send",
   "accept",
+  "reject",
   "verify",
   "back",
   "settings",
   "changePassword",
   "backup",
+  "backupOn",
+  "backupOff",
+  "recoveryKey",
   "logout",
   "deleteAccount",
 ];

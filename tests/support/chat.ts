@@ -27,14 +27,19 @@ export async function tempProfile(): Promise<Profile> {
   return new Profile(await Deno.makeTempDir({ prefix: "pesuchat_profile_" }));
 }
 
-/** Connects a chat client to `t`, trusting its key by fingerprint. */
-export async function connectChat(t: TestServer, profile?: Profile): Promise<TestChat> {
+/** Connects a chat client to `t`, trusting its key by fingerprint, on `clock` if given. */
+export async function connectChat(
+  t: TestServer,
+  profile?: Profile,
+  clock?: () => number,
+): Promise<TestChat> {
   const p = profile ?? await tempProfile();
   const client = await ChatClient.connect({
     hostname: "127.0.0.1",
     port: t.port,
     profile: p,
     trust: t.server.fingerprint,
+    ...(clock ? { clock } : {}),
   });
   const received: StoredMessage[] = [];
   const problems: string[] = [];
@@ -75,4 +80,17 @@ export async function eventually(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/** A profile folder with an account on `t` (full name: the username in capitals). */
+export async function accountProfile(
+  t: TestServer,
+  username: string,
+  password: string,
+): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "pesuchat_cli_profile_" });
+  const c = await connectChat(t, new Profile(dir));
+  await c.client.signup({ fullName: username.toUpperCase(), username, password });
+  await c.client.close();
+  return dir;
 }

@@ -78,7 +78,7 @@ function form(
     e.preventDefault();
     const values: Record<string, string> = {};
     for (const input of f.querySelectorAll<HTMLInputElement>("input, textarea")) {
-      values[input.name] = input.value;
+      values[input.name] = input.type === "checkbox" ? (input.checked ? "on" : "") : input.value;
     }
     for (const input of f.querySelectorAll<HTMLInputElement>("input[type=password]")) {
       input.value = "";
@@ -135,7 +135,12 @@ function connectScreen(v: Extract<View, { screen: "connect" }>): Screen {
 function trustScreen(v: Extract<View, { screen: "trust" }>): Screen {
   return simple([
     h("h1", {}, `First contact with ${v.server}`),
-    h("pre", { class: "mono" }, v.lines.join("\n")),
+    h("p", {}, v.lines.join(" ")),
+    h(
+      "p",
+      { class: "mono number", "aria-label": `key fingerprint ${v.fingerprint}` },
+      v.fingerprint,
+    ),
     ...yesNo(v.question, "Trust", "Do not trust", true),
   ]);
 }
@@ -162,6 +167,13 @@ function welcomeScreen(v: Extract<View, { screen: "welcome" }>): Screen {
         autocomplete: "new-password",
       }),
       field("Password again", "password2", { type: "password", autocomplete: "new-password" }),
+      h("p", { id: "backup-text", class: "hint" }, v.backupText),
+      h(
+        "label",
+        { class: "check" },
+        h("input", { type: "checkbox", name: "backup", "aria-describedby": "backup-text" }),
+        v.backupQuestion,
+      ),
     ],
     "Sign up",
     (x) => ({
@@ -171,6 +183,7 @@ function welcomeScreen(v: Extract<View, { screen: "welcome" }>): Screen {
       username: x.username!,
       password: x.password!,
       password2: x.password2!,
+      backup: x.backup === "on",
     }),
   );
   const s = simple([
@@ -187,6 +200,40 @@ function restoreScreen(v: Extract<View, { screen: "restore" }>): Screen {
     h("p", {}, v.lines.join(" ")),
     ...yesNo(v.question, "Restore", "Start afresh", false),
   ]);
+}
+
+function questionScreen(v: Extract<View, { screen: "question" }>): Screen {
+  return simple([
+    h("h1", {}, v.title),
+    ...v.lines.map((l) => h("p", {}, l)),
+    ...yesNo(v.question, "Yes", "No", true),
+  ]);
+}
+
+function recoveryKeyScreen(v: Extract<View, { screen: "recoveryKey" }>): Screen {
+  return simple([
+    h("h1", {}, "Your recovery key"),
+    h("pre", { class: "number mono recovery-key" }, v.rows.join("\n")),
+    h("p", { role: "alert" }, v.warning),
+    v.again ? h("p", { class: "notice" }, v.again) : null,
+    ...yesNo(v.question, "Yes, it is written down", "Not yet", true),
+  ]);
+}
+
+function askRecoveryKeyScreen(v: Extract<View, { screen: "askRecoveryKey" }>): Screen {
+  const f = form(
+    "Recovery key",
+    [field(v.label, "key", { required: true })],
+    "Restore",
+    (x) => ({ do: "recoveryKey", key: x.key! }),
+  );
+  const s = simple([
+    h("h1", {}, "Restore"),
+    v.problem ? h("p", { class: "notice error", role: "alert" }, v.problem) : null,
+    f,
+    h("button", { class: "plain", onclick: () => send({ do: "answer", yes: false }) }, "Give up"),
+  ]);
+  return { ...s, focus: f.querySelector("input")! };
 }
 
 function rowItem(r: RowView): HTMLElement {
@@ -303,7 +350,8 @@ function chatScreen(v: Extract<View, { screen: "chat" }>): Screen {
   const hint = h(
     "p",
     { id: "composer-hint", class: "status" },
-    "Enter sends, Shift+Enter starts a new line; /verify, /accept and /back work as in the terminal.",
+    "Enter sends, Shift+Enter starts a new line; /verify, /accept, /reject and /back work as in " +
+      "the terminal.",
   );
   composer.addEventListener("submit", (e) => {
     e.preventDefault();
@@ -332,6 +380,7 @@ function chatScreen(v: Extract<View, { screen: "chat" }>): Screen {
         { class: "row" },
         h("button", { onclick: () => send({ do: "verify" }) }, "Verify"),
         h("button", { class: "plain", onclick: () => send({ do: "accept" }) }, "Accept"),
+        h("button", { class: "plain", onclick: () => send({ do: "reject" }) }, "Reject"),
       ),
     );
     const atEnd = list.scrollTop + list.clientHeight >= list.scrollHeight - 8;
@@ -415,9 +464,35 @@ function verifyScreen(v: Extract<View, { screen: "verify" }>): Screen {
 function settingsScreen(v: Extract<View, { screen: "settings" }>): Screen {
   const nb = noticeBox();
   const contacts = h("ul", { class: "chats", "aria-label": "Contacts to verify" });
+  const backups = h("section", { "aria-labelledby": "backups-h" });
   const update = (n: View) => {
     if (n.screen !== "settings") return;
     nb.set(n.notice);
+    backups.replaceChildren(
+      h("h2", { id: "backups-h" }, "Backups"),
+      ...(n.backupsOn
+        ? [
+          h("p", {}, "sealed under your recovery key; the server cannot read it"),
+          h(
+            "div",
+            { class: "row" },
+            h("button", { onclick: () => send({ do: "backup" }) }, "Back up now"),
+            h(
+              "button",
+              { class: "plain", onclick: () => send({ do: "backupOff" }) },
+              "Turn backups off",
+            ),
+          ),
+        ]
+        : [
+          h("p", {}, n.backupText),
+          h(
+            "div",
+            { class: "row" },
+            h("button", { onclick: () => send({ do: "backupOn" }) }, "Turn backups on"),
+          ),
+        ]),
+    );
     contacts.replaceChildren(
       ...n.contacts.map((c) =>
         h("li", {}, h("button", { onclick: () => send({ do: "verify", peer: c.peer }) }, c.name))
@@ -453,13 +528,7 @@ function settingsScreen(v: Extract<View, { screen: "settings" }>): Screen {
           next2: x.next2!,
         }),
       ),
-      h("h2", {}, "Back up now"),
-      h("p", {}, "encrypted; the server cannot read it"),
-      h(
-        "div",
-        { class: "row" },
-        h("button", { onclick: () => send({ do: "backup" }) }, "Back up now"),
-      ),
+      backups,
       h("h2", {}, "Log out"),
       h("div", { class: "row" }, h("button", { onclick: () => send({ do: "logout" }) }, "Log out")),
       h("h2", {}, "Delete account"),
@@ -494,6 +563,12 @@ function build(v: View): Screen {
       return welcomeScreen(v);
     case "restore":
       return restoreScreen(v);
+    case "question":
+      return questionScreen(v);
+    case "recoveryKey":
+      return recoveryKeyScreen(v);
+    case "askRecoveryKey":
+      return askRecoveryKeyScreen(v);
     case "list":
       return listScreen(v);
     case "chat":
@@ -508,6 +583,8 @@ function build(v: View): Screen {
 function keyOf(v: View): string {
   if (v.screen === "chat" || v.screen === "verify") return `${v.screen} ${v.peer}`;
   if (v.screen === "trust") return `trust ${v.fingerprint}`;
+  if (v.screen === "recoveryKey") return `recoveryKey ${v.again}`;
+  if (v.screen === "askRecoveryKey") return `askRecoveryKey ${v.problem}`;
   return v.screen;
 }
 
