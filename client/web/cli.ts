@@ -6,7 +6,8 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
+import { report } from "../cli.ts";
 import { splitHost } from "../chat.ts";
 import { Profile, profileDir } from "../profile.ts";
 import { UsageError } from "../tui/problems.ts";
@@ -25,6 +26,15 @@ Without HOST:PORT the page asks for the server.
   --port N               serve the page on 127.0.0.1:N (default: a free port)
   --no-open              print the address only; do not open a browser`;
 
+/** `pesuchat web`'s flags. */
+export const WEB_OPTIONS: ParseArgsOptionsConfig = {
+  profile: { type: "string" },
+  trust: { type: "string" },
+  port: { type: "string" },
+  "no-open": { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+};
+
 /** `pesuchat web`'s command line, parsed. */
 export interface WebArgs {
   help: boolean;
@@ -39,21 +49,16 @@ export interface WebArgs {
 export function parseWebArgs(args: string[]): WebArgs {
   let parsed;
   try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        profile: { type: "string" },
-        trust: { type: "string" },
-        port: { type: "string" },
-        "no-open": { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
+    parsed = parseArgs({ args, allowPositionals: true, options: WEB_OPTIONS });
   } catch (e) {
     throw new UsageError((e as Error).message.split("\n")[0]!, "see 'pesuchat web --help'");
   }
-  const { values: v, positionals } = parsed;
+  const { positionals } = parsed;
+  const v = parsed.values as Record<string, string | boolean | undefined> & {
+    profile?: string;
+    trust?: string;
+    port?: string;
+  };
   const usage = WEB_HELP.split("\n")[0]!;
   if (positionals.length > 1) throw new UsageError(`unexpected ${positionals[1]}`, usage);
   const server = positionals[0] ?? "";
@@ -137,4 +142,23 @@ export async function runWeb(a: WebArgs): Promise<number> {
   await app.close();
   await http.close();
   return 0;
+}
+
+/** Runs `pesuchat web args`; returns the exit code (2 for a wrong command line, with the usage). */
+export async function webCommand(args: string[]): Promise<number> {
+  let parsed: WebArgs;
+  try {
+    parsed = parseWebArgs(args);
+  } catch (e) {
+    if (!(e instanceof UsageError)) return report(e);
+    console.error(`pesuchat: ${e.message}`);
+    console.error("");
+    console.error(WEB_HELP);
+    return 2;
+  }
+  try {
+    return await runWeb(parsed);
+  } catch (e) {
+    return report(e);
+  }
 }
