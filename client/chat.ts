@@ -626,8 +626,9 @@ export class ChatClient {
   async disableBackups(): Promise<void> {
     if (this.#backupTimer) clearTimeout(this.#backupTimer);
     this.#backupTimer = null;
-    this.#m.store.deleteMeta("recovery_key");
+    // The server's copy goes first: offline, backups stay on rather than half off.
     await explainServer(this.#request("backup_delete", {}));
+    this.#m.store.deleteMeta("recovery_key");
   }
 
   /** Uploads an encrypted backup now; `ChatError("backups_off")` when backups are off. */
