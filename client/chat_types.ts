@@ -20,9 +20,14 @@ export class ChatError extends Error {
       | "bad_input"
       | "no_such_user"
       | "identity_changed"
+      | "bad_identity"
       | "wrong_password"
       | "offline"
       | "not_logged_in"
+      | "backups_off"
+      | "restore_cancelled"
+      | "wrong_recovery_key"
+      | "weak_kdf"
       | "server",
     message: string,
   ) {

@@ -11,6 +11,7 @@ import { decodeServerMessage, encodeAck, encodeRequest, parseResult } from "../p
 import { ProtocolError, type ProtocolErrorCode } from "../protocol/errors.ts";
 import { MAX_OUTSTANDING_REQUESTS, REQUEST_TIMEOUT_MS } from "../protocol/limits.ts";
 import type { Deliver, RequestOf, RequestType, ResultOf } from "../protocol/messages.ts";
+import type { ByteStream } from "../protocol/framing.ts";
 import { clientHandshake, type SecureChannel } from "../protocol/transport.ts";
 
 /** Time allowed to open the TCP connection and finish the handshake. */
@@ -130,14 +131,7 @@ export class ServerConnection {
         }),
       ]);
       conn.setNoDelay(true);
-      const { channel, serverPayload } = await clientHandshake(conn, o);
-      let info = {};
-      try {
-        info = JSON.parse(new TextDecoder().decode(serverPayload));
-      } catch {
-        // an unnamed server is still a server
-      }
-      return new ServerConnection(channel, info, o);
+      return await ServerConnection.over(conn, o);
     } catch (e) {
       try {
         conn?.close();
@@ -149,6 +143,18 @@ export class ServerConnection {
       clearTimeout(timer);
       clearTimeout(connectTimer);
     }
+  }
+
+  /** Runs the handshake over a stream that is already connected (a TCP socket bound elsewhere). */
+  static async over(stream: ByteStream, o: OpenOptions): Promise<ServerConnection> {
+    const { channel, serverPayload } = await clientHandshake(stream, o);
+    let info = {};
+    try {
+      info = JSON.parse(new TextDecoder().decode(serverPayload));
+    } catch {
+      // an unnamed server is still a server
+    }
+    return new ServerConnection(channel, info, o);
   }
 
   /** The server's static key, as verified during the handshake. */

@@ -98,9 +98,11 @@ export type MetaKey =
   | "kdf"
   | "wrapped_account_key"
   | "next_prekey_id"
+  | "last_resort_id"
+  | "last_resort_retired"
   | "backup_dirty";
 /** Sealed metadata keys. */
-export type SecretKey = "identity" | "device_key";
+export type SecretKey = "identity" | "device_key" | "recovery_key";
 
 /** The local store of one account on one server. */
 export class LocalStore {
@@ -188,6 +190,11 @@ export class LocalStore {
 
   async setSecret(k: SecretKey, v: Uint8Array): Promise<void> {
     this.setMeta(k, await this.seal(`meta ${k}`, v));
+  }
+
+  /** Forgets a metadata entry (sealed or not); an absent one is ignored. */
+  deleteMeta(k: MetaKey | SecretKey): void {
+    this.#stmt("DELETE FROM meta WHERE k = ?").run(k);
   }
 
   async getSecret(k: SecretKey): Promise<Uint8Array | null> {

@@ -81,8 +81,9 @@ export class Messenger {
     readonly identity: IdentityKeyPair,
     readonly username: string,
     readonly link: MessengerLink,
+    now: () => number = Date.now,
   ) {
-    this.prekeys = new ClientPrekeys(store, identity);
+    this.prekeys = new ClientPrekeys(store, identity, now);
     this.sessions = new SessionLock(store);
   }
 
@@ -125,6 +126,23 @@ export class Messenger {
       throw new ChatError("no_such_user", `there is no user ${JSON.stringify(username)}`);
     }
     const r = await explainServer(this.link.request("lookup", { username: canonical }));
+    if (r.username !== canonical) {
+      throw new ChatError(
+        "bad_identity",
+        `the server answered for ${r.username}, not ${canonical}`,
+      );
+    }
+    // The server could hand out any bytes as the identity: only one whose Ed25519 key signed its
+    // X25519 key is stored (a session would refuse it later anyway; a contact must not hold it).
+    try {
+      await IdentityPublic.decode(r.identity);
+    } catch (e) {
+      throw new ChatError(
+        "bad_identity",
+        `the server sent ${canonical}'s identity with a bad signature (${(e as Error).message}); ` +
+          "it was not stored",
+      );
+    }
     await this.run(() => this.#noteIdentity(r.username, r.fullName, r.identity));
     return { username: r.username, fullName: r.fullName };
   }
@@ -193,6 +211,24 @@ export class Messenger {
       c.pendingIdentity = null;
       c.verified = false;
       await this.store.putContact(c);
+      this.link.changed();
+    });
+  }
+
+  /**
+   * Rejects a contact's new identity: the accepted one stays, the new one is dropped, and nothing
+   * is sent to the new one. While the server keeps presenting it, sending stays blocked and the
+   * change is announced again.
+   */
+  rejectIdentity(username: string): Promise<void> {
+    return this.run(async () => {
+      const c = await this.store.getContact(username);
+      if (!c?.pendingIdentity) return;
+      c.pendingIdentity = null;
+      await this.store.putContact(c);
+      // A session the new identity started stays in the record to read with, never to send
+      // with: #sendContent starts a new one when the sendable session is not the accepted
+      // identity's.
       this.link.changed();
     });
   }
@@ -286,9 +322,39 @@ export class Messenger {
       text: text ?? "",
     };
     const plaintext = encodeContent(content);
+    // Nothing goes to an identity the user has not accepted: not a message, not a receipt (a
+    // receipt for such a contact is dropped).
+    const contact = await s.getContact(peer);
+    if (contact?.pendingIdentity) {
+      if (text === null) return null;
+      throw identityChanged(peer);
+    }
+    try {
+      await this.#encryptStep(peer, mid, stored, plaintext, text, contact?.identity ?? null);
+    } catch (e) {
+      if (text === null && e instanceof ChatError && e.code === "identity_changed") return null;
+      throw e;
+    }
+    this.link.changed();
+    return text === null ? null : stored;
+  }
+
+  /** One encryption in the session lock: from the record's session, or a new one to `accepted`. */
+  async #encryptStep(
+    peer: string,
+    mid: Uint8Array,
+    stored: StoredMessage,
+    plaintext: Uint8Array,
+    text: string | null,
+    accepted: Uint8Array | null,
+  ): Promise<void> {
+    const s = this.store;
     await this.sessions.run(peer, async (record) => {
       let r = record;
-      if (!r.sendable) {
+      // A session the user never accepted (one a new identity started) is not sent on.
+      const foreign = accepted !== null && r.sendable !== null &&
+        !equalIdentity(r.sendable.remoteIdentity.encode(), accepted);
+      if (!r.sendable || foreign) {
         // No session, or the last one was retired (restore, repair): a new PQXDH session.
         const b = await explainServer(this.link.request("bundle", { username: peer }));
         const session = await Session.initiate(this.identity, {
@@ -316,8 +382,6 @@ export class Messenger {
         result: null,
       };
     });
-    this.link.changed();
-    return text === null ? null : stored;
   }
 
   /** Sends everything in the outbox, oldest first; stops quietly when offline. */
@@ -451,7 +515,8 @@ export class Messenger {
     } else if (content.t === "text") {
       const stored = r.stored!;
       this.link.emit("message", stored);
-      this.#queueReceipt(peer, d.mid);
+      // No delivery receipt to an identity the user has not accepted.
+      if (!(await this.store.getContact(peer))?.pendingIdentity) this.#queueReceipt(peer, d.mid);
     } else if (content.t === "receipt") {
       const state = content.kind === "read" ? MessageState.read : MessageState.delivered;
       this.link.emit("state", peer, content.mids, state);
@@ -465,6 +530,14 @@ export class Messenger {
    */
   async #open(d: Deliver, record: SessionRecord): Promise<StepResult<Received>> {
     const s = this.store;
+    const isReplayedStart = (body: Uint8Array) => {
+      try {
+        const init = envelopeInitiation(body);
+        return init !== null && s.baseKeySeen(init.baseKey);
+      } catch {
+        return false;
+      }
+    };
     const peer = d.from;
     if (s.hasMessage(d.mid) || s.wasSeen(d.mid)) return { record: null, result: { kind: "known" } };
     const refuse = (why: string, next: SessionRecord | null): StepResult<Received> => ({
@@ -488,7 +561,12 @@ export class Messenger {
     } catch (e) {
       if (!(e instanceof RecordOpenError)) return undecryptable(e);
       if (e.reason === "duplicate") return repeated;
-      if (e.reason === "undecryptable") return undecryptable(e);
+      if (e.reason === "undecryptable") {
+        // A first message of a session accepted here before, that no longer opens: a replay
+        // after the ratchet moved on (its old chain is gone). Repairing would let a replaying
+        // server reset sessions at will.
+        return isReplayedStart(d.body) ? repeated : undecryptable(e);
+      }
       // A prekey envelope no session here started from: a new session, unless it is a replay.
       let init: { baseKey: Uint8Array; signedPrekeyId: number };
       try {

@@ -56,6 +56,7 @@ for (const kind of DATABASE_KINDS) {
         email: EMAIL,
         username: "zelda",
         password: PASSWORDS[0]!,
+        backup: true,
       });
       await b.client.signup({
         fullName: "Otto Marmalade",

@@ -20,10 +20,13 @@ interface NewAccount {
   email: string;
   username: string;
   password: string;
+  /** Opt in to server backups; the recovery key shown is returned. */
+  backup?: boolean;
 }
 
-/** Fills in the sign-up form from the welcome menu, and waits for the chat list. */
-async function signUp(c: TmuxClient, a: NewAccount): Promise<void> {
+/** Fills in the sign-up form from the welcome menu, and waits for the chat list; returns the
+ * recovery key shown when backups were chosen. */
+async function signUp(c: TmuxClient, a: NewAccount): Promise<string | null> {
   await c.prompt("pesuchat ·");
   await c.keys("Down", "Enter");
   await c.prompt("Full name");
@@ -36,7 +39,19 @@ async function signUp(c: TmuxClient, a: NewAccount): Promise<void> {
   await c.line(a.password);
   await c.prompt("Password again");
   await c.line(a.password);
+  await c.prompt("Keep an encrypted backup");
+  if (!a.backup) {
+    await c.keys("Enter");
+    await c.waitFor(/Chats/);
+    return null;
+  }
+  await c.keys("y");
+  const shown = await c.waitFor(/Your recovery key[^]*?((?:[0-9a-f]{4} {2}){3}[0-9a-f]{4}[^]*){4}/);
+  const key = [...shown.matchAll(/\b[0-9a-f]{4}\b/g)].map((m) => m[0]).join(" ");
+  await c.prompt("Have you written the recovery key down?");
+  await c.keys("y");
   await c.waitFor(/Chats/);
+  return key;
 }
 
 /** Logs in from the welcome menu. */
@@ -131,13 +146,18 @@ Deno.test("connect: two people trust the server, sign up, chat, verify, log out 
     await alice.line(PW_ALICE);
     await alice.prompt("Password again");
     await alice.line(PW_ALICE);
+    await alice.waitFor("under a recovery key shown to you once");
+    await alice.prompt("Keep an encrypted backup on the server?");
+    await alice.keys("Enter"); // no backup
     await alice.waitFor("Chats (none yet");
-    await signUp(bob, {
+    const bobKey = await signUp(bob, {
       fullName: "Bob B",
       email: "bob@example.org",
       username: "bob",
       password: PW_BOB,
+      backup: true,
     });
+    assert.match(bobKey!, /^([0-9a-f]{4} ){15}[0-9a-f]{4}$/);
 
     // New chat: a clear message for a user who does not exist, then a chat with bob.
     await alice.keys("Enter");
@@ -194,7 +214,8 @@ Deno.test("connect: two people trust the server, sign up, chat, verify, log out 
     await bob.waitFor(/Alice A \(alice\)\s+\d\d:\d\d\s+you: this is half and the rest/);
     await bob.keys("Down", "Down", "Enter");
     await bob.waitFor("Log out");
-    await bob.keys("Down", "Down", "Down", "Enter");
+    // Bob backs up: verify, password, back up now, backups off, then log out.
+    await bob.keys("Down", "Down", "Down", "Down", "Enter");
     await bob.waitFor("logged out");
     await logIn(bob, "bob", "not the password");
     const refused = await bob.waitFor("pesuchat: wrong username or password");
@@ -217,6 +238,12 @@ Deno.test("connect: two people trust the server, sign up, chat, verify, log out 
     await logIn(bobElsewhere, "bob", PW_BOB);
     await bobElsewhere.waitFor("Restore the backup from the server?");
     await bobElsewhere.keys("y");
+    // A key that is not Bob's is refused and asked again; his own opens the backup.
+    await bobElsewhere.prompt("Recovery key");
+    await bobElsewhere.line("0123 ".repeat(16).trim());
+    await bobElsewhere.waitFor("pesuchat: that recovery key does not open this backup");
+    await bobElsewhere.prompt("Recovery key");
+    await bobElsewhere.line(bobKey!);
     await bobElsewhere.waitFor("restored your chats from the backup");
     await bobElsewhere.waitFor(/Alice A \(alice\)\s+\d\d:\d\d\s+you: this is half and the rest/);
     await bobElsewhere.keys("Enter");

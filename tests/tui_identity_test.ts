@@ -22,6 +22,8 @@ async function signUp(c: TmuxClient, username: string, password: string): Promis
     await c.prompt(prompt!);
     await c.line(answer!);
   }
+  await c.prompt("Keep an encrypted backup");
+  await c.keys("Enter"); // no backup
   await c.waitFor("Chats");
 }
 

@@ -60,6 +60,8 @@ Deno.test("connect: the chat screen shows a cut connection, queues what is typed
       await alice.prompt(prompt!);
       await alice.line(answer!);
     }
+    await alice.prompt("Keep an encrypted backup");
+    await alice.keys("Enter"); // no backup
     await alice.waitFor("Chats");
     await alice.keys("Enter");
     await alice.prompt("Chat with (username)");

@@ -2,7 +2,7 @@
  * The live chat screen: one conversation, full screen, redrawn whole on every event. Incoming
  * messages, receipts and connection changes redraw the conversation above an input line that is
  * kept as a value ({@linkcode Line}), so whatever was half typed is drawn again untouched below
- * the new message. Commands: /help, /verify, /accept, /back, /quit.
+ * the new message. Commands: /help, /verify, /accept, /reject, /back, /quit.
  *
  * @module
  */
@@ -45,6 +45,7 @@ type Mode =
 const HELP = [
   "/verify   show the safety number with this contact and mark them verified",
   "/accept   accept the contact's new safety number after it changed",
+  "/reject   refuse the new safety number: nothing is sent to it, the old one stays",
   "/retry    send again what is not sent yet (✗ not sent, or still …)",
   "/back     back to the chat list",
   "/quit     leave pesuchat",
@@ -217,7 +218,7 @@ class ChatScreen {
     this.#note(
       `${this.peer}'s safety number has changed. This happens when ${this.peer} set pesuchat up ` +
         "again without a backup, or when someone is intercepting the chat. Compare the new " +
-        "number with /verify; type /accept to keep chatting.",
+        "number with /verify; type /accept to keep chatting, or /reject to refuse it.",
       "warn",
     );
   }
@@ -329,6 +330,9 @@ class ChatScreen {
       case "/accept":
         await this.#accept();
         return;
+      case "/reject":
+        await this.#reject();
+        return;
       case "/retry":
         await this.#retry();
         return;
@@ -427,6 +431,25 @@ class ChatScreen {
       if (this.#stash !== null && lineText(this.#line) === "") this.#line = lineOf(this.#stash);
       this.#stash = null;
       this.#render();
+    } catch (e) {
+      this.#note(explain(e).message, "error");
+    }
+  }
+
+  async #reject(): Promise<void> {
+    if (!this.#identityChanged) {
+      this.#note(`${this.peer}'s safety number has not changed; nothing to reject`);
+      return;
+    }
+    try {
+      await this.client.rejectIdentity(this.peer);
+      this.#identityChanged = false;
+      this.#stash = null;
+      this.#note(
+        `rejected ${this.peer}'s new safety number: nothing was sent to it. If the server keeps ` +
+          "presenting it, sending stays blocked; ask them out of band what happened.",
+        "warn",
+      );
     } catch (e) {
       this.#note(explain(e).message, "error");
     }

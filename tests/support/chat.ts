@@ -27,14 +27,19 @@ export async function tempProfile(): Promise<Profile> {
   return new Profile(await Deno.makeTempDir({ prefix: "pesuchat_profile_" }));
 }
 
-/** Connects a chat client to `t`, trusting its key by fingerprint. */
-export async function connectChat(t: TestServer, profile?: Profile): Promise<TestChat> {
+/** Connects a chat client to `t`, trusting its key by fingerprint, on `clock` if given. */
+export async function connectChat(
+  t: TestServer,
+  profile?: Profile,
+  clock?: () => number,
+): Promise<TestChat> {
   const p = profile ?? await tempProfile();
   const client = await ChatClient.connect({
     hostname: "127.0.0.1",
     port: t.port,
     profile: p,
     trust: t.server.fingerprint,
+    ...(clock ? { clock } : {}),
   });
   const received: StoredMessage[] = [];
   const problems: string[] = [];

@@ -4,9 +4,13 @@
  * @module
  */
 
+import { timeLimited } from "./sessions.ts";
 import type { TmuxClient } from "./tmux.ts";
 
-/** Signs up from the welcome menu (full name = the username in capitals) and waits for the list. */
+/**
+ * Signs up from the welcome menu (full name = the username in capitals, no backup) and waits
+ * for the list.
+ */
 export async function tuiSignUp(c: TmuxClient, username: string, password: string): Promise<void> {
   await c.prompt("pesuchat ·");
   await c.keys("Down", "Enter");
@@ -22,6 +26,9 @@ export async function tuiSignUp(c: TmuxClient, username: string, password: strin
     await c.prompt(prompt!);
     await c.line(answer!);
   }
+  // No backup: these tests are about the chat, not the recovery key.
+  await c.prompt("Keep an encrypted backup");
+  await c.keys("Enter");
   await c.waitFor("Chats");
 }
 
@@ -42,20 +49,5 @@ export function withLimit(
   fn: () => Promise<void>,
   limitMs = TUI_TEST_LIMIT_MS,
 ): () => Promise<void> {
-  return async () => {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    try {
-      await Promise.race([
-        fn(),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () => reject(new Error(`the test took more than ${limitMs / 1000} s`)),
-            limitMs,
-          );
-        }),
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
-  };
+  return () => timeLimited(limitMs, fn);
 }
