@@ -60,6 +60,8 @@ async function startServer(dir: string): Promise<ServerProcess> {
       "10000000",
       "--max-connections",
       "20000",
+      "--signups-per-hour",
+      "10000000",
     ],
     stdin: "null",
     stdout: "null",

@@ -8,9 +8,15 @@
 import { join, resolve } from "node:path";
 import { openStore } from "../sql/mod.ts";
 import { ConfigError, KEYSTORE_FILE, readConfig, storeLocation } from "./config.ts";
-import { KeystoreError, keystoreNeedsPassword, openKeystore } from "./keystore.ts";
+import {
+  KeystoreError,
+  keystoreNeedsPassword,
+  type KeystoreSecrets,
+  openKeystore,
+} from "./keystore.ts";
 import { Logger } from "./log.ts";
 import type { Prompter } from "./prompts.ts";
+import { explainingDatabase } from "./db_problems.ts";
 import { PesuchatServer, type ServerLimits } from "./server.ts";
 import { setup } from "./setup.ts";
 
@@ -47,12 +53,53 @@ export async function startFromDir(
     );
     config = r.config;
   }
+  const secrets = await unlock(dir, o.password, ask);
+  if (config.database.kind === "sqlite" && !o.init) {
+    await mustHoldData(join(dir, config.database.file));
+  }
+  const database = config.database;
+  const store = await explainingDatabase(
+    database,
+    dir,
+    () => openStore(storeLocation(dir, database, secrets.dbPassword)),
+  );
+  try {
+    const m = await explainingDatabase(database, dir, () => store.migrate());
+    if (m.from !== m.to) logger.info("database migrated", { from: m.from, to: m.to });
+    const server = await PesuchatServer.start({
+      store,
+      secrets,
+      hostname: o.hostname ?? config.listen.hostname,
+      port: o.port ?? config.listen.port,
+      logger,
+      limits: { ...config.limits, ...o.limits },
+      version: o.version,
+      registration: config.registration,
+    });
+    logger.info("listening", {
+      addr: `${server.hostname}:${server.port}`,
+      db: config.database.kind,
+    });
+    logger.info("server key", { fingerprint: server.fingerprint });
+    return server;
+  } catch (e) {
+    await store.close().catch(() => {});
+    throw e;
+  }
+}
+
+/** Opens the keystore of the server in `dir`, with `password` or by asking on a terminal. */
+export async function unlock(
+  dir: string,
+  givenPassword: string | undefined,
+  ask: Prompter,
+): Promise<KeystoreSecrets> {
   const text = await Deno.readTextFile(join(dir, KEYSTORE_FILE)).catch((e) => {
     throw new ConfigError(`cannot read the keystore in ${dir}: ${(e as Error).message}`);
   });
   let password: string | null = null;
   if (keystoreNeedsPassword(text)) {
-    password = o.password ??
+    password = givenPassword ??
       (Deno.stdin.isTerminal() ? await ask.password("Launch password") : null);
     if (password === null) {
       throw new ConfigError(
@@ -71,31 +118,34 @@ export async function startFromDir(
         "nothing was started; try again",
       );
     }
+    if (e instanceof KeystoreError && e.code === "corrupt") {
+      throw new ConfigError(
+        `${join(dir, KEYSTORE_FILE)}: ${e.message}`,
+        "restore keystore.json from a backup; without it clients cannot trust this server again",
+      );
+    }
     throw e;
   }
-  const store = await openStore(storeLocation(dir, config.database, secrets.dbPassword));
+  return secrets;
+}
+
+/**
+ * Refuses an SQLite file that is gone or empty: opening it would make a fresh server with no
+ * accounts, and every client would find its account missing.
+ */
+async function mustHoldData(file: string): Promise<void> {
+  let size: number;
   try {
-    const m = await store.migrate();
-    if (m.from !== m.to) logger.info("database migrated", { from: m.from, to: m.to });
-    const server = await PesuchatServer.start({
-      store,
-      secrets,
-      hostname: o.hostname ?? config.listen.hostname,
-      port: o.port ?? config.listen.port,
-      logger,
-      limits: { ...config.limits, ...o.limits },
-      version: o.version,
-    });
-    logger.info("listening", {
-      addr: `${server.hostname}:${server.port}`,
-      db: config.database.kind,
-    });
-    logger.info("server key", { fingerprint: server.fingerprint });
-    return server;
+    size = (await Deno.stat(file)).size;
   } catch (e) {
-    await store.close().catch(() => {});
-    throw e;
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+    size = -1;
   }
+  if (size > 0) return;
+  throw new ConfigError(
+    `the database ${file} is ${size < 0 ? "missing" : "empty"}; nothing was started`,
+    "restore it from a backup; to start afresh with no accounts, run again with --init",
+  );
 }
 
 /**

@@ -8,8 +8,8 @@ import { timeLimited } from "./sessions.ts";
 import type { TmuxClient } from "./tmux.ts";
 
 /**
- * Signs up from the welcome menu (full name = the username in capitals, no backup) and waits
- * for the list.
+ * Signs up from the welcome menu (full name = the username in capitals, no server backup) and
+ * waits for the list.
  */
 export async function tuiSignUp(c: TmuxClient, username: string, password: string): Promise<void> {
   await c.prompt("pesuchat ·");
@@ -26,9 +26,8 @@ export async function tuiSignUp(c: TmuxClient, username: string, password: strin
     await c.prompt(prompt!);
     await c.line(answer!);
   }
-  // No backup: these tests are about the chat, not the recovery key.
   await c.prompt("Keep an encrypted backup");
-  await c.keys("Enter");
+  await c.keys("Enter"); // no backup
   await c.waitFor("Chats");
 }
 
