@@ -95,6 +95,7 @@ export class ChatClient {
     connection: new Set(),
     notice: new Set(),
     problem: new Set(),
+    failed: new Set(),
   };
   /** The logged-in account's conversations; null before login and after logout. */
   #messenger: Messenger | null = null;
@@ -102,6 +103,8 @@ export class ChatClient {
   #backupTimer: ReturnType<typeof setTimeout> | null = null;
   #closing = false;
   #online = true;
+  /** A reconnect loop is running: the connection comes back by itself. */
+  #reconnecting = false;
   /** Deliveries that arrived between the server accepting a login and the store opening. */
   #early: Deliver[] = [];
   /** Set by {@linkcode stopDeliveries}: what arrives now stays on the server, unacknowledged. */
@@ -463,6 +466,15 @@ export class ChatClient {
   }
 
   async #reconnect(): Promise<void> {
+    this.#reconnecting = true;
+    try {
+      await this.#reconnectLoop();
+    } finally {
+      this.#reconnecting = false;
+    }
+  }
+
+  async #reconnectLoop(): Promise<void> {
     let delay = RECONNECT_FIRST_MS;
     const [host, port] = splitHost(this.server);
     while (!this.#closing) {
@@ -555,6 +567,17 @@ export class ChatClient {
   /** Sends a text message. Resolves once it is stored locally (state pending or sent). */
   send(peer: string, text: string): Promise<StoredMessage> {
     return this.#m.send(peer, text);
+  }
+
+  /**
+   * Sends what waits in the outbox now. Throws `ChatError("offline")` when no connection will come
+   * back by itself (another login took the account over): logging in again sends it.
+   */
+  async retry(): Promise<void> {
+    if (!this.isOnline && !this.#reconnecting) {
+      throw new ChatError("offline", "not connected; log in again to send what waits");
+    }
+    await this.#m.retry();
   }
 
   /** Resolves when everything received so far has been processed (for scripts and tests). */

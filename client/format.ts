@@ -25,6 +25,8 @@ export function printable(text: string): string {
 /** The mark after a sent message: pending, sent, delivered, read. Incoming messages have none. */
 export function stateMark(state: MessageStateValue): string {
   switch (state) {
+    case MessageState.failed:
+      return "✗ not sent";
     case MessageState.pending:
       return "…";
     case MessageState.sent:

@@ -324,6 +324,8 @@ function markLabel(mark: string): string {
       return "delivered";
     case "✓✓ read":
       return "read";
+    case "✗ not sent":
+      return "not sent";
     default:
       return mark;
   }
