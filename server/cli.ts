@@ -35,7 +35,11 @@ const RUN_HELP = `usage: pesuchat server run [flags]
                              or PESUCHAT_PASSWORD_FILE); otherwise it is asked
   --init                     set the folder up first, unattended, if it is not set up
   --listen ADDRESS, --port PORT   override the configured address for this run
-  --max-connections N, --requests-per-second N   override limits for this run`;
+  --max-connections N, --requests-per-second N   override limits for this run
+  --bus nats://HOST:PORT|redis://HOST:PORT   run as one node of several on one MySQL/MariaDB
+                             database (see docs/cluster.md)
+  --sweep-seconds N          with --bus: read every connection's queue every N seconds even
+                             when the bus is up, for notices it lost (default 10; 0 never)`;
 
 function env(name: string): string | undefined {
   try {
@@ -64,6 +68,17 @@ function portFlag(v: string | undefined): number | undefined {
     throw new ConfigError(`--port: expected a port from 1 to 65535, got ${JSON.stringify(v)}`);
   }
   return n;
+}
+
+function sweepFlag(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v.trim() === "" || !Number.isFinite(n) || n < 0 || n > 3600) {
+    throw new ConfigError(
+      `--sweep-seconds: expected seconds from 0 to 3600, got ${JSON.stringify(v)}`,
+    );
+  }
+  return n * 1000;
 }
 
 function countFlag(name: string, v: string | undefined): number | undefined {
@@ -139,6 +154,8 @@ async function runCommand(args: string[], version: string): Promise<number> {
       port: { type: "string" },
       "max-connections": { type: "string" },
       "requests-per-second": { type: "string" },
+      bus: { type: "string" },
+      "sweep-seconds": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -163,6 +180,8 @@ async function runCommand(args: string[], version: string): Promise<number> {
       port: portFlag(values.port),
       limits,
       version,
+      bus: values.bus,
+      sweepMs: sweepFlag(values["sweep-seconds"]),
     },
     defaultPrompter(),
     logger,

@@ -9,6 +9,7 @@ import { join, resolve } from "node:path";
 import { openStore } from "../sql/mod.ts";
 import { ConfigError, KEYSTORE_FILE, readConfig, storeLocation } from "./config.ts";
 import { KeystoreError, keystoreNeedsPassword, openKeystore } from "./keystore.ts";
+import { clusterSubject, joinDatabase } from "./cluster_join.ts";
 import { Logger } from "./log.ts";
 import type { Prompter } from "./prompts.ts";
 import { PesuchatServer, type ServerLimits } from "./server.ts";
@@ -26,6 +27,10 @@ export interface RunOptions {
   hostname?: string;
   port?: number;
   version: string;
+  /** The bus to other nodes: nats://HOST:PORT or redis://HOST:PORT. */
+  bus?: string;
+  /** How often a node reads its connections' queues even with the bus up; 0 never. */
+  sweepMs?: number;
 }
 
 /** Starts a server from its folder; returns it running. */
@@ -73,10 +78,13 @@ export async function startFromDir(
     }
     throw e;
   }
-  const store = await openStore(storeLocation(dir, config.database, secrets.dbPassword));
+  const location = storeLocation(dir, config.database, secrets.dbPassword);
+  const store = await openStore(location);
+  let node: Awaited<ReturnType<typeof joinDatabase>> | null = null;
   try {
     const m = await store.migrate();
     if (m.from !== m.to) logger.info("database migrated", { from: m.from, to: m.to });
+    node = await joinDatabase(location, o.bus, logger);
     const server = await PesuchatServer.start({
       store,
       secrets,
@@ -85,14 +93,25 @@ export async function startFromDir(
       logger,
       limits: { ...config.limits, ...o.limits },
       version: o.version,
+      cluster: o.bus
+        ? {
+          bus: o.bus,
+          subject: await clusterSubject(secrets.serverKey.publicKey, node.database),
+          sweepMs: o.sweepMs,
+        }
+        : undefined,
+      release: node.lock ? () => node!.lock!.release() : undefined,
     });
     logger.info("listening", {
       addr: `${server.hostname}:${server.port}`,
       db: config.database.kind,
+      bus: server.cluster?.busUrl,
+      node: server.cluster?.nodeId,
     });
     logger.info("server key", { fingerprint: server.fingerprint });
     return server;
   } catch (e) {
+    await node?.lock?.release();
     await store.close().catch(() => {});
     throw e;
   }
