@@ -137,11 +137,9 @@ export class ChatClient {
         continue;
       }
       const serverId = await serverIdOf(conn.serverKey);
-      for (const a of addresses) {
-        const known = knownHosts.get(showAddress(a));
-        if (known && (await serverIdOf(known)) === serverId) {
-          await o.profile.adoptLegacy(showAddress(a), serverId);
-        }
+      // Stores an older profile kept under any address of this key now go under the key.
+      for (const host of knownHosts.hostsWith(conn.serverKey)) {
+        await o.profile.adoptLegacy(host, serverId);
       }
       return new ChatClient(
         o.profile,

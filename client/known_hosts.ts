@@ -74,6 +74,11 @@ export class KnownHosts {
     return equalBytes(known, key) ? "trusted" : "changed";
   }
 
+  /** Every address remembered with exactly this key. */
+  hostsWith(key: Uint8Array): string[] {
+    return [...this.#entries].filter(([, k]) => equalBytes(k, key)).map(([h]) => h);
+  }
+
   /** The remembered key of `host`, if any. */
   get(host: string): Uint8Array | undefined {
     return this.#entries.get(host);

@@ -25,8 +25,11 @@ export async function tempProfile(): Promise<Profile> {
   return new Profile(await Deno.makeTempDir({ prefix: "pesuchat_profile_" }));
 }
 
-/** Connects a chat client to `t`, trusting its key by fingerprint. */
-export async function connectChat(t: TestServer, profile?: Profile): Promise<TestChat> {
+/** Connects a chat client to `t` (a test server or a cluster node), trusting its key. */
+export async function connectChat(
+  t: Pick<TestServer, "port"> & { server: { fingerprint: string } },
+  profile?: Profile,
+): Promise<TestChat> {
   const p = profile ?? await tempProfile();
   const client = await ChatClient.connect({
     hostname: "127.0.0.1",

@@ -26,7 +26,12 @@ export class TestCluster {
   }
 
   /** Sets up a cluster of `n` nodes on `bus` and starts them all, `extra` flags for each run. */
-  static async start(bus: string, n = 3, extra: string[] = []): Promise<TestCluster> {
+  static async start(
+    bus: string,
+    n = 3,
+    extra: string[] = [],
+    limits: Record<string, number> = {},
+  ): Promise<TestCluster> {
     const db = await freshDatabase("mysql");
     const base = await Deno.makeTempDir({ prefix: "pesuchat_cluster_" });
     const dirs = Array.from({ length: n }, (_, i) => join(base, `node${i}`));
@@ -35,6 +40,9 @@ export class TestCluster {
     if (setup.code !== 0) throw new Error(`setup failed:\n${setup.output}`);
     const fp = setup.output.match(/SHA256:[A-Za-z0-9+/]{43}/)?.[0];
     if (!fp) throw new Error(`no fingerprint in:\n${setup.output}`);
+    const config = join(dirs[0]!, "server.json");
+    const text = JSON.parse(await Deno.readTextFile(config));
+    await Deno.writeTextFile(config, JSON.stringify({ ...text, limits }));
     for (const d of dirs.slice(1)) await copy(dirs[0]!, d);
     const c = new TestCluster(db, dirs, ports, bus, fp, extra);
     await Promise.all(dirs.map((_, i) => c.startNode(i)));
