@@ -10,6 +10,7 @@ import { ConfigError, DEFAULT_DIR, isPort } from "./config.ts";
 import { Logger } from "./log.ts";
 import { defaultPrompter, PromptCancelled } from "./prompts.ts";
 import { startFromDir, stopOnSignal } from "./run.ts";
+import { joinCluster } from "./join.ts";
 import { setup } from "./setup.ts";
 import { StoreError } from "../sql/store.ts";
 import { KeystoreError } from "./keystore.ts";
@@ -26,7 +27,9 @@ Creates a server in a folder in five steps; each is asked unless given as a flag
   --port PORT            the TCP port (default 7400)
   --yes                  take the default for anything not given instead of asking
   --change               on a folder set up already: apply --listen, --port, --password-file
-                         or --no-password (nothing else is ever changed)`;
+                         or --no-password (nothing else is ever changed)
+  --join FROM            a new node of the cluster FROM belongs to: FROM's keystore and
+                         database in --dir (no new key); --listen and --port may differ`;
 
 const RUN_HELP = `usage: pesuchat server run [flags]
 
@@ -112,6 +115,7 @@ async function setupCommand(args: string[]): Promise<number> {
       port: { type: "string" },
       yes: { type: "boolean", short: "y" },
       change: { type: "boolean" },
+      join: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -120,6 +124,16 @@ async function setupCommand(args: string[]): Promise<number> {
     return 0;
   }
   const password = values["no-password"] ? null : await passwordFrom(values["password-file"]);
+  if (values.join !== undefined) {
+    const dir = values.dir ?? DEFAULT_DIR;
+    const r = await joinCluster(
+      { from: values.join, dir, password, hostname: values.listen, port: portFlag(values.port) },
+      (line) => console.error(`pesuchat: ${line}`),
+    );
+    console.error(`pesuchat: start it with: pesuchat server run --dir ${dir} --bus URL`);
+    console.error(`pesuchat: the server key is the cluster's: ${r.fingerprint}`);
+    return 0;
+  }
   const r = await setup(
     {
       dir: values.dir ?? DEFAULT_DIR,

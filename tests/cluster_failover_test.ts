@@ -108,9 +108,12 @@ for (const kind of BUS_KINDS) {
       const te = new TextEncoder();
       const alice = await rawClient(c.ports[0]!);
       const bob = await rawClient(c.ports[1]!);
+      const carol = await rawClient(c.ports[0]!);
+      let carol2: Awaited<ReturnType<typeof rawClient>> | null = null;
       try {
         await signUp(alice, "alice");
         await signUp(bob, "bob");
+        const carolKey = await signUp(carol, "carol");
         const acked: string[] = [];
         const send = async (i: number) => {
           const id = mid();
@@ -126,8 +129,11 @@ for (const kind of BUS_KINDS) {
         await c.nodes[0]!.waitFor(/bus down/);
         await c.nodes[1]!.waitFor(/bus down/);
         await stream(200);
-        // Polling carries delivery while the bus is down.
+        // Polling carries delivery while the bus is down, and finds a takeover in the database.
         await bob.waitFor(200, 60_000);
+        carol2 = await rawClient(c.ports[1]!);
+        await carol2.conn.request("login", { username: "carol", authKey: carolKey });
+        assert.equal((await carol.conn.closed).code, "logged_in_elsewhere");
         await bus.start();
         await c.nodes[0]!.waitFor(/bus back/, 60_000);
         await c.nodes[1]!.waitFor(/bus back/, 60_000);
@@ -142,8 +148,7 @@ for (const kind of BUS_KINDS) {
       } catch (e) {
         throw new Error(`${(e as Error).message}\n${logs(c)}`, { cause: e });
       } finally {
-        alice.conn.close();
-        bob.conn.close();
+        for (const cl of [alice, bob, carol, carol2]) cl?.conn.close();
         await c.stop();
         await bus.stop();
       }

@@ -48,8 +48,7 @@ for (const kind of BUS_KINDS) {
         }
         const carol2 = await rawClient(p1);
         clients.push(carol2);
-        const info = await carol2.conn.request("login", { username: "carol", authKey: carolKey });
-        assert.equal(info.pending, 3);
+        await carol2.conn.request("login", { username: "carol", authKey: carolKey });
         await carol2.waitFor(3);
         assert.deepEqual(carol2.deliveries.map((d) => td.decode(d.body)), ["c1", "c2", "c3"]);
 
