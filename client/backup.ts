@@ -6,7 +6,7 @@
  * @module
  */
 
-import { fromUtf8, utf8 } from "../crypto/mod.ts";
+import { fromUtf8, KyberPrekey, SessionRecord, utf8 } from "../crypto/mod.ts";
 import { MAX_BACKUP_BYTES } from "../protocol/limits.ts";
 import {
   type Contact,
@@ -18,8 +18,22 @@ import {
 
 const BACKUP_VERSION = 1;
 
+/** A backup older than one this profile has already made or restored: the server kept it back. */
+export class StaleBackupError extends Error {
+  override name = "StaleBackupError";
+  readonly code = "stale_backup";
+  constructor(readonly offered: number, readonly seen: number) {
+    super(
+      `the server offered backup number ${offered}, older than number ${seen} this profile has ` +
+        "seen; not restoring it (an old backup would bring back used keys)",
+    );
+  }
+}
+
 interface Snapshot {
   v: number;
+  /** Raised by one at every backup, inside the sealed data: a client refuses to go back. */
+  seq: number;
   username: string;
   identity: string;
   nextPrekeyId: string | null;
@@ -29,6 +43,8 @@ interface Snapshot {
     pendingIdentity: string | null;
   })[];
   sessions: { username: string; state: string }[];
+  /** Base keys of sessions started here: a replayed first message stays refused after a restore. */
+  baseKeys?: { key: string; spk: number }[];
   messages: {
     mid: string;
     peer: string;
@@ -39,8 +55,15 @@ interface Snapshot {
   }[];
 }
 
-/** Seals a snapshot of the store for upload, dropping the oldest history if it would not fit. */
-export async function makeBackup(store: LocalStore, username: string): Promise<Uint8Array> {
+/**
+ * Seals a snapshot of the store for upload, dropping the oldest history if it would not fit.
+ * `seq` is its number, higher than any before it.
+ */
+export async function makeBackup(
+  store: LocalStore,
+  username: string,
+  seq: number,
+): Promise<Uint8Array> {
   const identity = await store.getSecret("identity");
   if (!identity) throw new Error("no identity to back up");
   const prekeys: Snapshot["prekeys"] = [];
@@ -60,7 +83,7 @@ export async function makeBackup(store: LocalStore, username: string): Promise<U
       pendingIdentity: c.pendingIdentity?.toBase64() ?? null,
     });
     const s = await store.getSession(name);
-    if (s) sessions.push({ username: name, state: s.toBase64() });
+    if (s) sessions.push({ username: name, state: s.record.toBase64() });
   }
   let messages = (await store.allMessages()).map((m: StoredMessage) => ({
     mid: m.mid.toBase64(),
@@ -72,12 +95,17 @@ export async function makeBackup(store: LocalStore, username: string): Promise<U
   }));
   const snapshot: Snapshot = {
     v: BACKUP_VERSION,
+    seq,
     username,
     identity: identity.toBase64(),
     nextPrekeyId: store.getMetaText("next_prekey_id"),
     prekeys,
     contacts,
     sessions,
+    baseKeys: store.listBaseKeys().map((b) => ({
+      key: b.baseKey.toBase64(),
+      spk: b.signedPrekeyId,
+    })),
     messages,
   };
   let plain = utf8(JSON.stringify(snapshot));
@@ -89,24 +117,35 @@ export async function makeBackup(store: LocalStore, username: string): Promise<U
   return store.seal(`backup ${username}`, plain);
 }
 
-/** Opens a backup blob with the account key the store is unlocked with and writes it into the store. */
+/**
+ * Opens a backup blob with the account key the store is unlocked with and writes it into the
+ * store; returns its number. Throws {@linkcode StaleBackupError} when the number is below
+ * `seenSeq`, writing nothing.
+ *
+ * A backup is a past state: its sending chains and one-time prekeys may have been used since it
+ * was made. So nothing restored is used to send again: each session is kept only to read messages
+ * already on their way (a new one starts at the first send), and no one-time prekey is restored
+ * (the caller uploads a fresh set).
+ */
 export async function restoreBackup(
   store: LocalStore,
   username: string,
   blob: Uint8Array,
-): Promise<void> {
+  seenSeq = 0,
+): Promise<number> {
   const snap = JSON.parse(fromUtf8(await store.open(`backup ${username}`, blob))) as Snapshot;
   if (snap.v !== BACKUP_VERSION || snap.username !== username) {
     throw new Error("the backup is for another account");
   }
+  const seq = Number.isSafeInteger(snap.seq) ? snap.seq : 0;
+  if (seq < seenSeq) throw new StaleBackupError(seq, seenSeq);
   await store.setSecret("identity", Uint8Array.fromBase64(snap.identity));
   if (snap.nextPrekeyId) store.setMeta("next_prekey_id", snap.nextPrekeyId);
   for (const p of snap.prekeys) {
-    await store.putPrekeys(p.kind, [{
-      id: p.id,
-      createdAt: p.createdAt,
-      bytes: Uint8Array.fromBase64(p.bytes),
-    }]);
+    const bytes = Uint8Array.fromBase64(p.bytes);
+    if (p.kind === PrekeyKind.oneTime) continue;
+    if (p.kind === PrekeyKind.kyber && !(await KyberPrekey.deserialize(bytes)).lastResort) continue;
+    await store.putPrekeys(p.kind, [{ id: p.id, createdAt: p.createdAt, bytes }]);
   }
   for (const c of snap.contacts) {
     await store.putContact({
@@ -116,11 +155,13 @@ export async function restoreBackup(
     });
   }
   for (const s of snap.sessions) {
-    store.writeSession(
-      s.username,
-      await store.sealSession(s.username, Uint8Array.fromBase64(s.state)),
+    const record = SessionRecord.deserialize(Uint8Array.fromBase64(s.state)).archiveCurrent();
+    const sealed = await store.sealSession(s.username, record.serialize());
+    store.transaction(() =>
+      store.writeSession(s.username, sealed, store.sessionVersion(s.username))
     );
   }
+  for (const b of snap.baseKeys ?? []) store.rememberBaseKey(Uint8Array.fromBase64(b.key), b.spk);
   for (const m of snap.messages) {
     const mid = Uint8Array.fromBase64(m.mid);
     // A message that never reached the server before the backup cannot be sent from here.
@@ -133,4 +174,5 @@ export async function restoreBackup(
       state: state as StoredMessage["state"],
     }, await store.sealText(mid, m.text));
   }
+  return seq;
 }

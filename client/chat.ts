@@ -72,6 +72,7 @@ export class ChatClient {
     state: new Set(),
     identityChanged: new Set(),
     connection: new Set(),
+    notice: new Set(),
     problem: new Set(),
   };
   /** The logged-in account's conversations; null before login and after logout. */
@@ -300,7 +301,21 @@ export class ChatClient {
         if (b.backup && (!o.restore || (await o.restore()))) {
           accountKey = await AccountKey.unwrap(keys.masterKey, b.backup.wrappedKey);
           store.unlock(accountKey);
-          await restoreBackup(store, username, b.backup.blob);
+          const seq = await restoreBackup(
+            store,
+            username,
+            b.backup.blob,
+            await this.#profile.backupSeen(this.server, username),
+          );
+          await this.#profile.noteBackup(this.server, username, seq);
+          // The server's one-time prekeys may be ones used since the backup was made: replace
+          // them all (and the signed and last-resort keys) with a fresh set.
+          const identity = await IdentityKeyPair.deserialize((await store.getSecret("identity"))!);
+          const set = await new ClientPrekeys(store, identity).initialSet();
+          await this.#request("new_identity", {
+            identity: identity.publicIdentity.encode(),
+            prekeys: set,
+          });
           restored = true;
         } else {
           accountKey = await AccountKey.generate();
@@ -530,9 +545,11 @@ export class ChatClient {
       this.#backupTimer = null;
     }
     const m = this.#m;
-    const blob = await m.run(() => makeBackup(m.store, m.username));
+    const seq = await this.#profile.backupSeen(this.server, m.username) + 1;
+    const blob = await m.run(() => makeBackup(m.store, m.username, seq));
     const wrappedKey = m.store.getMeta("wrapped_account_key")!;
     await explainServer(this.#request("backup_put", { wrappedKey, blob }));
+    await this.#profile.noteBackup(this.server, m.username, seq);
   }
 
   /** Changes the password: new auth key on the server, the account key re-wrapped, nothing else. */

@@ -53,6 +53,11 @@ export interface ChatEvents {
   identityChanged(peer: string): void;
   /** The connection went down, is retrying, or came back. */
   connection(status: "online" | "reconnecting" | "offline", detail: string): void;
+  /**
+   * Something about the conversation with `peer` worth a line in that chat: a message that could
+   * not be decrypted, a repeated one ignored, a new session the contact started.
+   */
+  notice(peer: string, text: string): void;
   /** Something went wrong that the user should hear about (never a stack trace). */
   problem(message: string): void;
 }

@@ -63,7 +63,10 @@ CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v BLOB NOT NULL) STRICT;
 CREATE TABLE IF NOT EXISTS prekeys (kind INTEGER NOT NULL, id INTEGER NOT NULL, created_at INTEGER NOT NULL,
   sealed BLOB NOT NULL, PRIMARY KEY (kind, id)) STRICT;
 CREATE TABLE IF NOT EXISTS contacts (username TEXT PRIMARY KEY, sealed BLOB NOT NULL) STRICT;
-CREATE TABLE IF NOT EXISTS sessions (username TEXT PRIMARY KEY, sealed BLOB NOT NULL) STRICT;
+CREATE TABLE IF NOT EXISTS sessions (username TEXT PRIMARY KEY, sealed BLOB NOT NULL,
+  version INTEGER NOT NULL DEFAULT 0) STRICT;
+CREATE TABLE IF NOT EXISTS base_keys (base_key BLOB PRIMARY KEY, signed_prekey_id INTEGER NOT NULL,
+  at INTEGER NOT NULL) STRICT;
 CREATE TABLE IF NOT EXISTS messages (seq INTEGER PRIMARY KEY AUTOINCREMENT, mid BLOB NOT NULL UNIQUE,
   peer TEXT NOT NULL, outgoing INTEGER NOT NULL, ts INTEGER NOT NULL, state INTEGER NOT NULL,
   sealed BLOB NOT NULL) STRICT;
@@ -103,6 +106,11 @@ export class LocalStore {
     const db = new DatabaseSync(path);
     db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000;");
     db.exec(SCHEMA);
+    // Profiles made before sessions carried a version get the column (every row at version 0).
+    const columns = db.prepare("PRAGMA table_info(sessions)").all() as { name: string }[];
+    if (!columns.some((c) => c.name === "version")) {
+      db.exec("ALTER TABLE sessions ADD COLUMN version INTEGER NOT NULL DEFAULT 0");
+    }
     return new LocalStore(path, db);
   }
 
@@ -249,27 +257,90 @@ export class LocalStore {
     }[]).map((r) => r.username);
   }
 
-  /** Seals session state; the caller writes it with {@linkcode writeSession} inside a transaction. */
-  sealSession(username: string, state: Uint8Array): Promise<Uint8Array> {
-    return this.seal(`session ${username}`, state);
+  /**
+   * Seals a contact's session record; the caller writes it with {@linkcode writeSession} inside
+   * a transaction.
+   */
+  sealSession(username: string, record: Uint8Array): Promise<Uint8Array> {
+    return this.seal(`session ${username}`, record);
   }
 
-  writeSession(username: string, sealed: Uint8Array): void {
-    this.#stmt("INSERT OR REPLACE INTO sessions (username, sealed) VALUES (?, ?)").run(
-      username,
-      sealed,
-    );
-  }
-
-  async getSession(username: string): Promise<Uint8Array | null> {
-    const row = this.#stmt("SELECT sealed FROM sessions WHERE username = ?").get(username) as
-      | { sealed: Uint8Array }
+  /**
+   * The version of a contact's session row: 0 when there is none. Every write raises it by one and
+   * a row is never deleted, so a process that read version N knows the row is unchanged while it
+   * still reads N.
+   */
+  sessionVersion(username: string): number {
+    const row = this.#stmt("SELECT version FROM sessions WHERE username = ?").get(username) as
+      | { version: number }
       | undefined;
-    return row ? await this.open(`session ${username}`, row.sealed) : null;
+    return row ? row.version : 0;
   }
 
-  deleteSession(username: string): void {
-    this.#stmt("DELETE FROM sessions WHERE username = ?").run(username);
+  /**
+   * Writes a sealed record if the row is still at `expected`; false (writing nothing) when another
+   * writer got there first. Call inside {@linkcode transaction}: BEGIN IMMEDIATE holds the
+   * database's write lock from the check to the commit, across processes.
+   */
+  writeSession(username: string, sealed: Uint8Array, expected: number): boolean {
+    const r = expected === 0
+      ? this.#stmt(
+        "INSERT INTO sessions (username, sealed, version) VALUES (?, ?, 1) ON CONFLICT (username) DO NOTHING",
+      ).run(username, sealed)
+      : this.#stmt(
+        "UPDATE sessions SET sealed = ?, version = version + 1 WHERE username = ? AND version = ?",
+      ).run(sealed, username, expected);
+    return Number(r.changes) === 1;
+  }
+
+  /** A contact's sealed session record and its version, or null when there is none. */
+  async getSession(username: string): Promise<{ version: number; record: Uint8Array } | null> {
+    const row = this.#stmt("SELECT sealed, version FROM sessions WHERE username = ?").get(
+      username,
+    ) as { sealed: Uint8Array; version: number } | undefined;
+    if (!row) return null;
+    return { version: row.version, record: await this.open(`session ${username}`, row.sealed) };
+  }
+
+  /** Contacts that have a session row. */
+  sessionNames(): string[] {
+    return (this.#stmt("SELECT username FROM sessions ORDER BY username").all() as {
+      username: string;
+    }[]).map((r) => r.username);
+  }
+
+  // -- base keys of sessions started here ---------------------------------------------------
+
+  /** True when a prekey message with this base key (EK_A) has started a session here before. */
+  baseKeySeen(baseKey: Uint8Array): boolean {
+    return this.#stmt("SELECT 1 FROM base_keys WHERE base_key = ?").get(baseKey) !== undefined;
+  }
+
+  /**
+   * Remembers a base key; false when it was remembered already (another process took the same
+   * message first). Call inside the transaction that stores the new session.
+   */
+  rememberBaseKey(baseKey: Uint8Array, signedPrekeyId: number): boolean {
+    const r = this.#stmt(
+      "INSERT OR IGNORE INTO base_keys (base_key, signed_prekey_id, at) VALUES (?, ?, ?)",
+    ).run(baseKey, signedPrekeyId, Date.now());
+    return Number(r.changes) === 1;
+  }
+
+  /** Every remembered base key, for backups. */
+  listBaseKeys(): { baseKey: Uint8Array; signedPrekeyId: number }[] {
+    return (this.#stmt("SELECT base_key, signed_prekey_id FROM base_keys").all() as {
+      base_key: Uint8Array;
+      signed_prekey_id: number;
+    }[]).map((r) => ({ baseKey: r.base_key, signedPrekeyId: r.signed_prekey_id }));
+  }
+
+  /**
+   * Forgets the base keys used with a signed prekey that is gone: a replay of those messages
+   * fails for want of the prekey itself.
+   */
+  forgetBaseKeys(signedPrekeyId: number): void {
+    this.#stmt("DELETE FROM base_keys WHERE signed_prekey_id = ?").run(signedPrekeyId);
   }
 
   // -- messages --------------------------------------------------------------------------------

@@ -12,12 +12,15 @@
  */
 
 import {
+  envelopeInitiation,
   formatSafetyNumber,
   type IdentityKeyPair,
   IdentityPublic,
   randomBytes,
+  RecordOpenError,
   safetyNumber,
   Session,
+  SessionRecord,
 } from "../crypto/mod.ts";
 import type { Deliver, RequestOf, RequestType, ResultOf } from "../protocol/messages.ts";
 import { canonicalUsername } from "../protocol/username.ts";
@@ -38,6 +41,7 @@ import {
   type StoredMessage,
 } from "./local_store.ts";
 import { ClientPrekeys } from "./prekeys.ts";
+import { SessionLock, StepConflict, type StepResult } from "./session_lock.ts";
 
 /** Delivery receipts wait this long to share one envelope. */
 export const RECEIPT_DELAY_MS = 50;
@@ -57,7 +61,7 @@ export interface MessengerLink {
 /** One logged-in account's conversations. */
 export class Messenger {
   readonly prekeys: ClientPrekeys;
-  #sessions = new Map<string, Session>();
+  readonly sessions: SessionLock;
   /** Everything that touches sessions or the store runs through this lane, in order. */
   #lane: Promise<unknown> = Promise.resolve();
   #pendingReceipts = new Map<string, Uint8Array[]>();
@@ -73,6 +77,7 @@ export class Messenger {
     readonly link: MessengerLink,
   ) {
     this.prekeys = new ClientPrekeys(store, identity);
+    this.sessions = new SessionLock(store);
   }
 
   /** Runs `fn` in the lane: after everything queued before it. */
@@ -154,10 +159,13 @@ export class Messenger {
     ) {
       c.pendingIdentity = identity;
       c.verified = false;
-      // The old session belongs to the old identity: the next send starts a new one.
-      this.#sessions.delete(username);
-      s.deleteSession(username);
       await s.putContact(c);
+      // The old sessions belong to the old identity: the next send starts a new one.
+      await this.sessions.run(
+        username,
+        (record) =>
+          Promise.resolve({ record: record.isEmpty ? null : SessionRecord.empty(), result: null }),
+      );
       this.link.emit("identityChanged", username);
       this.link.changed();
       return c;
@@ -250,33 +258,17 @@ export class Messenger {
     return message!;
   }
 
-  /** Encrypts content for `peer`, stores it (and the message, for text) and queues it. In the lane. */
+  /**
+   * Encrypts content for `peer`, stores it (and the message, for text) and queues it, all in the
+   * session's one transaction. In the lane.
+   */
   async #sendContent(
     peer: string,
     content: Content,
     text: string | null,
   ): Promise<StoredMessage | null> {
     const s = this.store;
-    let session = await this.#session(peer);
-    if (!session) {
-      const b = await explainServer(this.link.request("bundle", { username: peer }));
-      session = await Session.initiate(this.identity, {
-        identityKey: b.identity,
-        signedPrekey: b.signedPrekey,
-        oneTimePrekey: b.oneTimePrekey,
-        kyberPrekey: b.kyberPrekey,
-        kyberLastResort: b.kyberLastResort,
-      });
-      const contact = await this.#noteIdentity(peer, null, session.remoteIdentity.encode());
-      if (contact.pendingIdentity) throw identityChanged(peer);
-    }
-    const { envelope, session: next } = await session.encrypt(encodeContent(content));
     const mid = randomBytes(16);
-    const [sealedSession, sealedEnvelope, sealedText] = await Promise.all([
-      s.sealSession(peer, next.serialize()),
-      s.sealEnvelope(mid, envelope),
-      text === null ? null : s.sealText(mid, text),
-    ]);
     const stored: StoredMessage = {
       seq: 0,
       mid,
@@ -286,24 +278,39 @@ export class Messenger {
       state: MessageState.pending,
       text: text ?? "",
     };
-    s.transaction(() => {
-      s.writeSession(peer, sealedSession);
-      s.writeOutbox(mid, peer, sealedEnvelope);
-      if (sealedText) s.insertMessage(stored, sealedText);
+    const plaintext = encodeContent(content);
+    await this.sessions.run(peer, async (record) => {
+      let r = record;
+      if (!r.current) {
+        // No session, or the last one was given up (restore, repair): a new PQXDH session.
+        const b = await explainServer(this.link.request("bundle", { username: peer }));
+        const session = await Session.initiate(this.identity, {
+          identityKey: b.identity,
+          signedPrekey: b.signedPrekey,
+          oneTimePrekey: b.oneTimePrekey,
+          kyberPrekey: b.kyberPrekey,
+          kyberLastResort: b.kyberLastResort,
+        });
+        const contact = await this.#noteIdentity(peer, null, session.remoteIdentity.encode());
+        if (contact.pendingIdentity) throw identityChanged(peer);
+        r = r.promote(session);
+      }
+      const { envelope, record: next } = await r.encrypt(plaintext);
+      const [sealedEnvelope, sealedText] = await Promise.all([
+        s.sealEnvelope(mid, envelope),
+        text === null ? null : s.sealText(mid, text),
+      ]);
+      return {
+        record: next,
+        write: () => {
+          s.writeOutbox(mid, peer, sealedEnvelope);
+          if (sealedText) s.insertMessage(stored, sealedText);
+        },
+        result: null,
+      };
     });
-    this.#sessions.set(peer, next);
     this.link.changed();
     return text === null ? null : stored;
-  }
-
-  async #session(peer: string): Promise<Session | null> {
-    const cached = this.#sessions.get(peer);
-    if (cached) return cached;
-    const bytes = await this.store.getSession(peer);
-    if (!bytes) return null;
-    const s = Session.deserialize(bytes);
-    this.#sessions.set(peer, s);
-    return s;
   }
 
   /** Sends everything in the outbox, oldest first; stops quietly when offline. */
@@ -368,38 +375,117 @@ export class Messenger {
   }
 
   async #receive(d: Deliver): Promise<void> {
-    const s = this.store;
-    if (s.hasMessage(d.mid) || s.wasSeen(d.mid)) {
-      this.link.ack([d.qid]);
+    const peer = d.from;
+    const r = await this.sessions.run(peer, (record) => this.#open(d, record));
+    this.link.ack([d.qid]);
+    if (r.kind === "known") return;
+    this.link.changed();
+    if (r.kind === "refused") {
+      this.link.emit("notice", peer, r.why);
       return;
     }
-    const peer = d.from;
-    const refuse = (why: string) => {
-      s.markSeenId(d.mid);
-      this.link.ack([d.qid]);
-      this.link.emit("problem", why);
-    };
-    let opened: { plaintext: Uint8Array; session: Session; fresh: boolean };
-    try {
-      opened = await this.#open(peer, d.body);
-    } catch (e) {
-      return refuse(`a message from ${peer} could not be decrypted (${(e as Error).message})`);
-    }
-    let content: Content;
-    try {
-      content = decodeContent(opened.plaintext);
-    } catch {
-      return refuse(`a message from ${peer} was not understood`);
-    }
-    const next = opened.session;
-    if (opened.fresh) {
-      const c = await this.#noteIdentity(peer, null, next.remoteIdentity.encode());
+    if (r.fresh) {
+      const c = await this.#noteIdentity(peer, null, r.fresh.remoteIdentity.encode());
       if (!c.fullName) void this.lookup(peer).catch(() => {});
+      if (r.replaced && !c.pendingIdentity) {
+        this.link.emit(
+          "notice",
+          peer,
+          `${peer} started a new session; their identity is unchanged`,
+        );
+      }
+      void this.maintainPrekeys().catch(() => {});
     }
-    const sealedSession = await s.sealSession(peer, next.serialize());
-    let stored: StoredMessage | null = null;
+    const content = r.content;
+    if (content === null) {
+      this.link.emit("notice", peer, `a message from ${peer} was not understood`);
+    } else if (content.t === "text") {
+      const stored = r.stored!;
+      this.link.emit("message", stored);
+      this.#queueReceipt(peer, d.mid);
+    } else if (content.t === "receipt") {
+      const state = content.kind === "read" ? MessageState.read : MessageState.delivered;
+      this.link.emit("state", peer, content.mids, state);
+    }
+  }
+
+  /**
+   * One attempt at opening a delivery against `record`: what to store with the new record, in
+   * one transaction. A message no session can open is recorded as seen and its current session
+   * given up, so the next send starts a new one (the repair); a repeated one changes nothing.
+   */
+  async #open(d: Deliver, record: SessionRecord): Promise<StepResult<Received>> {
+    const s = this.store;
+    const peer = d.from;
+    if (s.hasMessage(d.mid) || s.wasSeen(d.mid)) return { record: null, result: { kind: "known" } };
+    const refuse = (why: string, next: SessionRecord | null): StepResult<Received> => ({
+      record: next,
+      write: () => s.markSeenId(d.mid),
+      result: { kind: "refused", why },
+    });
+    const undecryptable = (e: unknown) =>
+      refuse(
+        `a message from ${peer} could not be decrypted (${(e as Error).message}); ` +
+          "your next message starts a new session",
+        record.current ? record.archiveCurrent() : null,
+      );
+    const repeated = refuse(`a repeated message from ${peer} was ignored`, null);
+    let plaintext: Uint8Array;
+    let next: SessionRecord;
+    let fresh: Session | null = null;
+    let write: () => void = () => {};
+    try {
+      ({ plaintext, record: next } = await record.decrypt(d.body));
+    } catch (e) {
+      if (!(e instanceof RecordOpenError)) return undecryptable(e);
+      if (e.reason === "duplicate") return repeated;
+      if (e.reason === "undecryptable") return undecryptable(e);
+      // A prekey envelope no session here started from: a new session, unless it is a replay.
+      let init: { baseKey: Uint8Array; signedPrekeyId: number };
+      try {
+        init = envelopeInitiation(d.body)!;
+      } catch (e) {
+        return undecryptable(e);
+      }
+      if (s.baseKeySeen(init.baseKey)) return repeated;
+      let r: Awaited<ReturnType<typeof Session.respond>>;
+      try {
+        r = await Session.respond(this.identity, this.prekeys, d.body);
+      } catch (e) {
+        return undecryptable(e);
+      }
+      plaintext = r.plaintext;
+      fresh = r.session;
+      const known = await this.store.getContact(peer);
+      // A new identity's session starts the record afresh: the old sessions were someone else's.
+      const sameIdentity = known?.identity &&
+        equalIdentity(known.identity, r.session.remoteIdentity.encode());
+      next = sameIdentity || !known?.identity
+        ? record.promote(r.session)
+        : SessionRecord.empty().promote(r.session);
+      write = () => {
+        // The base key and the one-time prekeys go in the transaction that stores the message:
+        // never consumed without it, never replayable once it is stored.
+        if (!s.rememberBaseKey(init.baseKey, init.signedPrekeyId)) throw new StepConflict();
+        this.prekeys.consume(r.consumed);
+      };
+    }
+    const replaced = fresh !== null && record.current !== null;
+    let content: Content | null;
+    try {
+      content = decodeContent(plaintext);
+    } catch {
+      content = null;
+    }
+    if (content === null) {
+      return {
+        record: next,
+        write: () => (write(), s.markSeenId(d.mid)),
+        result: { kind: "opened", content, stored: null, fresh, replaced },
+      };
+    }
     if (content.t === "text") {
-      stored = {
+      const stored: StoredMessage = {
         seq: 0,
         mid: d.mid,
         peer,
@@ -409,48 +495,26 @@ export class Messenger {
         text: content.text,
       };
       const sealedText = await s.sealText(d.mid, content.text);
-      s.transaction(() => {
-        s.writeSession(peer, sealedSession);
-        s.insertMessage(stored!, sealedText);
-      });
-    } else {
-      const state = content.kind === "read" ? MessageState.read : MessageState.delivered;
-      s.transaction(() => {
-        s.writeSession(peer, sealedSession);
-        s.raiseState(content.mids, state);
+      return {
+        record: next,
+        write: () => {
+          write();
+          s.insertMessage(stored, sealedText);
+        },
+        result: { kind: "opened", content, stored, fresh, replaced },
+      };
+    }
+    const state = content.kind === "read" ? MessageState.read : MessageState.delivered;
+    const mids = content.mids;
+    return {
+      record: next,
+      write: () => {
+        write();
+        s.raiseState(mids, state);
         s.markSeenId(d.mid);
-      });
-    }
-    this.#sessions.set(peer, next);
-    this.link.ack([d.qid]);
-    this.link.changed();
-    if (stored) {
-      this.link.emit("message", stored);
-      this.#queueReceipt(peer, d.mid);
-    } else if (content.t === "receipt") {
-      const state = content.kind === "read" ? MessageState.read : MessageState.delivered;
-      this.link.emit("state", peer, content.mids, state);
-    }
-    if (opened.fresh) void this.maintainPrekeys().catch(() => {});
-  }
-
-  /** Decrypts with the session we have, or starts one from a prekey envelope. */
-  async #open(
-    peer: string,
-    body: Uint8Array,
-  ): Promise<{ plaintext: Uint8Array; session: Session; fresh: boolean }> {
-    const existing = await this.#session(peer);
-    if (existing) {
-      try {
-        return { ...(await existing.decrypt(body)), fresh: false };
-      } catch (e) {
-        // A new prekey envelope starts a new session; anything else is a bad message.
-        if ((e as Error).name !== "HandshakeError") throw e;
-      }
-    }
-    const r = await Session.respond(this.identity, this.prekeys, body);
-    this.prekeys.consume(r.consumed);
-    return { plaintext: r.plaintext, session: r.session, fresh: true };
+      },
+      result: { kind: "opened", content, stored: null, fresh, replaced },
+    };
   }
 
   #queueReceipt(peer: string, mid: Uint8Array): void {
@@ -485,6 +549,21 @@ export class Messenger {
     this.#pendingReceipts.clear();
   }
 }
+
+/** What became of one delivery. */
+type Received =
+  | { kind: "known" }
+  | { kind: "refused"; why: string }
+  | {
+    kind: "opened";
+    /** Null when it decrypted but was not understood. */
+    content: Content | null;
+    stored: StoredMessage | null;
+    /** The session the delivery started, if it started one. */
+    fresh: Session | null;
+    /** True when that new session replaced a current one. */
+    replaced: boolean;
+  };
 
 function identityChanged(peer: string): ChatError {
   return new ChatError(

@@ -105,7 +105,10 @@ export class ClientPrekeys implements PrekeyLookup {
     const signed = this.store.listPrekeys(PrekeyKind.signed);
     for (const old of signed.slice(1)) {
       if (now - old.createdAt > SIGNED_PREKEY_KEEP_MS) {
-        this.store.deletePrekey(PrekeyKind.signed, old.id);
+        this.store.transaction(() => {
+          this.store.deletePrekey(PrekeyKind.signed, old.id);
+          this.store.forgetBaseKeys(old.id);
+        });
       }
     }
     if (signed[0] && now - signed[0].createdAt < SIGNED_PREKEY_ROTATE_MS) return null;

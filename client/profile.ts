@@ -98,6 +98,34 @@ export class Profile {
     return false;
   }
 
+  /**
+   * The highest backup number this profile has made or restored for the account (0 for none).
+   * It lives beside the local store, not in it, so a profile whose store is lost or deleted still
+   * refuses a backup older than one it has seen.
+   */
+  async backupSeen(server: string, username: string): Promise<number> {
+    try {
+      const n = Number((await Deno.readTextFile(this.#backupFile(server, username))).trim());
+      return Number.isSafeInteger(n) && n > 0 ? n : 0;
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return 0;
+      throw e;
+    }
+  }
+
+  /** Records backup number `seq` as seen (never lowering it). */
+  async noteBackup(server: string, username: string, seq: number): Promise<void> {
+    if (seq <= await this.backupSeen(server, username)) return;
+    const file = this.#backupFile(server, username);
+    const tmp = `${file}.${crypto.randomUUID()}.tmp`;
+    await Deno.writeTextFile(tmp, `${seq}\n`, { mode: 0o600 });
+    await Deno.rename(tmp, file);
+  }
+
+  #backupFile(server: string, username: string): string {
+    return this.accountStore(server, username).replace(/\.db$/, ".backup-number");
+  }
+
   /** True when this profile has a local store for the account. */
   hasAccount(serverId: string, username: string): Promise<boolean> {
     return exists(this.accountStore(serverId, username));

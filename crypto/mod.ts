@@ -13,5 +13,6 @@ export * from "./identity.ts";
 export * from "./prekeys.ts";
 export type { ConsumedPrekeys, PrekeyLookup } from "./pqxdh.ts";
 export * from "./session.ts";
+export * from "./session_record.ts";
 export * from "./password.ts";
 export * from "./safety_number.ts";

@@ -32,16 +32,19 @@ import {
 } from "./pqxdh.ts";
 import type { PrekeyBundle } from "./prekeys.ts";
 import {
+  decodeMessage,
   deserializeRatchet,
   initInitiator,
   initResponder,
+  MAX_PLAINTEXT_BYTES,
+  type MessageHeader,
   ratchetDecrypt,
   ratchetEncrypt,
   type RatchetOptions,
   type RatchetState,
   serializeRatchet,
 } from "./ratchet/mod.ts";
-import { KEY_BYTES } from "./subtle.ts";
+import { GCM_TAG_BYTES, KEY_BYTES } from "./subtle.ts";
 
 const INSPECT = Symbol.for("Deno.customInspect");
 
@@ -98,6 +101,29 @@ export function parseEnvelope(envelope: Uint8Array): Envelope {
     return { type: "prekey", initialMessage, ratchetMessage: r.rest() };
   }
   throw fail(`unknown type ${type}`);
+}
+
+/**
+ * The base key (the initiator's EK_A) of a prekey envelope and the signed prekey it used, or null
+ * for any other envelope: what a responder remembers so a replayed first message never starts a
+ * session twice, even one that used no one-time prekey.
+ */
+export function envelopeInitiation(
+  envelope: Uint8Array,
+): { baseKey: Uint8Array; signedPrekeyId: number } | null {
+  const parsed = parseEnvelope(envelope);
+  if (parsed.type !== "prekey") return null;
+  const initial = decodeInitialMessage(parsed.initialMessage!);
+  return { baseKey: initial.ephemeralKey, signedPrekeyId: initial.signedPrekeyId };
+}
+
+/**
+ * The ratchet header an envelope carries in the clear (its sender's ratchet key and counter):
+ * two envelopes with the same header were encrypted under the same message key.
+ */
+export function envelopeHeader(envelope: Uint8Array): MessageHeader {
+  return decodeMessage(parseEnvelope(envelope).ratchetMessage, MAX_PLAINTEXT_BYTES + GCM_TAG_BYTES)
+    .header;
 }
 
 /**

@@ -17,7 +17,7 @@ export {
   type RatchetOptions,
   type RatchetState,
 } from "./double_ratchet.ts";
-export { HEADER_BYTES, type MessageHeader } from "./message.ts";
+export { decodeMessage, HEADER_BYTES, type MessageHeader } from "./message.ts";
 export { type RatchetKeySource } from "./ratchet_key.ts";
 export { MAX_SKIPPED_KEYS, SKIPPED_KEY_MAX_STEPS } from "./skipped_keys.ts";
 export { deserializeRatchet, RATCHET_STATE_VERSION, serializeRatchet } from "./serialize.ts";

@@ -1,0 +1,82 @@
+import assert from "node:assert/strict";
+import { MessageState } from "../client/local_store.ts";
+import { eventually } from "./support/chat.ts";
+import { PesuchatProcess } from "./support/process.ts";
+import { startTestServer } from "./support/server.ts";
+import {
+  accountProfile,
+  loginChat,
+  queuedFor,
+  repeatedHeaders,
+  timeLimited,
+} from "./support/sessions.ts";
+
+const PW_A = "correct horse 1";
+const PW_B = "battery staple 2";
+/** Rounds of two `pesuchat send` processes started at the same moment. */
+const CONCURRENT_ROUNDS = 4;
+
+Deno.test("two processes on one profile never encrypt two messages under one message key", async () => {
+  await timeLimited(240_000, async () => {
+    const t = await startTestServer("sqlite");
+    const server = `127.0.0.1:${t.port}`;
+    try {
+      const alice = await accountProfile(t, "alice", PW_A);
+      const bob = await accountProfile(t, "bob", PW_B);
+      const send = (text: string) =>
+        new PesuchatProcess(["send", server, "bob", text, "--profile", alice], {
+          env: { PESUCHAT_PASSWORD: PW_A },
+        }).done;
+      const texts: string[] = [];
+
+      // A long-lived process (as `connect` is) holds the session in memory while a `send`
+      // process on the same profile moves it on: its next message must not reuse a key.
+      const a = await loginChat(t, alice, "alice", PW_A);
+      texts.push("one from the long-lived process");
+      await a.client.send("bob", texts.at(-1)!);
+      await eventually(
+        async () => (await a.client.history("bob")).every((m) => m.state >= MessageState.sent),
+        "the first message on the server",
+      );
+      texts.push("two from a send process");
+      assert.equal((await send(texts.at(-1)!)).code, 0);
+      // That login took the account over: this message waits in the shared outbox.
+      texts.push("three from the long-lived process");
+      await a.client.send("bob", texts.at(-1)!);
+      await a.client.close();
+
+      // Two processes sending at once, round after round.
+      for (let i = 0; i < CONCURRENT_ROUNDS; i++) {
+        texts.push(`round ${i} first`, `round ${i} second`);
+        await Promise.all([send(texts.at(-2)!), send(texts.at(-1)!)]);
+      }
+      // One more login flushes whatever a process that was taken over left in the outbox.
+      const last = await loginChat(t, alice, "alice", PW_A);
+      await eventually(
+        async () =>
+          (await last.client.history("bob", 100)).every((m) => m.state >= MessageState.sent),
+        "every message on the server",
+        60_000,
+      );
+      await last.client.close();
+
+      // The server's committer makes messages visible in order, a moment after it acknowledged.
+      let queued = await queuedFor(t, "bob");
+      await eventually(
+        async () => (queued = await queuedFor(t, "bob")).length >= texts.length,
+        "all queued",
+      );
+      assert.equal(queued.length, texts.length, "each message queued once");
+      assert.deepEqual(repeatedHeaders(queued.map((q) => q.body)), [], "no header repeats");
+
+      // And Bob reads every one of them.
+      const b = await loginChat(t, bob, "bob", PW_B);
+      await b.waitFor(texts.length, 60_000);
+      assert.deepEqual(b.received.map((m) => m.text).sort(), [...texts].sort());
+      assert.deepEqual(b.problems, []);
+      await b.client.close();
+    } finally {
+      await t.stop();
+    }
+  });
+});

@@ -1,0 +1,71 @@
+/**
+ * Helpers for the session tests: accounts made through the chat core, the envelopes a server
+ * queued (read straight from its database), and a time limit so a bug fails a test instead of
+ * hanging it.
+ *
+ * @module
+ */
+
+import { Profile } from "../../client/profile.ts";
+import { envelopeHeader } from "../../crypto/mod.ts";
+import type { QueuedMessage } from "../../sql/store.ts";
+import { connectChat, type TestChat } from "./chat.ts";
+import type { TestServer } from "./server.ts";
+
+/** Runs `fn`, failing with a clear message when it takes longer than `ms`. */
+export async function timeLimited<T>(ms: number, fn: () => Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const limit = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the test took longer than ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([fn(), limit]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A profile folder with an account on `t`, made through the chat core and closed again. */
+export async function accountProfile(
+  t: TestServer,
+  username: string,
+  password: string,
+): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "pesuchat_profile_" });
+  const c = await connectChat(t, new Profile(dir));
+  await c.client.signup({ fullName: username.toUpperCase(), username, password });
+  await c.client.close();
+  return dir;
+}
+
+/** Logs in to an account that has a profile folder already. */
+export async function loginChat(
+  t: TestServer,
+  dir: string,
+  username: string,
+  password: string,
+): Promise<TestChat> {
+  const c: TestChat = await connectChat(t, new Profile(dir));
+  await c.client.login({ username, password, restore: () => Promise.resolve(false) });
+  return c;
+}
+
+/** Everything queued on the server for `username`, oldest first. */
+export async function queuedFor(t: TestServer, username: string): Promise<QueuedMessage[]> {
+  const user = await t.store.userByName(username);
+  if (!user) throw new Error(`no user ${username}`);
+  return await t.store.pending(user.id, 0, 1000);
+}
+
+/** The ratchet headers (ratchet key, counter) of `bodies` that occur more than once. */
+export function repeatedHeaders(bodies: Uint8Array[]): string[] {
+  const seen = new Set<string>();
+  const repeated: string[] = [];
+  for (const body of bodies) {
+    const h = envelopeHeader(body);
+    const key = `${h.ratchetKey.toHex()}/${h.counter}`;
+    if (seen.has(key)) repeated.push(key);
+    seen.add(key);
+  }
+  return repeated;
+}
