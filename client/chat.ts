@@ -305,9 +305,9 @@ export class ChatClient {
             store,
             username,
             b.backup.blob,
-            await this.#profile.backupSeen(this.server, username),
+            await this.#profile.backupSeen(this.serverId, username),
           );
-          await this.#profile.noteBackup(this.server, username, seq);
+          await this.#profile.noteBackup(this.serverId, username, seq);
           // The server's one-time prekeys may be ones used since the backup was made: replace
           // them all (and the signed and last-resort keys) with a fresh set.
           const identity = await IdentityKeyPair.deserialize((await store.getSecret("identity"))!);
@@ -545,11 +545,11 @@ export class ChatClient {
       this.#backupTimer = null;
     }
     const m = this.#m;
-    const seq = await this.#profile.backupSeen(this.server, m.username) + 1;
+    const seq = await this.#profile.backupSeen(this.serverId, m.username) + 1;
     const blob = await m.run(() => makeBackup(m.store, m.username, seq));
     const wrappedKey = m.store.getMeta("wrapped_account_key")!;
     await explainServer(this.#request("backup_put", { wrappedKey, blob }));
-    await this.#profile.noteBackup(this.server, m.username, seq);
+    await this.#profile.noteBackup(this.serverId, m.username, seq);
   }
 
   /** Changes the password: new auth key on the server, the account key re-wrapped, nothing else. */

@@ -80,6 +80,8 @@ export class Profile {
       for (const side of ["-wal", "-shm", "-journal"]) {
         if (await exists(from + side)) await Deno.rename(from + side, to + side);
       }
+      const number = this.#backupFile(hostPort, username);
+      if (await exists(number)) await Deno.rename(number, this.#backupFile(serverId, username));
       await Deno.rename(from, to);
       moved.push(username);
     }
@@ -122,8 +124,8 @@ export class Profile {
     await Deno.rename(tmp, file);
   }
 
-  #backupFile(server: string, username: string): string {
-    return this.accountStore(server, username).replace(/\.db$/, ".backup-number");
+  #backupFile(serverId: string, username: string): string {
+    return this.accountStore(serverId, username).replace(/\.db$/, ".backup-number");
   }
 
   /** True when this profile has a local store for the account. */
