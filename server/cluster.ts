@@ -258,6 +258,7 @@ export class Cluster {
     this.#downLogged = true;
     this.#host.logger.info("bus down", {
       bus: this.#bus.url,
+      reason: this.#bus.lastError ?? "no answer yet",
       fallback: `polling the database every ${BUS_DOWN_POLL_MS / 1000} s`,
     });
   }

@@ -1,10 +1,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { ChatClient } from "../client/chat.ts";
 import { serverIdOfFingerprint } from "../client/servers.ts";
-import { sharedBusUrl } from "./support/bus_servers.ts";
-import { connectChat } from "./support/chat.ts";
+import { sharedBusUrl, until } from "./support/bus_servers.ts";
+import { connectChat, tempProfile } from "./support/chat.ts";
 import { TestCluster } from "./support/cluster.ts";
 import { freePort, runPesuchat } from "./support/process.ts";
+import { startTestServer } from "./support/server.ts";
 
 const PW_ALICE = "correct horse 1";
 const PW_BOB = "battery staple 2";
@@ -74,6 +76,40 @@ Deno.test({
     } finally {
       await bob.client.close();
       await c.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "a client given several addresses never talks to one whose server key differs",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const a = await startTestServer("sqlite");
+    const impostor = await startTestServer("sqlite");
+    const profile = await tempProfile();
+    const client = await ChatClient.connect({
+      hostname: "127.0.0.1",
+      port: a.port,
+      alternates: [{ hostname: "127.0.0.1", port: impostor.port }],
+      profile,
+      trust: a.server.fingerprint,
+    });
+    try {
+      await client.signup({ fullName: "Alice A", username: "alice", password: PW_ALICE });
+      // The real server goes away; the client tries the other address, which has another key.
+      await a.stop();
+      await until(
+        () => impostor.log.some((l) => /handshake failed/.test(l)),
+        "the client to try the other address",
+      );
+      assert.equal(client.isOnline, false);
+      const known = await Deno.readTextFile(join(profile.dir, "known_hosts"));
+      assert.doesNotMatch(known, new RegExp(`:${impostor.port} `), "the other key is not trusted");
+      assert.doesNotMatch(impostor.log.join("\n"), /resume|login/);
+    } finally {
+      await client.close();
+      await impostor.stop();
     }
   },
 });

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { BUS_KINDS, sharedBusUrl } from "./support/bus_servers.ts";
 import { TestCluster } from "./support/cluster.ts";
+import { freshDatabase } from "./support/databases.ts";
 import { freePort, PesuchatProcess, runPesuchat, setupUnattended } from "./support/process.ts";
 import { mid, rawClient, signUp } from "./support/server.ts";
 
@@ -132,4 +133,44 @@ Deno.test("server run --bus refuses an SQLite server and a bus URL it cannot rea
   assert.equal(bad.code, 1, bad.output);
   assert.match(bad.output, /--bus: expected nats:\/\/HOST:PORT or redis:\/\/HOST:PORT/);
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test({
+  name: "a node whose bus does not answer at start serves anyway and says so once, with the reason",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const db = await freshDatabase("mysql");
+    const dir = `${await Deno.makeTempDir({ prefix: "pesuchat_cluster_" })}/srv`;
+    const port = freePort();
+    assert.equal((await setupUnattended(dir, port, "--db", db.location)).code, 0);
+    const node = new PesuchatProcess([
+      "server",
+      "run",
+      "--dir",
+      dir,
+      "--bus",
+      `nats://127.0.0.1:${freePort()}`,
+    ]);
+    try {
+      await node.waitFor(/listening/);
+      const down = await node.waitFor(/bus down/);
+      assert.match(down, /reason=.*refused/i);
+      assert.match(down, /fallback="polling the database every 1 s"/);
+      // Its own clients still chat.
+      const a = await rawClient(port);
+      const b = await rawClient(port);
+      await signUp(a, "alice");
+      await signUp(b, "bob");
+      await a.conn.request("send", { to: "bob", mid: mid(), body: te.encode("still here") });
+      await b.waitFor(1);
+      a.conn.close();
+      b.conn.close();
+      assert.equal(node.lines.filter((l) => /bus down/.test(l)).length, 1, node.output);
+    } finally {
+      node.kill("SIGKILL");
+      await node.done;
+      await db.drop();
+    }
+  },
 });

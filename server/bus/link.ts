@@ -38,6 +38,8 @@ export class Link {
   #closed = false;
   #writing: Promise<void> = Promise.resolve();
   #lastRead = 0;
+  /** Why the last connection failed or ended, for the log. */
+  lastError: string | null = null;
   #loop: Promise<void>;
 
   constructor(
@@ -88,8 +90,10 @@ export class Link {
           return;
         }
         await this.#session(conn, () => (delay = LINK_RETRY_FIRST_MS));
-      } catch {
+        this.lastError = "the bus server closed the connection";
+      } catch (e) {
         // refused, reset, timed out or unparsable: all mean "try again later"
+        this.lastError = (e as Error)?.message ?? String(e);
       } finally {
         if (conn) this.#drop(conn);
         if (this.#conn) {

@@ -44,6 +44,8 @@ export interface Bus {
   readonly url: string;
   /** True while every connection the bus needs is up. */
   readonly up: boolean;
+  /** Why the bus last failed, if it did (for the log). */
+  readonly lastError: string | null;
   /** Publishes a notice; false when the bus is down and the notice was dropped. */
   publish(payload: Uint8Array): boolean;
   /** Closes the connections; no reconnecting after this. */
@@ -111,6 +113,9 @@ function busOf(url: string, links: Link[], publish: (p: Uint8Array) => boolean):
     url,
     get up() {
       return links.every((l) => l.up);
+    },
+    get lastError() {
+      return links.find((l) => l.lastError !== null)?.lastError ?? null;
     },
     publish(payload) {
       if (payload.length > MAX_BUS_PAYLOAD_BYTES) {
