@@ -17,9 +17,11 @@
  * @module
  */
 
+import type { HmacKey } from "../crypto/mod.ts";
 import { type Bus, openBus } from "./bus/mod.ts";
 import type { ClientConnection } from "./connection.ts";
 import type { Logger } from "./log.ts";
+import { MAX_NOTICE_SKEW_MS, NoticeSeal } from "./notice_seal.ts";
 import { LoginThrottle } from "./rate_limit.ts";
 import type { Store } from "../sql/store.ts";
 
@@ -41,6 +43,8 @@ export const MAX_USERS_PER_NOTICE = 2000;
 export interface ClusterHost {
   readonly logger: Logger;
   readonly store: Store;
+  /** The keystore's pepper, from which every node derives the same notice key. */
+  readonly pepperKey: HmacKey;
   /** The connection logged in as `userId` here, if any. */
   online(userId: number): ClientConnection | undefined;
   /** Every logged-in connection here. */
@@ -53,13 +57,17 @@ export interface ClusterHost {
   takenOver(c: ClientConnection): void;
 }
 
+/** Every notice names its node (`n`) and when it was sent (`ts`, ms since the epoch). */
 type Notice =
-  | { t: "q"; n: string; u: number[]; c: number[] }
-  | { t: "login"; n: string; u: number; at: number }
-  | { t: "hello"; n: string; s: [number, number][] }
-  | { t: "gone"; n: string; name: string }
-  | { t: "fail"; n: string; a: string; h: string }
-  | { t: "ok"; n: string; a: string };
+  & { n: string; ts: number }
+  & (
+    | { t: "q"; u: number[]; c: number[] }
+    | { t: "login"; u: number; at: number }
+    | { t: "hello"; s: [number, number][] }
+    | { t: "gone"; name: string }
+    | { t: "fail"; a: string; h: string }
+    | { t: "ok"; a: string }
+  );
 
 const isInt = (v: unknown): v is number => Number.isSafeInteger(v);
 const isStr = (v: unknown): v is string => typeof v === "string" && v.length <= 256;
@@ -72,7 +80,7 @@ export function parseNotice(payload: Uint8Array): Notice | null {
   } catch {
     return null;
   }
-  if (typeof v !== "object" || v === null || !isStr(v.n)) return null;
+  if (typeof v !== "object" || v === null || !isStr(v.n) || !isInt(v.ts)) return null;
   const ints = (a: unknown) =>
     Array.isArray(a) && a.length <= MAX_USERS_PER_NOTICE && a.every(isInt);
   switch (v.t) {
@@ -137,9 +145,15 @@ export class Cluster {
   #sweep: ReturnType<typeof setInterval> | undefined;
   #grace: ReturnType<typeof setTimeout>;
   #pollBusy = false;
+  readonly #seal: Promise<NoticeSeal>;
+  /** Notices go out, and are taken in, one at a time and in order (sealing is asynchronous). */
+  #outbox: Promise<void> = Promise.resolve();
+  #inbox: Promise<void> = Promise.resolve();
+  #skewLogged = new Set<string>();
 
   constructor(busUrl: string, subject: string, host: ClusterHost, sweepMs = CLUSTER_SWEEP_MS) {
     this.#host = host;
+    this.#seal = NoticeSeal.fromPepper(host.pepperKey);
     this.throttle.publish = (n) => this.#publish(n);
     this.#bus = openBus(busUrl, subject, {
       message: (p) => this.#received(p),
@@ -163,7 +177,10 @@ export class Cluster {
   }
 
   #publish(n: Record<string, unknown>): void {
-    this.#bus.publish(new TextEncoder().encode(JSON.stringify({ ...n, n: this.nodeId })));
+    const body = new TextEncoder().encode(JSON.stringify({ ...n, n: this.nodeId, ts: Date.now() }));
+    this.#outbox = this.#outbox.then(async () => {
+      this.#bus.publish(await (await this.#seal).seal(body));
+    }).catch((e) => this.#host.logger.info("bus publish failed", { error: String(e) }));
   }
 
   /** Messages were committed (count > 0) or acknowledged (< 0) here for these users. */
@@ -189,8 +206,27 @@ export class Cluster {
   }
 
   #received(payload: Uint8Array): void {
-    const n = parseNotice(payload);
-    if (!n || n.n === this.nodeId) return;
+    this.#inbox = this.#inbox.then(async () => {
+      const body = await (await this.#seal).open(payload);
+      // Not sealed with this cluster's key: not from a node of this cluster. Dropped unread.
+      const n = body && parseNotice(body);
+      if (!n || n.n === this.nodeId) return;
+      const skew = Date.now() - n.ts;
+      if (Math.abs(skew) > MAX_NOTICE_SKEW_MS) {
+        if (!this.#skewLogged.has(n.n)) {
+          this.#skewLogged.add(n.n);
+          this.#host.logger.info("bus notices dropped", {
+            node: n.n,
+            reason: `sent ${Math.round(skew / 1000)} s from this node's clock; check the clocks`,
+          });
+        }
+        return;
+      }
+      this.#apply(n);
+    }).catch((e) => this.#host.logger.info("bus notice failed", { error: String(e) }));
+  }
+
+  #apply(n: Notice): void {
     const h = this.#host;
     switch (n.t) {
       case "q":

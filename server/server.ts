@@ -128,6 +128,7 @@ export class PesuchatServer {
       ? new Cluster(o.cluster.bus, o.cluster.subject, {
         logger: this.logger,
         store: this.store,
+        pepperKey: this.pepperKey,
         online: (id) => this.#online.get(id),
         onlineConnections: () => this.#online.values(),
         pendingChanged: (id, n) => this.#pendingAdd(id, n),
