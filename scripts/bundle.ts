@@ -2,7 +2,7 @@
  * Builds dist/pesuchat.js with `deno bundle` (offline) and dist/pesuchat, a wrapper that runs it
  * with the narrowest permissions: the network, the environment variables in permissions.ts, and
  * read/write only on pesuchat's own folders (the profile folder, `./pesuchat-data`, and the
- * folders or files named by --dir, --profile and --password-file).
+ * folders or files named by --dir, --profile, --password-file and --join).
  *
  * usage: deno task bundle
  *
@@ -18,8 +18,8 @@ home=\${PESUCHAT_HOME:-\${HOME:-.}/.pesuchat}
 paths="$home,./pesuchat-data"
 prev=""
 for a in "$@"; do
-  case "$prev" in --dir|--profile|--password-file) paths="$paths,$a" ;; esac
-  case "$a" in --dir=*|--profile=*|--password-file=*) paths="$paths,\${a#*=}" ;; esac
+  case "$prev" in --dir|--profile|--password-file|--join) paths="$paths,$a" ;; esac
+  case "$a" in --dir=*|--profile=*|--password-file=*|--join=*) paths="$paths,\${a#*=}" ;; esac
   prev=$a
 done
 [ -n "\${PESUCHAT_PASSWORD_FILE:-}" ] && paths="$paths,$PESUCHAT_PASSWORD_FILE"
