@@ -155,7 +155,7 @@ export async function restoreBackup(
     });
   }
   for (const s of snap.sessions) {
-    const record = SessionRecord.deserialize(Uint8Array.fromBase64(s.state)).archiveCurrent();
+    const record = SessionRecord.deserialize(Uint8Array.fromBase64(s.state)).retire();
     const sealed = await store.sealSession(s.username, record.serialize());
     store.transaction(() =>
       store.writeSession(s.username, sealed, store.sessionVersion(s.username))

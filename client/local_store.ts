@@ -76,6 +76,12 @@ CREATE TABLE IF NOT EXISTS outbox (mid BLOB PRIMARY KEY, peer TEXT NOT NULL, cre
 CREATE TABLE IF NOT EXISTS seen (mid BLOB PRIMARY KEY, at INTEGER NOT NULL) STRICT;
 `;
 
+/**
+ * How long a statement waits for another process on the same profile to finish its transaction.
+ * Session transactions hold the lock for a few writes only; this bounds a stuck one.
+ */
+export const BUSY_TIMEOUT_MS = 15_000;
+
 /** Envelope ids remembered for de-duplication, at most; the oldest are forgotten first. */
 export const MAX_SEEN_IDS = 100_000;
 
@@ -104,7 +110,9 @@ export class LocalStore {
   /** Opens (creating if needed) the store at `path`. The account key is set after login. */
   static open(path: string): LocalStore {
     const db = new DatabaseSync(path);
-    db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000;");
+    // The wait comes first: another process on the profile may hold the lock even now.
+    db.exec(`PRAGMA busy_timeout=${BUSY_TIMEOUT_MS}`);
+    db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;");
     db.exec(SCHEMA);
     // Profiles made before sessions carried a version get the column (every row at version 0).
     const columns = db.prepare("PRAGMA table_info(sessions)").all() as { name: string }[];

@@ -281,8 +281,8 @@ export class Messenger {
     const plaintext = encodeContent(content);
     await this.sessions.run(peer, async (record) => {
       let r = record;
-      if (!r.current) {
-        // No session, or the last one was given up (restore, repair): a new PQXDH session.
+      if (!r.sendable) {
+        // No session, or the last one was retired (restore, repair): a new PQXDH session.
         const b = await explainServer(this.link.request("bundle", { username: peer }));
         const session = await Session.initiate(this.identity, {
           identityKey: b.identity,
@@ -427,7 +427,7 @@ export class Messenger {
       refuse(
         `a message from ${peer} could not be decrypted (${(e as Error).message}); ` +
           "your next message starts a new session",
-        record.current ? record.archiveCurrent() : null,
+        record.current && !record.retired ? record.retire() : null,
       );
     const repeated = refuse(`a repeated message from ${peer} was ignored`, null);
     let plaintext: Uint8Array;

@@ -9,14 +9,27 @@
  * @module
  */
 
+/** Bytes a writer starts with when its caller gives no size. */
+export const WRITER_DEFAULT_CAPACITY = 256;
+
 /**
- * Appends fields into one growing buffer. Ratchet state is written around every message, so the
- * writer allocates once per few hundred bytes rather than once per field.
+ * Appends fields into one growing buffer. Ratchet state is written around every message, so a
+ * caller that knows the size up front passes it: the writer then allocates once and `finish`
+ * hands over that buffer without copying it.
  */
 export class ByteWriter {
-  #buf = new Uint8Array(256);
-  #view = new DataView(this.#buf.buffer);
+  #buf: Uint8Array<ArrayBuffer>;
+  #view: DataView;
   #length = 0;
+
+  /** A writer with room for `capacity` bytes before it first grows. */
+  constructor(capacity: number = WRITER_DEFAULT_CAPACITY) {
+    if (!Number.isSafeInteger(capacity) || capacity < 1) {
+      throw new RangeError(`capacity: expected a positive integer, got ${capacity}`);
+    }
+    this.#buf = new Uint8Array(capacity);
+    this.#view = new DataView(this.#buf.buffer);
+  }
 
   #reserve(n: number): number {
     const at = this.#length;
@@ -79,9 +92,12 @@ export class ByteWriter {
     return this.u32(b.length).bytes(b);
   }
 
-  /** The bytes written, in an array of their own. */
+  /**
+   * The bytes written, in an array of their own: the writer's buffer itself when the capacity was
+   * exact, else a copy of the part written (so a large spare buffer is not kept alive).
+   */
   finish(): Uint8Array<ArrayBuffer> {
-    return this.#buf.slice(0, this.#length);
+    return this.#length === this.#buf.length ? this.#buf : this.#buf.slice(0, this.#length);
   }
 }
 
@@ -143,6 +159,17 @@ export class ByteReader {
   bytes(n: number, what: string): Uint8Array<ArrayBuffer> {
     this.#need(n, what);
     const out = this.input.slice(this.#offset, this.#offset + n);
+    this.#offset += n;
+    return out;
+  }
+
+  /**
+   * `n` bytes as a view into the input, no copy: for fields the caller keeps only as long as the
+   * input (a nonce read on the way to decryption) or input it owns (a freshly decrypted state).
+   */
+  view(n: number, what: string): Uint8Array {
+    this.#need(n, what);
+    const out = this.input.subarray(this.#offset, this.#offset + n);
     this.#offset += n;
     return out;
   }

@@ -54,3 +54,21 @@ Deno.test("ByteWriter grows past its first buffer without losing what was writte
   assert.deepEqual(r.bytes(1000, "g"), big);
   assert.equal(r.remaining, 0);
 });
+
+Deno.test("ByteWriter with an exact capacity hands over its one buffer; a spare one is trimmed", () => {
+  const exact = new ByteWriter(5).u8(1).u32(2).finish();
+  assert.equal(exact.buffer.byteLength, 5);
+  const spare = new ByteWriter(64).u8(1).finish();
+  assert.equal(spare.length, 1);
+  assert.equal(spare.buffer.byteLength, 1);
+  assert.throws(() => new ByteWriter(0), RangeError);
+});
+
+Deno.test("ByteReader.view() reads without copying and still refuses a short read", () => {
+  const input = Uint8Array.of(1, 2, 3, 4);
+  const r = new ByteReader(input, fail);
+  const v = r.view(3, "head");
+  assert.equal(v.buffer, input.buffer);
+  assert.deepEqual(v, Uint8Array.of(1, 2, 3));
+  assert.throws(() => r.view(2, "tail"), /tail: expected 2 more bytes, got 1/);
+});

@@ -15,6 +15,18 @@ export const PQXDH_INFO = "pesuchat_X25519_SHA-256_ML-KEM-1024";
 /** KDF_RK's HKDF info: root key and DH output to the next root key and chain key. */
 export const RATCHET_ROOT_INFO = "pesuchat ratchet root key v1";
 
+/**
+ * Ratchet version 2's KDF_RK info: root key and DH output to the next root key, the chain key
+ * for index 1 and the message key for index 0.
+ */
+export const RATCHET_ROOT_INFO_V2 = "pesuchat ratchet root key v2";
+
+/**
+ * Ratchet version 2's KDF_CK info: chain key i to chain key i + B and the message keys i .. i + B
+ * - 1, in one HKDF (B = CHAIN_BATCH_KEYS in crypto/ratchet/chain_key.ts).
+ */
+export const RATCHET_CHAIN_INFO_V2 = "pesuchat ratchet chain key v2";
+
 /** The HKDF info that turns a one-time message key into the AES-256-GCM key and nonce. */
 export const MESSAGE_KEY_INFO = "pesuchat ratchet message key v1";
 

@@ -42,7 +42,8 @@ import {
   ratchetEncrypt,
   type RatchetOptions,
   type RatchetState,
-  serializeRatchet,
+  ratchetStateSize,
+  writeRatchet,
 } from "./ratchet/mod.ts";
 import { GCM_TAG_BYTES, KEY_BYTES } from "./subtle.ts";
 
@@ -55,6 +56,7 @@ export const SESSION_STATE_VERSION = 0x01;
 
 /** The envelope types. */
 export const EnvelopeType = Object.freeze({ prekey: 0x01, message: 0x02 });
+const MESSAGE_PREFIX = Uint8Array.of(ENVELOPE_VERSION, EnvelopeType.message);
 
 /** Options of a session: test-vector hooks only; never stored with the session. */
 export interface SessionOptions extends InitiateOptions, RatchetOptions {}
@@ -94,11 +96,11 @@ export function parseEnvelope(envelope: Uint8Array): Envelope {
   }
   const type = r.u8("type");
   if (type === EnvelopeType.message) {
-    return { type: "message", initialMessage: null, ratchetMessage: r.rest() };
+    return { type: "message", initialMessage: null, ratchetMessage: r.view(r.remaining, "rest") };
   }
   if (type === EnvelopeType.prekey) {
     const initialMessage = r.bytes(INITIAL_MESSAGE_BYTES, "initial message");
-    return { type: "prekey", initialMessage, ratchetMessage: r.rest() };
+    return { type: "prekey", initialMessage, ratchetMessage: r.view(r.remaining, "rest") };
   }
   throw fail(`unknown type ${type}`);
 }
@@ -226,11 +228,12 @@ export class Session {
   /** Encrypts one message: the envelope to send and the session after it. */
   async encrypt(plaintext: Uint8Array): Promise<{ envelope: Uint8Array; session: Session }> {
     const s = this.#state;
-    const { state, message } = await ratchetEncrypt(s.ratchet, plaintext);
-    const envelope = s.phase === "initiating"
-      ? concat(Uint8Array.of(ENVELOPE_VERSION, EnvelopeType.prekey), s.initialMessage, message)
-      : concat(Uint8Array.of(ENVELOPE_VERSION, EnvelopeType.message), message);
-    return { envelope, session: new Session({ ...s, ratchet: state }, this.#options) };
+    // The envelope's framing goes in front of the ratchet message as it is written: no copy.
+    const prefix = s.phase === "initiating"
+      ? concat(Uint8Array.of(ENVELOPE_VERSION, EnvelopeType.prekey), s.initialMessage)
+      : MESSAGE_PREFIX;
+    const { state, message } = await ratchetEncrypt(s.ratchet, plaintext, this.#options, prefix);
+    return { envelope: message, session: new Session({ ...s, ratchet: state }, this.#options) };
   }
 
   /**
@@ -267,14 +270,19 @@ export class Session {
    */
   serialize(): Uint8Array<ArrayBuffer> {
     const s = this.#state;
-    const w = new ByteWriter().u8(SESSION_STATE_VERSION).u8(s.phase === "initiating" ? 1 : 2)
-      .bytes(s.remote.encode());
+    // Sized up front: one buffer, written once, handed over without a copy.
+    const phaseBytes = s.phase === "initiating"
+      ? s.initialMessage.length
+      : 1 + (s.baseKey?.length ?? 0);
+    const w = new ByteWriter(2 + IDENTITY_PUBLIC_BYTES + phaseBytes + ratchetStateSize(s.ratchet))
+      .u8(SESSION_STATE_VERSION).u8(s.phase === "initiating" ? 1 : 2).bytes(s.remote.encode());
     if (s.phase === "initiating") w.bytes(s.initialMessage);
     else {
       w.u8(s.baseKey ? 1 : 0);
       if (s.baseKey) w.bytes(s.baseKey);
     }
-    return w.bytes(serializeRatchet(s.ratchet)).finish();
+    writeRatchet(w, s.ratchet);
+    return w.finish();
   }
 
   /**

@@ -5,8 +5,13 @@
  * one while messages on the old one are on their way: keeping the old ones lets every such
  * message decrypt, and promoting the one that decrypted makes the two sides converge on one.
  *
+ * A current session can be retired: kept for reading what is on its way, never used to send again
+ * (after a restore, whose chains may have been used since the backup, or after a message failed to
+ * decrypt, so the next send repairs the session by starting a new one).
+ *
  * Record (version 0x10, apart from a lone session's 0x01 so older rows still read):
- * u8 version ‖ u8 has current ‖ [u32 length ‖ current] ‖ u8 count ‖ (u32 length ‖ previous)*.
+ * u8 version ‖ u8 flags (1: has current, 2: current retired) ‖ [u32 length ‖ current] ‖ u8 count ‖
+ * (u32 length ‖ previous)*.
  *
  * A record is a value: every change returns a new one.
  *
@@ -46,11 +51,18 @@ export class SessionRecord {
   private constructor(
     readonly current: Session | null,
     readonly previous: readonly Session[],
+    /** True when the current session may only decrypt: the next send starts a new one. */
+    readonly retired = false,
   ) {}
 
   /** A record with no session: the next send starts one. */
   static empty(): SessionRecord {
     return new SessionRecord(null, []);
+  }
+
+  /** The session to send on, or null when the next send must start a new one. */
+  get sendable(): Session | null {
+    return this.retired ? null : this.current;
   }
 
   /** True when there is no session at all. */
@@ -63,9 +75,9 @@ export class SessionRecord {
     return new SessionRecord(session, this.#keep(this.current));
   }
 
-  /** No current session any more (the next send starts a new one); the old one still decrypts. */
-  archiveCurrent(): SessionRecord {
-    return new SessionRecord(null, this.#keep(this.current));
+  /** The current session stops sending (the next send starts a new one) but still decrypts. */
+  retire(): SessionRecord {
+    return new SessionRecord(this.current, this.previous, this.current !== null);
   }
 
   #keep(session: Session | null): Session[] {
@@ -75,8 +87,9 @@ export class SessionRecord {
 
   /** Encrypts on the current session; the caller starts one first when there is none. */
   async encrypt(plaintext: Uint8Array): Promise<{ envelope: Uint8Array; record: SessionRecord }> {
-    if (!this.current) throw new Error("no current session to encrypt with");
-    const { envelope, session } = await this.current.encrypt(plaintext);
+    const current = this.sendable;
+    if (!current) throw new Error("no current session to encrypt with");
+    const { envelope, session } = await current.encrypt(plaintext);
     return { envelope, record: new SessionRecord(session, this.previous) };
   }
 
@@ -96,9 +109,10 @@ export class SessionRecord {
         const { plaintext, session } = await all[i]!.decrypt(envelope);
         const rest = all.filter((_, j) => j !== i);
         // The current one stays current when it decrypted; otherwise the one that did replaces it.
+        // Either way a retired record stays retired: reading old messages repairs nothing.
         const record = i === 0 && this.current
-          ? new SessionRecord(session, this.previous)
-          : new SessionRecord(session, rest.slice(0, MAX_PREVIOUS_SESSIONS));
+          ? new SessionRecord(session, this.previous, this.retired)
+          : new SessionRecord(session, rest.slice(0, MAX_PREVIOUS_SESSIONS), this.retired);
         return { plaintext, record };
       } catch (e) {
         if (e instanceof HandshakeError) continue; // a prekey envelope another session answers
@@ -118,7 +132,8 @@ export class SessionRecord {
 
   /** The record as bytes. Secret: store it only sealed. */
   serialize(): Uint8Array<ArrayBuffer> {
-    const w = new ByteWriter().u8(SESSION_RECORD_VERSION).u8(this.current ? 1 : 0);
+    const flags = (this.current ? 1 : 0) | (this.retired ? 2 : 0);
+    const w = new ByteWriter().u8(SESSION_RECORD_VERSION).u8(flags);
     if (this.current) w.blob(this.current.serialize());
     w.u8(this.previous.length);
     for (const s of this.previous) w.blob(s.serialize());
@@ -136,9 +151,9 @@ export class SessionRecord {
     if (version !== SESSION_RECORD_VERSION) {
       throw fail(`expected version ${SESSION_RECORD_VERSION}, got ${version}`);
     }
-    const hasCurrent = r.u8("current flag");
-    if (hasCurrent > 1) throw fail(`current flag ${hasCurrent}`);
-    const current = hasCurrent
+    const flags = r.u8("flags");
+    if (flags > 3 || flags === 2) throw fail(`flags ${flags}`);
+    const current = flags & 1
       ? Session.deserialize(r.blob(MAX_SESSION_STATE_BYTES, "current session"))
       : null;
     const count = r.u8("previous count");
@@ -150,6 +165,6 @@ export class SessionRecord {
       previous.push(Session.deserialize(r.blob(MAX_SESSION_STATE_BYTES, "previous session")));
     }
     r.end("session record");
-    return new SessionRecord(current, previous);
+    return new SessionRecord(current, previous, (flags & 2) !== 0);
   }
 }

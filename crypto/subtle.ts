@@ -37,6 +37,9 @@ export const MLKEM_CIPHERTEXT_BYTES = 1568;
 /** Bytes of an ML-KEM private key seed (d ‖ z). */
 export const MLKEM_SEED_BYTES = 64;
 
+// X25519 private keys derive bits (DH outputs as bytes) and keys (DH outputs as HKDF keys).
+const X25519_USAGES: KeyUsage[] = ["deriveBits", "deriveKey"];
+
 // RFC 8410 PKCS#8 wrappers around a raw 32-byte private key.
 const X25519_PKCS8_PREFIX = Uint8Array.fromHex("302e020100300506032b656e04220420");
 const ED25519_PKCS8_PREFIX = Uint8Array.fromHex("302e020100300506032b657004220420");
@@ -121,13 +124,51 @@ export async function hkdfSha256(
   if (!Number.isInteger(length) || length < 1 || length > 255 * 32) {
     throw new RangeError(`length: expected 1..8160 bytes, got ${length}`);
   }
-  const key = await subtle.importKey("raw", copyIfShared(ikm), "HKDF", false, ["deriveBits"]);
-  const bits = await subtle.deriveBits(
-    { name: "HKDF", hash: "SHA-256", salt: copyIfShared(salt), info: copyIfShared(info) },
-    key,
-    length * 8,
-  );
-  return new Uint8Array(bits);
+  return (await HkdfKey.import(ikm)).derive(salt, info, length);
+}
+
+/** HKDF-SHA256 input key material held by Web Crypto, as an import or an X25519 output. */
+export class HkdfKey {
+  private constructor(readonly cryptoKey: CryptoKey) {}
+
+  /** Imports `ikm` (any length). */
+  static async import(ikm: Uint8Array): Promise<HkdfKey> {
+    assertBytes(ikm, undefined, "ikm");
+    return new HkdfKey(
+      await subtle.importKey("raw", copyIfShared(ikm), "HKDF", false, ["deriveBits"]),
+    );
+  }
+
+  /** @internal Wraps a key Web Crypto derived (see X25519KeyPair.dhHkdfKey). */
+  static wrap(key: CryptoKey): HkdfKey {
+    return new HkdfKey(key);
+  }
+
+  /** `length` bytes (at most 255 × 32) of HKDF-SHA256 with `salt` and `info`. */
+  async derive(
+    salt: Uint8Array,
+    info: Uint8Array,
+    length: number,
+  ): Promise<Uint8Array<ArrayBuffer>> {
+    assertBytes(salt, undefined, "salt");
+    assertBytes(info, undefined, "info");
+    if (!Number.isInteger(length) || length < 1 || length > 255 * 32) {
+      throw new RangeError(`length: expected 1..8160 bytes, got ${length}`);
+    }
+    const bits = await subtle.deriveBits(
+      { name: "HKDF", hash: "SHA-256", salt: copyIfShared(salt), info: copyIfShared(info) },
+      this.cryptoKey,
+      length * 8,
+    );
+    return new Uint8Array(bits);
+  }
+
+  [INSPECT](): string {
+    return redacted("HkdfKey");
+  }
+  toJSON(): string {
+    return "[redacted]";
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -250,8 +291,7 @@ export class X25519KeyPair {
 
   /** A fresh random key pair. */
   static async generate(): Promise<X25519KeyPair> {
-    const kp =
-      (await subtle.generateKey({ name: "X25519" }, true, ["deriveBits"])) as CryptoKeyPair;
+    const kp = (await subtle.generateKey({ name: "X25519" }, true, X25519_USAGES)) as CryptoKeyPair;
     const pkcs8 = new Uint8Array(await subtle.exportKey("pkcs8", kp.privateKey));
     const publicKey = new Uint8Array(await subtle.exportKey("raw", kp.publicKey));
     return new X25519KeyPair(publicKey, kp.privateKey, pkcs8.slice(X25519_PKCS8_PREFIX.length));
@@ -265,9 +305,7 @@ export class X25519KeyPair {
       concat(X25519_PKCS8_PREFIX, privateKey),
       { name: "X25519" },
       true,
-      [
-        "deriveBits",
-      ],
+      X25519_USAGES,
     );
     const jwk = await subtle.exportKey("jwk", k);
     const publicKey = Uint8Array.fromBase64(jwk.x!, { alphabet: "base64url" });
@@ -291,7 +329,7 @@ export class X25519KeyPair {
       concat(X25519_PKCS8_PREFIX, privateKey),
       { name: "X25519" },
       false,
-      ["deriveBits"],
+      X25519_USAGES,
     );
     return new X25519KeyPair(copyBytes(publicKey), k, copyBytes(privateKey));
   }
@@ -304,6 +342,28 @@ export class X25519KeyPair {
   /** X25519(private, peer); see {@linkcode x25519}. */
   dh(peerPublicKey: Uint8Array): Promise<Uint8Array<ArrayBuffer>> {
     return x25519Raw(this.#privateKey, peerPublicKey);
+  }
+
+  /**
+   * X25519(private, peer) straight into an HKDF key, in one call where `dh` and an HKDF import
+   * take two. The same refusals as {@linkcode x25519}: Web Crypto itself refuses the all-zero
+   * secret a low-order key yields (OperationError, turned into `KeyError("bad_public_key")`),
+   * which is the one check `dh` adds on the bytes.
+   */
+  async dhHkdfKey(peerPublicKey: Uint8Array): Promise<HkdfKey> {
+    const pub = await importX25519Public(peerPublicKey);
+    try {
+      return HkdfKey.wrap(
+        await subtle.deriveKey({ name: "X25519", public: pub }, this.#privateKey, "HKDF", false, [
+          "deriveBits",
+        ]),
+      );
+    } catch {
+      throw new KeyError(
+        "bad_public_key",
+        "X25519 public key refused (low-order or invalid point)",
+      );
+    }
   }
 
   [INSPECT](): string {
@@ -326,10 +386,41 @@ export function x25519(
   return own.dh(peerPublicKey);
 }
 
-async function x25519Raw(
-  privateKey: CryptoKey,
-  peerPublicKey: Uint8Array,
-): Promise<Uint8Array<ArrayBuffer>> {
+/** Imported public keys kept for reuse, per algorithm: the most recently used this many. */
+export const X25519_PUBLIC_CACHE_ENTRIES = 64;
+const publicKeys = { X25519: new Map<string, Promise<CryptoKey>>(), Ed25519: new Map() };
+
+/** How many imported X25519 public keys the cache holds now (for tests of its bound). */
+export function x25519PublicCacheSize(): number {
+  return publicKeys.X25519.size;
+}
+
+/**
+ * A public key imported, from the cache when it was imported lately. A session imports the same
+ * keys again and again (the peer's ratchet key for both DHs of a step; PQXDH's signed prekey and
+ * ephemeral key for several DHs; an identity key for each signature it checks), and each import
+ * is a Web Crypto call. Public keys only, so sharing them across sessions reveals nothing; a key
+ * Web Crypto refuses is not kept.
+ */
+function importPublic(name: "X25519" | "Ed25519", bytes: Uint8Array): Promise<CryptoKey> {
+  const cache: Map<string, Promise<CryptoKey>> = publicKeys[name];
+  const id = toHex(bytes);
+  let key = cache.get(id);
+  if (key) {
+    cache.delete(id); // most recently used last: eviction takes the first
+  } else {
+    const usages: KeyUsage[] = name === "Ed25519" ? ["verify"] : [];
+    key = subtle.importKey("raw", copyIfShared(bytes), { name }, true, usages);
+    key.catch(() => {
+      if (cache.get(id) === key) cache.delete(id);
+    });
+  }
+  cache.set(id, key);
+  if (cache.size > X25519_PUBLIC_CACHE_ENTRIES) cache.delete(cache.keys().next().value!);
+  return key;
+}
+
+function importX25519Public(peerPublicKey: Uint8Array): Promise<CryptoKey> {
   if (!(peerPublicKey instanceof Uint8Array) || peerPublicKey.length !== KEY_BYTES) {
     throw new KeyError(
       "bad_public_key",
@@ -338,15 +429,17 @@ async function x25519Raw(
       }`,
     );
   }
+  return importPublic("X25519", peerPublicKey);
+}
+
+async function x25519Raw(
+  privateKey: CryptoKey,
+  peerPublicKey: Uint8Array,
+): Promise<Uint8Array<ArrayBuffer>> {
+  const imported = importX25519Public(peerPublicKey);
   let shared: Uint8Array<ArrayBuffer>;
   try {
-    const pub = await subtle.importKey(
-      "raw",
-      copyIfShared(peerPublicKey),
-      { name: "X25519" },
-      true,
-      [],
-    );
+    const pub = await imported;
     shared = new Uint8Array(
       await subtle.deriveBits({ name: "X25519", public: pub }, privateKey, 256),
     );
@@ -432,9 +525,7 @@ export async function ed25519Verify(
   if (!(publicKey instanceof Uint8Array) || publicKey.length !== KEY_BYTES) return false;
   if (!(signature instanceof Uint8Array) || signature.length !== SIGNATURE_BYTES) return false;
   try {
-    const k = await subtle.importKey("raw", copyIfShared(publicKey), { name: "Ed25519" }, false, [
-      "verify",
-    ]);
+    const k = await importPublic("Ed25519", publicKey);
     return await subtle.verify("Ed25519", k, copyIfShared(signature), copyIfShared(message));
   } catch {
     return false;

@@ -10,7 +10,9 @@ import {
   HmacKey,
   MlKemKeyPair,
   x25519,
+  X25519_PUBLIC_CACHE_ENTRIES,
   X25519KeyPair,
+  x25519PublicCacheSize,
 } from "./subtle.ts";
 
 const SECRET = Uint8Array.from({ length: 32 }, (_, i) => 0xa0 + (i % 16));
@@ -120,6 +122,42 @@ Deno.test("x25519() refuses a wrong-length or low-order key with KeyError(bad_pu
     );
   }
   await assert.rejects(x25519(own, new Uint8Array(31)), /expected 32 bytes, got 31/);
+});
+
+Deno.test("X25519KeyPair.dhHkdfKey() is HKDF over x25519()'s output and refuses the same keys", async () => {
+  const own = await X25519KeyPair.fromPrivate(SECRET);
+  const peer = await X25519KeyPair.generate();
+  const salt = new Uint8Array(32).fill(1), info = Uint8Array.of(2);
+  const viaBytes = await hkdfSha256(await x25519(own, peer.publicKey), salt, info, 96);
+  const viaKey = await (await own.dhHkdfKey(peer.publicKey)).derive(salt, info, 96);
+  assert.deepEqual(viaKey, viaBytes);
+  for (
+    const bad of [
+      new Uint8Array(31),
+      new Uint8Array(32),
+      Uint8Array.fromHex("01" + "00".repeat(31)),
+    ]
+  ) {
+    await assert.rejects(
+      own.dhHkdfKey(bad),
+      (e: unknown) => e instanceof KeyError && e.code === "bad_public_key",
+    );
+  }
+});
+
+Deno.test("the imported X25519 public key cache holds X25519_PUBLIC_CACHE_ENTRIES keys, never N+1", async () => {
+  const own = await X25519KeyPair.fromPrivate(SECRET);
+  const peers = await Promise.all(
+    Array.from({ length: X25519_PUBLIC_CACHE_ENTRIES + 1 }, () => X25519KeyPair.generate()),
+  );
+  for (const [i, peer] of peers.entries()) {
+    await x25519(own, peer.publicKey);
+    assert.ok(x25519PublicCacheSize() <= X25519_PUBLIC_CACHE_ENTRIES, `after ${i + 1} keys`);
+  }
+  assert.equal(x25519PublicCacheSize(), X25519_PUBLIC_CACHE_ENTRIES);
+  // A cached key gives the same output as a fresh import would.
+  const again = await x25519(own, peers.at(-1)!.publicKey);
+  assert.deepEqual(again, await peers.at(-1)!.dh(own.publicKey));
 });
 
 Deno.test("ed25519Verify() returns false, never throws, for malformed keys and signatures", async () => {

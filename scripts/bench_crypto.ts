@@ -1,6 +1,6 @@
 /**
  * End-to-end crypto throughput (run through scripts/bench.ts: `deno run -A scripts/bench.ts
- * crypto [--json] [--seconds 3]`). Not a test.
+ * crypto [--json] [--seconds 3] [--rounds 3] [--no-libsignal]`). Not a test.
  *
  * - session_setup: Bob makes a fresh bundle (signed prekey, one-time prekey, ML-KEM prekey),
  *   Alice runs PQXDH and encrypts a 256-byte message, Bob responds and decrypts it.
@@ -9,10 +9,16 @@
  *   as two devices do; reported beside the serial figure, not instead of it.
  * - ratchet_ping_pong: the sender alternating, so every message takes a DH step.
  *
- * In the ratchet cases each side's session is restored from bytes before and serialised to bytes
- * after every message, as a client that persists its state must. Each case runs for a time
- * budget (and at most MAX_ITERATIONS), after a warm-up; output is one JSON object per line with
- * --json.
+ * In the ratchet cases each side keeps its session live in memory, as the client does, and
+ * serialises it after every message (the write a client commits before the ciphertext leaves).
+ * Each case runs for a time budget (and at most MAX_ITERATIONS), after a warm-up; output is one
+ * JSON object per line with --json.
+ *
+ * Signal's native libsignal (Node, scripts/libsignal/) runs the same three workloads in the same
+ * run, interleaved with pesuchat's in `--rounds` slices, so a load change on the machine hits
+ * both alike; its rate and pesuchat's ratio to it join each line. Its package is installed on
+ * first use into scripts/libsignal/node_modules with npm (pinned by its package-lock.json); with
+ * no node or npm, or `--no-libsignal`, the lines carry pesuchat's figures alone.
  *
  * @module
  */
@@ -21,11 +27,14 @@ import { parseArgs } from "node:util";
 import { IdentityKeyPair } from "../crypto/identity.ts";
 import { bundleOf, KyberPrekey, OneTimePrekey, SignedPrekey } from "../crypto/prekeys.ts";
 import { Session } from "../crypto/session.ts";
+import { type Libsignal, startLibsignal } from "./bench_libsignal.ts";
 
 /** Iterations per case at most, whatever the time budget. */
 export const MAX_ITERATIONS = 1_000_000;
 /** Warm-up iterations before each case is timed (JIT, lazy imports). */
 export const WARMUP_ITERATIONS = 200;
+/** Most slices a case is split into for interleaving. */
+export const MAX_ROUNDS = 100;
 
 const MESSAGE_BYTES = 256;
 
@@ -48,8 +57,8 @@ async function sessionSetup(): Promise<void> {
   if (r.plaintext.length !== MESSAGE_BYTES) throw new Error("session_setup: wrong plaintext");
 }
 
-/** Two established sessions, as bytes. */
-async function established(): Promise<{ alice: Uint8Array; bob: Uint8Array }> {
+/** Two established sessions. */
+async function established(): Promise<Record<Side, Session>> {
   const [spk, kyber] = await Promise.all([
     SignedPrekey.generate(bob, 1),
     KyberPrekey.generate(bob, 3, true),
@@ -64,18 +73,23 @@ async function established(): Promise<{ alice: Uint8Array; bob: Uint8Array }> {
   }, first.envelope);
   const reply = await r.session.encrypt(plaintext);
   const a = await first.session.decrypt(reply.envelope);
-  return { alice: a.session.serialize(), bob: reply.session.serialize() };
+  return { alice: a.session, bob: reply.session };
 }
 
 type Side = "alice" | "bob";
 
-/** One message from `from` to the other side, both sessions restored and persisted. */
-async function deliver(state: Record<Side, Uint8Array>, from: Side): Promise<void> {
+/** Where the serialised sessions go: kept so the work cannot be optimised away. */
+const saved: Record<Side, Uint8Array> = { alice: new Uint8Array(0), bob: new Uint8Array(0) };
+
+/** One message from `from` to the other side, each session serialised after its step. */
+async function deliver(state: Record<Side, Session>, from: Side): Promise<void> {
   const to: Side = from === "alice" ? "bob" : "alice";
-  const sent = await Session.deserialize(state[from]).encrypt(plaintext);
-  state[from] = sent.session.serialize();
-  const read = await Session.deserialize(state[to]).decrypt(sent.envelope);
-  state[to] = read.session.serialize();
+  const sent = await state[from].encrypt(plaintext);
+  state[from] = sent.session;
+  saved[from] = sent.session.serialize();
+  const read = await state[to].decrypt(sent.envelope);
+  state[to] = read.session;
+  saved[to] = read.session.serialize();
   if (read.plaintext.length !== MESSAGE_BYTES) throw new Error("ratchet: wrong plaintext");
 }
 
@@ -87,16 +101,17 @@ async function overlapped(
   seconds: number,
 ): Promise<{ count: number; seconds: number; perSecond: number }> {
   const state = await established();
-  let bob = state.bob;
   const read = async (envelope: Uint8Array) => {
-    const r = await Session.deserialize(bob).decrypt(envelope);
-    bob = r.session.serialize();
+    const r = await state.bob.decrypt(envelope);
+    state.bob = r.session;
+    saved.bob = r.session.serialize();
     if (r.plaintext.length !== MESSAGE_BYTES) throw new Error("ratchet: wrong plaintext");
   };
   let reading: Promise<void> = Promise.resolve();
   const step = async () => {
-    const sent = await Session.deserialize(state.alice).encrypt(plaintext);
-    state.alice = sent.session.serialize();
+    const sent = await state.alice.encrypt(plaintext);
+    state.alice = sent.session;
+    saved.alice = sent.session.serialize();
     await reading;
     reading = read(sent.envelope);
   };
@@ -105,17 +120,72 @@ async function overlapped(
   return result;
 }
 
+interface Measured {
+  count: number;
+  seconds: number;
+  perSecond: number;
+}
+
 async function measure(
   seconds: number,
   step: (i: number) => Promise<void>,
-): Promise<{ count: number; seconds: number; perSecond: number }> {
-  for (let i = 0; i < WARMUP_ITERATIONS; i++) await step(i);
+  warmup = WARMUP_ITERATIONS,
+  parity = 1,
+): Promise<Measured> {
+  for (let i = 0; i < warmup; i++) await step(i);
   const start = performance.now();
   const deadline = start + seconds * 1000;
   let count = 0;
-  while (count < MAX_ITERATIONS && performance.now() < deadline) await step(count++);
+  // `parity` 2 keeps a ping-pong alternating across slices: each slice ends on a whole exchange.
+  while (count < MAX_ITERATIONS && (performance.now() < deadline || count % parity !== 0)) {
+    await step(count++);
+  }
   const elapsed = (performance.now() - start) / 1000;
   return { count, seconds: Number(elapsed.toFixed(3)), perSecond: Math.round(count / elapsed) };
+}
+
+/** Adds up slices of one side's measurements. */
+function total(slices: { count: number; seconds: number }[]): Measured {
+  const count = slices.reduce((n, s) => n + s.count, 0);
+  const seconds = slices.reduce((n, s) => n + s.seconds, 0);
+  return { count, seconds: Number(seconds.toFixed(3)), perSecond: Math.round(count / seconds) };
+}
+
+/**
+ * pesuchat's `step` and libsignal's `name` case in alternating slices, `rounds` of each within
+ * `seconds` per side; with no libsignal, pesuchat's alone.
+ */
+async function interleaved(
+  seconds: number,
+  rounds: number,
+  step: (i: number) => Promise<void>,
+  libsignal: Libsignal | null,
+  name: string,
+  parity = 1,
+): Promise<{ ours: Measured; theirs: Measured | null }> {
+  const ours: Measured[] = [], theirs: { count: number; seconds: number }[] = [];
+  let done = 0;
+  for (let r = 0; r < rounds; r++) {
+    const slice = await measure(
+      seconds / rounds,
+      (i) => step(done + i),
+      r === 0 ? WARMUP_ITERATIONS : 0,
+      parity,
+    );
+    done += slice.count + (r === 0 ? WARMUP_ITERATIONS : 0);
+    ours.push(slice);
+    if (libsignal) theirs.push(await libsignal.run(name, seconds / rounds));
+  }
+  return { ours: total(ours), theirs: libsignal ? total(theirs) : null };
+}
+
+/** libsignal's rate and pesuchat's ratio to it, for a line. */
+function beside(ours: Measured, theirs: Measured | null, field: string): Record<string, unknown> {
+  if (!theirs) return {};
+  return {
+    [`libsignal_${field}`]: theirs.perSecond,
+    vs_libsignal: Number((ours.perSecond / theirs.perSecond).toFixed(2)),
+  };
 }
 
 /** Runs every case and prints one line per case. */
@@ -125,10 +195,16 @@ export async function run(args: string[]): Promise<void> {
     options: {
       json: { type: "boolean", default: false },
       seconds: { type: "string", default: "3" },
+      rounds: { type: "string", default: "3" },
+      "no-libsignal": { type: "boolean", default: false },
     },
   });
   const seconds = Number(values.seconds);
   if (!(seconds > 0 && seconds <= 600)) throw new RangeError("--seconds: expected 0 < s ≤ 600");
+  const rounds = Number(values.rounds);
+  if (!(Number.isInteger(rounds) && rounds >= 1 && rounds <= MAX_ROUNDS)) {
+    throw new RangeError(`--rounds: expected 1..${MAX_ROUNDS}`);
+  }
   const print = (line: Record<string, unknown>) => {
     if (values.json) console.log(JSON.stringify(line));
     else {
@@ -136,43 +212,63 @@ export async function run(args: string[]): Promise<void> {
       console.log(`${String(bench).padEnd(27)} ${JSON.stringify(rest)}`);
     }
   };
+  const libsignal = values["no-libsignal"] ? null : await startLibsignal();
+  try {
+    const setup = await interleaved(seconds, rounds, sessionSetup, libsignal, "session_setup");
+    print({
+      bench: "session_setup",
+      per_s: setup.ours.perSecond,
+      count: setup.ours.count,
+      seconds: setup.ours.seconds,
+      ...beside(setup.ours, setup.theirs, "per_s"),
+    });
 
-  const setup = await measure(seconds, sessionSetup);
-  print({
-    bench: "session_setup",
-    per_s: setup.perSecond,
-    count: setup.count,
-    seconds: setup.seconds,
-  });
+    const oneWay = await established();
+    const r1 = await interleaved(
+      seconds,
+      rounds,
+      () => deliver(oneWay, "alice"),
+      libsignal,
+      "ratchet_one_way",
+    );
+    print({
+      bench: "ratchet_one_way",
+      msgs_per_s: r1.ours.perSecond,
+      count: r1.ours.count,
+      seconds: r1.ours.seconds,
+      bytes: MESSAGE_BYTES,
+      ...beside(r1.ours, r1.theirs, "msgs_per_s"),
+    });
 
-  const oneWay = await established();
-  const r1 = await measure(seconds, () => deliver(oneWay, "alice"));
-  print({
-    bench: "ratchet_one_way",
-    msgs_per_s: r1.perSecond,
-    count: r1.count,
-    seconds: r1.seconds,
-    bytes: MESSAGE_BYTES,
-  });
+    const r3 = await overlapped(seconds);
+    print({
+      bench: "ratchet_one_way_overlapped",
+      msgs_per_s: r3.perSecond,
+      count: r3.count,
+      seconds: r3.seconds,
+      bytes: MESSAGE_BYTES,
+    });
 
-  const r3 = await overlapped(seconds);
-  print({
-    bench: "ratchet_one_way_overlapped",
-    msgs_per_s: r3.perSecond,
-    count: r3.count,
-    seconds: r3.seconds,
-    bytes: MESSAGE_BYTES,
-  });
-
-  const pingPong = await established();
-  const r2 = await measure(seconds, (i) => deliver(pingPong, i % 2 === 0 ? "alice" : "bob"));
-  print({
-    bench: "ratchet_ping_pong",
-    msgs_per_s: r2.perSecond,
-    count: r2.count,
-    seconds: r2.seconds,
-    bytes: MESSAGE_BYTES,
-  });
+    const pingPong = await established();
+    const r2 = await interleaved(
+      seconds,
+      rounds,
+      (i) => deliver(pingPong, i % 2 === 0 ? "alice" : "bob"),
+      libsignal,
+      "ratchet_ping_pong",
+      2,
+    );
+    print({
+      bench: "ratchet_ping_pong",
+      msgs_per_s: r2.ours.perSecond,
+      count: r2.ours.count,
+      seconds: r2.ours.seconds,
+      bytes: MESSAGE_BYTES,
+      ...beside(r2.ours, r2.theirs, "msgs_per_s"),
+    });
+  } finally {
+    await libsignal?.close();
+  }
 }
 
 if (import.meta.main) await run(Deno.args);

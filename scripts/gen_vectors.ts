@@ -5,7 +5,8 @@
  *
  * - tests/data/pqxdh_vectors.json: PQXDH from given keys to the initial message, SK and AD, and
  *   the first session envelope; failures included.
- * - tests/data/ratchet_vectors.json: a Double Ratchet conversation from a given SK, with every
+ * - tests/data/ratchet_vectors.json (ratchet version 1) and ratchet_v2_vectors.json (version 2,
+ *   every message's nonce given too): a Double Ratchet conversation from a given SK, with every
  *   ratchet key given, out-of-order delivery, a replay and a tampered message.
  *
  * Every private key comes from SEED through HKDF (info = VECTOR_KEY_INFO ‖ a name), so a rerun
@@ -41,6 +42,8 @@ const SEED = fromHex("7065737563686174206532652074657374207665637465727320763120
 const COMMAND = "deno run -A scripts/gen_vectors.ts";
 const DATA = new URL("../tests/data/", import.meta.url);
 const CREATED_AT = 1_750_000_000_000;
+/** Nonces prepared per party: more than any vector conversation sends. */
+const MAX_VECTOR_NONCES = 32;
 
 const secret = (name: string, length = 32) =>
   hkdfSha256(SEED, new Uint8Array(0), utf8(VECTOR_KEY_INFO + name), length);
@@ -54,6 +57,20 @@ function ratchetKeys(who: string) {
     const priv = await secret(name);
     given.push(hex(priv));
     return X25519KeyPair.fromPrivate(priv);
+  };
+  return { source, given };
+}
+
+/** Version 2 nonces named `<who> nonce <i>`, handed out in order; records what it gave. */
+async function nonceSource(who: string) {
+  const given: string[] = [];
+  const pool: Uint8Array[] = [];
+  for (let i = 0; i < MAX_VECTOR_NONCES; i++) pool.push(await secret(`${who} nonce ${i}`, 12));
+  const source = () => {
+    const nonce = pool[given.length];
+    if (!nonce) throw new Error(`more than ${MAX_VECTOR_NONCES} nonces wanted`);
+    given.push(hex(nonce));
+    return nonce;
   };
   return { source, given };
 }
@@ -126,9 +143,11 @@ async function pqxdhCase(
     throw new Error(`${name}: the two sides disagree`);
   }
   const keys = ratchetKeys("alice");
+  const nonces = await nonceSource(`${name} alice`);
   const session = await Session.initiate(p.alice, bundle, {
     ...options,
     ratchetKeysForVectorsOnly: keys.source,
+    noncesForVectorsOnly: nonces.source,
   });
   const first = await session.encrypt(utf8("hello bob"));
   const bobKeys = ratchetKeys("bob");
@@ -147,6 +166,7 @@ async function pqxdhCase(
       identity: hex(p.alice.publicIdentity.encode()),
       ephemeralPrivate: hex(p.ekPriv),
       ratchetKeys: keys.given,
+      nonces: nonces.given,
     },
     bob: {
       signingSeed: hex(p.bobSecrets[0]!),
@@ -216,15 +236,23 @@ async function pqxdhVectors() {
   };
 }
 
-async function ratchetVectors() {
-  const sk = await secret("ratchet sk");
-  const ad = await secret("ratchet ad", 130);
-  const spkPriv = await secret("ratchet bob signed prekey");
-  const aliceKeys = ratchetKeys("ratchet alice");
-  const bobKeys = ratchetKeys("ratchet bob");
+async function ratchetVectors(version: 1 | 2) {
+  // Version 1 keeps the names it always had, so its file is unchanged.
+  const tag = version === 1 ? "ratchet" : "ratchet v2";
+  const sk = await secret(`${tag} sk`);
+  const ad = await secret(`${tag} ad`, 130);
+  const spkPriv = await secret(`${tag} bob signed prekey`);
+  const aliceKeys = ratchetKeys(`${tag} alice`);
+  const bobKeys = ratchetKeys(`${tag} bob`);
+  const aliceNonces = await nonceSource(`${tag} alice`);
+  const bobNonces = await nonceSource(`${tag} bob`);
   const opts = {
-    a: { ratchetKeysForVectorsOnly: aliceKeys.source },
-    b: { ratchetKeysForVectorsOnly: bobKeys.source },
+    a: {
+      ratchetKeysForVectorsOnly: aliceKeys.source,
+      versionForVectorsOnly: version,
+      noncesForVectorsOnly: aliceNonces.source,
+    },
+    b: { ratchetKeysForVectorsOnly: bobKeys.source, noncesForVectorsOnly: bobNonces.source },
   };
   const state: Record<"alice" | "bob", RatchetState> = {
     alice: await initInitiator(
@@ -238,7 +266,7 @@ async function ratchetVectors() {
   const messages: Uint8Array[] = [];
   const events: Record<string, unknown>[] = [];
   const encrypt = async (by: "alice" | "bob", plaintext: string) => {
-    const r = await ratchetEncrypt(state[by], utf8(plaintext));
+    const r = await ratchetEncrypt(state[by], utf8(plaintext), by === "alice" ? opts.a : opts.b);
     state[by] = r.state;
     events.push({ op: "encrypt", by, id: messages.length, plaintext, message: hex(r.message) });
     messages.push(r.message);
@@ -280,9 +308,12 @@ async function ratchetVectors() {
   await encrypt("alice", "alice 4");
   await decrypt("bob", 5, "alice 3"); // a new chain: Bob takes a DH step
   // Changed bytes on Bob's current chain, so no ratchet key is generated for them: a body byte,
-  // then PN in the header (ignored on this path, but authenticated).
-  await refuse("bob", 6, "auth_failed", 50);
+  // then PN in the header (ignored on this path, but authenticated), then (version 2) a byte of
+  // the nonce the header carries.
+  const header = version === 1 ? 41 : 53;
+  await refuse("bob", 6, "auth_failed", header + 9);
   await refuse("bob", 6, "auth_failed", 36);
+  if (version === 2) await refuse("bob", 6, "auth_failed", 44);
   await decrypt("bob", 6, "alice 4");
   for (let i = 0; i < 3; i++) {
     await encrypt("bob", `bob again ${i}`);
@@ -292,12 +323,15 @@ async function ratchetVectors() {
   }
   return {
     source: COMMAND,
-    description:
-      "A Double Ratchet conversation from a given SK and AD (hex). Bob's first ratchet key is his signed prekey; every later ratchet key is listed per party in the order generated. Replay the events in order: encrypt must give the message byte for byte, decrypt the plaintext or the error code (flipByte: change that byte of the message first).",
+    description: version === 1
+      ? "A Double Ratchet conversation from a given SK and AD (hex). Bob's first ratchet key is his signed prekey; every later ratchet key is listed per party in the order generated. Replay the events in order: encrypt must give the message byte for byte, decrypt the plaintext or the error code (flipByte: change that byte of the message first)."
+      : "The same for ratchet version 2 (batched HKDF chain, random nonce in the header): each party's message nonces are listed in the order used.",
+    ...(version === 2 ? { version } : {}),
     sharedKey: hex(sk),
     associatedData: hex(ad),
     bobSignedPrekeyPrivate: hex(spkPriv),
     ratchetKeys: { alice: aliceKeys.given, bob: bobKeys.given },
+    ...(version === 2 ? { nonces: { alice: aliceNonces.given, bob: bobNonces.given } } : {}),
     events,
   };
 }
@@ -310,5 +344,6 @@ async function write(name: string, value: unknown) {
 
 if (import.meta.main) {
   await write("pqxdh_vectors.json", await pqxdhVectors());
-  await write("ratchet_vectors.json", await ratchetVectors());
+  await write("ratchet_vectors.json", await ratchetVectors(1));
+  await write("ratchet_v2_vectors.json", await ratchetVectors(2));
 }

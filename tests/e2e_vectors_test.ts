@@ -1,5 +1,5 @@
-// Replays pesuchat's own end-to-end vectors (tests/data/pqxdh_vectors.json and
-// ratchet_vectors.json, written by `deno run -A scripts/gen_vectors.ts`). Every case is its own
+// Replays pesuchat's own end-to-end vectors (tests/data/pqxdh_vectors.json, ratchet_vectors.json
+// for ratchet version 1 and ratchet_v2_vectors.json for version 2, written by `deno run -A scripts/gen_vectors.ts`). Every case is its own
 // test and says what it expects, failures included; any changed byte of wire output fails.
 import assert from "node:assert/strict";
 import { fromHex, fromUtf8, toHex, utf8 } from "../crypto/bytes.ts";
@@ -39,6 +39,7 @@ interface PqxdhOk {
     identity: string;
     ephemeralPrivate: string;
     ratchetKeys: string[];
+    nonces: string[];
   };
   bob: {
     signingSeed: string;
@@ -73,6 +74,16 @@ function keySource(list: string[]) {
     const hex = list[next++];
     if (hex === undefined) throw new Error(`vector lists ${list.length} ratchet keys; more wanted`);
     return X25519KeyPair.fromPrivate(fromHex(hex));
+  };
+}
+
+/** Hands out the listed version 2 nonces in order, as the generator's source did. */
+function nonceSource(list: string[]) {
+  let next = 0;
+  return () => {
+    const hex = list[next++];
+    if (hex === undefined) throw new Error(`vector lists ${list.length} nonces; more wanted`);
+    return fromHex(hex);
   };
 }
 
@@ -152,6 +163,7 @@ for (const c of pqxdh.cases) {
       const session = await Session.initiate(p.alice, p.bundle, {
         ...p.options,
         ratchetKeysForVectorsOnly: keySource(c.alice.ratchetKeys),
+        noncesForVectorsOnly: nonceSource(c.alice.nonces),
       });
       const first = await session.encrypt(utf8(c.firstEnvelope.plaintext));
       assert.equal(toHex(first.envelope), c.firstEnvelope.envelope);
@@ -192,47 +204,61 @@ interface RatchetEvent {
   error?: string;
 }
 
-const ratchet = loadJsonVectors<{
+interface RatchetVectors {
+  version?: 2;
   sharedKey: string;
   associatedData: string;
   bobSignedPrekeyPrivate: string;
   ratchetKeys: { alice: string[]; bob: string[] };
+  nonces?: { alice: string[]; bob: string[] };
   events: RatchetEvent[];
-}>("ratchet_vectors.json");
+}
 
-Deno.test("ratchet vector: the conversation replays byte for byte, refusals included", async () => {
-  const sk = fromHex(ratchet.sharedKey), ad = fromHex(ratchet.associatedData);
-  const spk = await X25519KeyPair.fromPrivate(fromHex(ratchet.bobSignedPrekeyPrivate));
-  const options = {
-    alice: { ratchetKeysForVectorsOnly: keySource(ratchet.ratchetKeys.alice) },
-    bob: { ratchetKeysForVectorsOnly: keySource(ratchet.ratchetKeys.bob) },
-  };
-  const state: Record<"alice" | "bob", RatchetState> = {
-    alice: await initInitiator(sk, ad, spk.publicKey, options.alice),
-    bob: initResponder(sk, ad, spk),
-  };
-  const messages: Uint8Array[] = [];
-  for (const [i, e] of ratchet.events.entries()) {
-    const where = `event ${i} (${e.op} by ${e.by}, message ${e.id})`;
-    if (e.op === "encrypt") {
-      const r = await ratchetEncrypt(state[e.by], utf8(e.plaintext!));
-      assert.equal(toHex(r.message), e.message, where);
-      messages[e.id] = r.message;
+for (const file of ["ratchet_vectors.json", "ratchet_v2_vectors.json"]) {
+  const ratchet = loadJsonVectors<RatchetVectors>(file);
+  const version: 1 | 2 = ratchet.version ?? 1;
+  Deno.test(`ratchet vector, version ${version}: the conversation replays byte for byte, refusals included`, async () => {
+    const sk = fromHex(ratchet.sharedKey), ad = fromHex(ratchet.associatedData);
+    const spk = await X25519KeyPair.fromPrivate(fromHex(ratchet.bobSignedPrekeyPrivate));
+    const options = {
+      alice: {
+        ratchetKeysForVectorsOnly: keySource(ratchet.ratchetKeys.alice),
+        noncesForVectorsOnly: nonceSource(ratchet.nonces?.alice ?? []),
+        versionForVectorsOnly: version,
+      },
+      bob: {
+        ratchetKeysForVectorsOnly: keySource(ratchet.ratchetKeys.bob),
+        noncesForVectorsOnly: nonceSource(ratchet.nonces?.bob ?? []),
+      },
+    };
+    const state: Record<"alice" | "bob", RatchetState> = {
+      alice: await initInitiator(sk, ad, spk.publicKey, options.alice),
+      bob: initResponder(sk, ad, spk),
+    };
+    const messages: Uint8Array[] = [];
+    for (const [i, e] of ratchet.events.entries()) {
+      const where = `event ${i} (${e.op} by ${e.by}, message ${e.id})`;
+      if (e.op === "encrypt") {
+        const r = await ratchetEncrypt(state[e.by], utf8(e.plaintext!), options[e.by]);
+        assert.equal(r.message[0], version, where);
+        assert.equal(toHex(r.message), e.message, where);
+        messages[e.id] = r.message;
+        state[e.by] = r.state;
+        continue;
+      }
+      const m = messages[e.id]!.slice();
+      if (e.flipByte !== undefined) m[e.flipByte]! ^= 1;
+      if (e.error) {
+        await assert.rejects(
+          ratchetDecrypt(state[e.by], m, options[e.by]),
+          (err: unknown) => (err as { code?: string }).code === e.error,
+          where,
+        );
+        continue;
+      }
+      const r = await ratchetDecrypt(state[e.by], m, options[e.by]);
+      assert.equal(fromUtf8(r.plaintext), e.plaintext, where);
       state[e.by] = r.state;
-      continue;
     }
-    const m = messages[e.id]!.slice();
-    if (e.flipByte !== undefined) m[e.flipByte]! ^= 1;
-    if (e.error) {
-      await assert.rejects(
-        ratchetDecrypt(state[e.by], m, options[e.by]),
-        (err: unknown) => (err as { code?: string }).code === e.error,
-        where,
-      );
-      continue;
-    }
-    const r = await ratchetDecrypt(state[e.by], m, options[e.by]);
-    assert.equal(fromUtf8(r.plaintext), e.plaintext, where);
-    state[e.by] = r.state;
-  }
-});
+  });
+}

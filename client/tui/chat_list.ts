@@ -82,6 +82,10 @@ export async function chatList(
         notice = `${peer}'s safety number changed; open the chat to see and accept it`;
         refresh();
       }),
+      client.on("notice", (_peer, text) => {
+        notice = text;
+        refresh();
+      }),
       client.on("problem", (text) => {
         notice = `pesuchat: ${text}`;
         refresh();

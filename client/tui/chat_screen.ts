@@ -96,6 +96,7 @@ class ChatScreen {
       this.client.on("state", (p, mids, state) => this.#onState(p, mids, state)),
       this.client.on("identityChanged", (p) => this.#onIdentityChanged(p)),
       this.client.on("connection", (s, detail) => this.#onConnection(s, detail)),
+      this.client.on("notice", (p, text) => p === this.peer && this.#note(text, "warn")),
       this.client.on("problem", (text) => this.#note(text, "error")),
     ];
     this.term.write(ESC.altScreenOn + ESC.clearScreen);

@@ -217,6 +217,7 @@ export async function receiveCommand(
         count++;
         last = Date.now();
       }),
+      c.on("notice", (_peer, text) => console.error(`pesuchat: ${text}`)),
       c.on("problem", (p) => console.error(`pesuchat: ${p}`)),
     ];
   });

@@ -10,14 +10,27 @@
  * the one given, so when a message fails to authenticate (tampered header, body or AD, a replay)
  * the caller still holds the state it had, exactly as before.
  *
+ * Two versions of the KDFs and the message format exist (docs/design.md says why): version 1,
+ * HMAC KDF_CK per message and the AES-GCM nonce derived with each key; version 2, one HKDF per
+ * batch of chain keys, the root KDF yielding a chain's first key, and a random nonce carried in
+ * the header. The initiator chooses (new sessions use version 2); an active state keeps its
+ * version for life and refuses messages of the other; an awaiting responder takes the version of
+ * the first message, whose tag fails under any other.
+ *
  * @module
  */
 
-import { concat } from "../bytes.ts";
+import { randomBytes } from "../bytes.ts";
 import { DecryptError, HandshakeError, KeyError } from "../errors.ts";
-import { GCM_TAG_BYTES, type X25519KeyPair } from "../subtle.ts";
+import { GCM_NONCE_BYTES, GCM_TAG_BYTES, type HkdfKey, type X25519KeyPair } from "../subtle.ts";
 import { MAX_CHAIN_INDEX } from "./chain_key.ts";
-import { decodeMessage, encodeHeader, type MessageHeader } from "./message.ts";
+import {
+  decodeMessage,
+  headerBytesOf,
+  type MessageHeader,
+  type RatchetVersion,
+  writeHeader,
+} from "./message.ts";
 import type { MessageKey } from "./message_key.ts";
 import { RatchetKeyPair, type RatchetKeySource } from "./ratchet_key.ts";
 import { ReceiverChain } from "./receiver_chain.ts";
@@ -31,10 +44,19 @@ export const MAX_SKIP = 1000;
 /** Largest plaintext one ratchet message carries (larger application data is split above). */
 export const MAX_PLAINTEXT_BYTES = 1 << 20;
 
+const EMPTY = new Uint8Array(0);
+
+/** The version new sessions use. */
+export const CURRENT_RATCHET_VERSION: RatchetVersion = 2;
+
 /** Options of the ratchet operations. */
 export interface RatchetOptions {
   /** For deterministic test vectors only: supplies each new ratchet key pair. */
   ratchetKeysForVectorsOnly?: RatchetKeySource;
+  /** For deterministic test vectors only: supplies each version 2 message's nonce. */
+  noncesForVectorsOnly?: () => Uint8Array;
+  /** The version a new initiator uses; old sessions' test vectors only. */
+  versionForVectorsOnly?: RatchetVersion;
 }
 
 interface BaseState {
@@ -56,7 +78,13 @@ export interface AwaitingState extends BaseState {
 /** A ratchet that can send (and receive, once the peer has sent). */
 export interface ActiveState extends BaseState {
   readonly kind: "active";
-  readonly sending: SymmetricChain;
+  /** The KDF and message version, fixed for the life of the session. */
+  readonly version: RatchetVersion;
+  /**
+   * The sending chain; null (version 2 only) after a DH ratchet step on receiving whose sending
+   * half (a fresh DHs, KDF_RK with the peer's new key) waits for our next message.
+   */
+  readonly sending: SymmetricChain | null;
   /** PN: the length of our previous sending chain, sent in every header of this one. */
   readonly previousCounter: number;
   readonly receiving: ReceiverChain | null;
@@ -75,21 +103,54 @@ export async function initInitiator(
   theirSignedPrekey: Uint8Array,
   options: RatchetOptions = {},
 ): Promise<ActiveState> {
+  const version = options.versionForVectorsOnly ?? CURRENT_RATCHET_VERSION;
   const ratchetKey = await RatchetKeyPair.generate(options.ratchetKeysForVectorsOnly);
-  const { rootKey, chainKey } = await new RootKey(sharedKey).advance(
-    await ratchetKey.dh(theirSignedPrekey),
+  const next = await startChain(
+    new RootKey(sharedKey),
+    await dhFor(version, ratchetKey, theirSignedPrekey),
+    version,
   );
   return {
     kind: "active",
+    version,
     ad,
-    rootKey,
+    rootKey: next.rootKey,
     ratchetKey,
     skipped: SkippedKeys.empty,
     steps: 0,
-    // Only the first key is derived ahead: see ratchetEncrypt on prefetching.
-    sending: await SymmetricChain.start(chainKey).prefetched(1),
+    // Version 1 derives only the first key ahead: see ratchetEncrypt on prefetching.
+    sending: await next.chain.prefetched(1),
     previousCounter: 0,
     receiving: null,
+  };
+}
+
+/** DH(ours, theirs) as KDF_RK takes it: bytes for version 1, an HKDF key for version 2. */
+function dhFor(
+  version: RatchetVersion,
+  ours: RatchetKeyPair,
+  theirs: Uint8Array,
+): Promise<Uint8Array | HkdfKey> {
+  return version === 1 ? ours.dh(theirs) : ours.dhHkdfKey(theirs);
+}
+
+/**
+ * KDF_RK and the chain it starts: version 1 the bare chain key, version 2 the chain with its
+ * first message key already derived.
+ */
+async function startChain(
+  rootKey: RootKey,
+  dhOutput: Uint8Array | HkdfKey,
+  version: RatchetVersion,
+): Promise<{ rootKey: RootKey; chain: SymmetricChain }> {
+  if (version === 1) {
+    const next = await rootKey.advance(dhOutput as Uint8Array);
+    return { rootKey: next.rootKey, chain: SymmetricChain.start(next.chainKey) };
+  }
+  const next = await rootKey.advanceV2(dhOutput);
+  return {
+    rootKey: next.rootKey,
+    chain: SymmetricChain.startWithKey(next.chainKey, next.firstKey),
   };
 }
 
@@ -109,10 +170,17 @@ export function initResponder(
   };
 }
 
-/** Encrypts one message: the ratchet message bytes and the state after it. */
+/**
+ * Encrypts one message: the ratchet message bytes (after `prefix`, so a caller's framing costs no
+ * second copy) and the state after it. Version 2 draws a fresh
+ * random nonce per message, so two copies of one state that encrypt at the same chain position
+ * (two processes, a restored stale backup) reuse a key but never a (key, nonce) pair.
+ */
 export async function ratchetEncrypt(
   state: RatchetState,
   plaintext: Uint8Array,
+  options: RatchetOptions = {},
+  prefix: Uint8Array = EMPTY,
 ): Promise<{ state: ActiveState; message: Uint8Array<ArrayBuffer> }> {
   if (state.kind !== "active") {
     throw new HandshakeError("wrong_turn", "the responder cannot send before a message arrives");
@@ -122,21 +190,86 @@ export async function ratchetEncrypt(
       `plaintext: expected at most ${MAX_PLAINTEXT_BYTES} bytes, got ${plaintext?.length}`,
     );
   }
-  const counter = state.sending.nextIndex;
+  if (state.sending === null) state = await sendingHalf(state, options);
+  const chain = state.sending!;
+  const counter = chain.nextIndex;
   if (counter > MAX_CHAIN_INDEX) throw new RangeError("sending chain exhausted");
-  const headerBytes = encodeHeader({
+  const version = state.version;
+  let nonce: Uint8Array | null = null;
+  if (version === 2) {
+    nonce = options.noncesForVectorsOnly?.() ?? randomBytes(GCM_NONCE_BYTES);
+    if (nonce.length !== GCM_NONCE_BYTES) throw new RangeError("nonce: expected 12 bytes");
+  }
+  // The header is written once, straight into the associated data (PQXDH AD ‖ header), and
+  // copied once more into the message: no intermediate arrays.
+  const size = headerBytesOf(version);
+  const adLength = state.ad.length;
+  const ad = new Uint8Array(adLength + size);
+  ad.set(state.ad);
+  writeHeader(ad, adLength, version, {
     ratchetKey: state.ratchetKey.publicKey,
     previousCounter: state.previousCounter,
     counter,
-  });
-  // A chain's first message does not prefetch: in a conversation that alternates, each chain
-  // carries one message and the work would be wasted; a second message shows a burst.
-  const { key, rest } = await state.sending.seek(counter, counter > 0);
-  const [ciphertext, sending] = await Promise.all([
-    key.seal(plaintext, concat(state.ad, headerBytes)),
-    rest,
-  ]);
-  return { state: { ...state, sending }, message: concat(headerBytes, ciphertext) };
+  }, nonce);
+  // Version 1: a chain's first message does not prefetch: in a conversation that alternates,
+  // each chain carries one message and the work would be wasted; a second shows a burst.
+  const { key, rest } = await chain.seek(counter, counter > 0);
+  const [ciphertext, sending] = await Promise.all([key.seal(plaintext, ad, nonce), rest]);
+  const message = new Uint8Array(prefix.length + size + ciphertext.length);
+  message.set(prefix);
+  message.set(ad.subarray(adLength), prefix.length);
+  message.set(ciphertext, prefix.length + size);
+  return { state: active(state, state.rootKey, state.skipped, sending, state.receiving), message };
+}
+
+/**
+ * Version 2: the sending half of the last DH ratchet step, taken when we first send after it:
+ * a fresh DHs, then (RK, CKs) = KDF_RK(RK, DH(DHs, DHr)). Deferring it from the receive changes
+ * no key: the spec's state after the receive would hold this same RK and DHr, and a new DHs
+ * drawn now is as fresh as one drawn then (docs/design.md). A responder that only reads saves it.
+ */
+async function sendingHalf(state: ActiveState, options: RatchetOptions): Promise<ActiveState> {
+  if (!state.receiving) throw new HandshakeError("wrong_turn", "no peer ratchet key to send to");
+  const ratchetKey = await RatchetKeyPair.generate(options.ratchetKeysForVectorsOnly);
+  const next = await startChain(
+    state.rootKey,
+    await dhFor(state.version, ratchetKey, state.receiving.ratchetKey),
+    state.version,
+  );
+  return {
+    kind: "active",
+    version: state.version,
+    ad: state.ad,
+    rootKey: next.rootKey,
+    ratchetKey,
+    skipped: state.skipped,
+    steps: state.steps,
+    sending: next.chain,
+    previousCounter: state.previousCounter,
+    receiving: state.receiving,
+  };
+}
+
+/** An active state like `s` with the parts a message changes replaced; no spread, one shape. */
+function active(
+  s: ActiveState,
+  rootKey: RootKey,
+  skipped: SkippedKeys,
+  sending: SymmetricChain | null,
+  receiving: ReceiverChain | null,
+): ActiveState {
+  return {
+    kind: "active",
+    version: s.version,
+    ad: s.ad,
+    rootKey,
+    ratchetKey: s.ratchetKey,
+    skipped,
+    steps: s.steps,
+    sending,
+    previousCounter: s.previousCounter,
+    receiving,
+  };
 }
 
 /**
@@ -150,17 +283,27 @@ export async function ratchetDecrypt(
   message: Uint8Array,
   options: RatchetOptions = {},
 ): Promise<{ state: ActiveState; plaintext: Uint8Array<ArrayBuffer> }> {
-  const { header, headerBytes, ciphertext } = decodeMessage(
+  const { version, header, nonce, headerBytes, ciphertext } = decodeMessage(
     message,
     MAX_PLAINTEXT_BYTES + GCM_TAG_BYTES,
   );
-  const ad = concat(state.ad, headerBytes);
+  if (state.kind === "active" && version !== state.version) {
+    throw new DecryptError(
+      "bad_format",
+      `ratchet message of version ${version} on a version ${state.version} session`,
+    );
+  }
+  const adLength = state.ad.length;
+  const ad = new Uint8Array(adLength + headerBytes.length);
+  ad.set(state.ad);
+  ad.set(headerBytes, adLength);
 
   const stored = state.skipped.find(header.ratchetKey, header.counter);
   if (stored && state.kind === "active") {
-    const plaintext = await stored.open(ciphertext, ad);
+    const plaintext = await stored.open(ciphertext, ad, nonce);
+    const skipped = state.skipped.remove(header.ratchetKey, header.counter);
     return {
-      state: { ...state, skipped: state.skipped.remove(header.ratchetKey, header.counter) },
+      state: active(state, state.rootKey, skipped, state.sending, state.receiving),
       plaintext,
     };
   }
@@ -176,19 +319,17 @@ export async function ratchetDecrypt(
     }
     checkGap(header.counter - chain.nextIndex);
     const { key, passed, rest } = await chain.seek(header.counter, header.counter > 0);
-    const [plaintext, next] = await Promise.all([key.open(ciphertext, ad), rest]);
+    const [plaintext, next] = await Promise.all([key.open(ciphertext, ad, nonce), rest]);
+    const skipped = state.skipped.add(header.ratchetKey, passed, state.steps);
     return {
-      state: {
-        ...state,
-        receiving: receiving.withChain(next),
-        skipped: state.skipped.add(header.ratchetKey, passed, state.steps),
-      },
+      state: active(state, state.rootKey, skipped, state.sending, receiving.withChain(next)),
       plaintext,
     };
   }
 
   try {
-    return await dhRatchetStep(state, header, ciphertext, ad, options);
+    const step = { version, header, nonce, ciphertext, ad };
+    return await dhRatchetStep(state, step, options);
   } catch (e) {
     if (e instanceof KeyError) {
       throw new DecryptError("bad_format", `ratchet key refused: ${e.message}`);
@@ -209,15 +350,21 @@ function checkGap(gap: number): void {
 /**
  * A message under a new peer ratchet key: keep the old receiving chain's keys up to PN, then
  * (RK, CKr) = KDF_RK(RK, DH(DHs, DHr')), a fresh DHs, (RK, CKs) = KDF_RK(RK, DH(DHs', DHr')).
- * The independent parts run together; nothing is kept unless the message opens.
+ * Version 1 takes both halves here, its independent parts together; version 2 takes the second
+ * half when it next sends. Nothing is kept unless the message opens.
  */
 async function dhRatchetStep(
   state: RatchetState,
-  header: MessageHeader,
-  ciphertext: Uint8Array,
-  ad: Uint8Array,
+  m: {
+    version: RatchetVersion;
+    header: MessageHeader;
+    nonce: Uint8Array | null;
+    ciphertext: Uint8Array;
+    ad: Uint8Array;
+  },
   options: RatchetOptions,
 ): Promise<{ state: ActiveState; plaintext: Uint8Array<ArrayBuffer> }> {
+  const { version, header } = m;
   const theirKey = header.ratchetKey;
   const old = state.kind === "active" ? state.receiving : null;
   let oldKeys: Promise<MessageKey[]> = Promise.resolve([]);
@@ -226,6 +373,40 @@ async function dhRatchetStep(
     oldKeys = old.chain.keysBefore(header.previousCounter);
   }
   checkGap(header.counter);
+  const steps = state.steps + 1;
+  const previousCounter = state.kind === "active"
+    ? state.sending?.nextIndex ?? state.previousCounter
+    : 0;
+
+  if (version === 2) {
+    // The receiving half only; the sending half waits for our next message (sendingHalf).
+    const r = await startChain(state.rootKey, await dhFor(2, state.ratchetKey, theirKey), 2);
+    const { key, passed, rest } = await r.chain.seek(header.counter);
+    const [plaintext, passedOld, chain] = await Promise.all([
+      key.open(m.ciphertext, m.ad, m.nonce),
+      oldKeys,
+      rest,
+    ]);
+    const skipped = state.skipped
+      .add(old?.ratchetKey ?? theirKey, passedOld, steps)
+      .add(theirKey, passed, steps)
+      .expire(steps);
+    return {
+      state: {
+        kind: "active",
+        version,
+        ad: state.ad,
+        rootKey: r.rootKey,
+        ratchetKey: state.ratchetKey,
+        skipped,
+        steps,
+        sending: null,
+        previousCounter,
+        receiving: new ReceiverChain(theirKey, chain),
+      },
+      plaintext,
+    };
+  }
 
   // Deno computes X25519 on the calling thread, and HKDF, HMAC and AES (and the public half of a
   // new key pair) on worker threads. So the new key pair is started first, the first DH runs
@@ -233,27 +414,24 @@ async function dhRatchetStep(
   // the receiving chain after it are in flight.
   const newKey = RatchetKeyPair.generate(options.ratchetKeysForVectorsOnly);
   newKey.catch(() => {}); // awaited below; this keeps an early failure from going unhandled
-  const received = state.rootKey.advance(await state.ratchetKey.dh(theirKey));
+  const received = startChain(
+    state.rootKey,
+    await dhFor(version, state.ratchetKey, theirKey),
+    version,
+  );
   const opened = received.then(async (r) => {
-    const { key, passed, rest } = await SymmetricChain.start(r.chainKey).seek(
-      header.counter,
-      header.counter > 0,
-    );
-    return { plaintext: await key.open(ciphertext, ad), passed, rest };
+    const { key, passed, rest } = await r.chain.seek(header.counter, header.counter > 0);
+    return { plaintext: await key.open(m.ciphertext, m.ad, m.nonce), passed, rest };
   });
   opened.catch(() => {}); // awaited below; this keeps an early failure from going unhandled
   const ratchetKey = await newKey;
-  const dh = await ratchetKey.dh(theirKey);
+  const dh = await dhFor(version, ratchetKey, theirKey);
   const sending = received.then(async (r) => {
-    const next = await r.rootKey.advance(dh);
-    // Only the first sending key is derived ahead: see ratchetEncrypt on prefetching.
-    return {
-      rootKey: next.rootKey,
-      chain: await SymmetricChain.start(next.chainKey).prefetched(1),
-    };
+    const next = await startChain(r.rootKey, dh, version);
+    // Version 1 derives only the first sending key ahead: see ratchetEncrypt on prefetching.
+    return { rootKey: next.rootKey, chain: await next.chain.prefetched(1) };
   });
   const [passedOld, open, send] = await Promise.all([oldKeys, opened, sending]);
-  const steps = state.steps + 1;
   const skipped = state.skipped
     .add(old?.ratchetKey ?? theirKey, passedOld, steps)
     .add(theirKey, open.passed, steps)
@@ -261,13 +439,14 @@ async function dhRatchetStep(
   return {
     state: {
       kind: "active",
+      version,
       ad: state.ad,
       rootKey: send.rootKey,
       ratchetKey,
       skipped,
       steps,
       sending: send.chain,
-      previousCounter: state.kind === "active" ? state.sending.nextIndex : 0,
+      previousCounter,
       receiving: new ReceiverChain(theirKey, await open.rest),
     },
     plaintext: open.plaintext,

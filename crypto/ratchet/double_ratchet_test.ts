@@ -12,16 +12,19 @@ import {
   ratchetEncrypt,
   type RatchetState,
 } from "./double_ratchet.ts";
-import { HEADER_BYTES } from "./message.ts";
+import { HEADER_BYTES, HEADER_BYTES_V2, type RatchetVersion } from "./message.ts";
 import { serializeRatchet } from "./serialize.ts";
 import { MAX_SKIPPED_KEYS, SKIPPED_KEY_MAX_STEPS } from "./skipped_keys.ts";
 
 const decryptError = (code: string) => (e: unknown) => e instanceof DecryptError && e.code === code;
 
-async function pair(): Promise<{ alice: ActiveState; bob: RatchetState; ad: Uint8Array }> {
+async function pair(
+  version?: RatchetVersion,
+): Promise<{ alice: ActiveState; bob: RatchetState; ad: Uint8Array }> {
   const sk = randomBytes(32), ad = randomBytes(130);
   const spk = await X25519KeyPair.generate();
-  return { alice: await initInitiator(sk, ad, spk.publicKey), bob: initResponder(sk, ad, spk), ad };
+  const alice = await initInitiator(sk, ad, spk.publicKey, { versionForVectorsOnly: version });
+  return { alice, bob: initResponder(sk, ad, spk), ad };
 }
 
 /** Encrypts `n` messages "<tag> i" in a row; returns the messages and the sender's state. */
@@ -115,7 +118,9 @@ Deno.test("ratchetDecrypt() refuses a tampered header, body or AD and changes no
   const newChain = (await burst(a, "c", 1)).messages[0]!;
   for (const [message, expected] of [[first.messages[1]!, "a 1"], [newChain, "c 0"]] as const) {
     const before = serializeRatchet(b);
-    for (const offset of [0, 1, 33, 36, 37, 40, HEADER_BYTES, message.length - 1]) {
+    // Version 2's header: version, ratchet key, PN, N, then the nonce (bytes 41-52), all bound.
+    const offsets = [0, 1, 33, 36, 37, 40, HEADER_BYTES, 52, HEADER_BYTES_V2, message.length - 1];
+    for (const offset of offsets) {
       const tampered = message.slice();
       tampered[offset]! ^= 0x01;
       await assert.rejects(ratchetDecrypt(b, tampered), DecryptError, `byte ${offset}`);
@@ -220,28 +225,56 @@ Deno.test("ratchetEncrypt() refuses the responder before the first message arriv
   );
 });
 
-Deno.test("ratchetDecrypt() forgets a used key: forward secrecy within a chain", async () => {
-  const { alice, bob } = await pair();
-  const out = await burst(alice, "a", 4);
-  let b = await read(bob, out.messages[0]!, "a 0");
-  b = await read(b, out.messages[1]!, "a 1");
-  const active = b as ActiveState;
-  // The keys that could open message 2: its derived key and every chain key that led to it.
-  const chain = active.receiving!.chain;
-  assert.equal(chain.ahead[0]!.index, 2);
-  const secrets = [chain.ahead[0]!.bytesUnsafe(), chain.head.bytesUnsafe()].map(toHex);
-  const after = await read(b, out.messages[2]!, "a 2");
-  await assert.rejects(ratchetDecrypt(after, out.messages[2]!), decryptError("duplicate"));
-  const bytes = toHex(serializeRatchet(after));
-  for (const s of secrets) assert.ok(!bytes.includes(s), "old key material left in the state");
-  // The state before still holds them (it is a value); the new state alone goes to storage.
-  assert.ok(toHex(serializeRatchet(b)).includes(secrets[0]!));
-});
+for (const version of [1, 2] as const) {
+  Deno.test(`ratchetDecrypt() forgets a used key: forward secrecy within a chain (version ${version})`, async () => {
+    const { alice, bob } = await pair(version);
+    const out = await burst(alice, "a", 4);
+    let b = await read(bob, out.messages[0]!, "a 0");
+    b = await read(b, out.messages[1]!, "a 1");
+    const active = b as ActiveState;
+    assert.equal(active.version, version);
+    // The keys that could open message 2: its key, and in version 1 the chain key derived with
+    // it (version 2's head derives only keys after the batch, 2 among them already derived).
+    const chain = active.receiving!.chain;
+    assert.equal(chain.ahead[0]!.index, 2);
+    const secrets = [chain.ahead[0]!.bytesUnsafe()];
+    if (version === 1) secrets.push(chain.head.bytesUnsafe());
+    const after = await read(b, out.messages[2]!, "a 2");
+    await assert.rejects(ratchetDecrypt(after, out.messages[2]!), decryptError("duplicate"));
+    const bytes = toHex(serializeRatchet(after));
+    for (const s of secrets.map(toHex)) {
+      assert.ok(!bytes.includes(s), "old key material left in the state");
+    }
+    // The state before still holds them (it is a value); the new state alone goes to storage.
+    assert.ok(toHex(serializeRatchet(b)).includes(toHex(secrets[0]!)));
+  });
+}
 
 Deno.test("ratchet states print no key material", async () => {
   const { alice } = await pair();
   const shown = Deno.inspect(alice, { depth: 10 }) + JSON.stringify(alice);
   assert.ok(!shown.includes(toHex(alice.rootKey.bytesUnsafe())));
   assert.ok(!shown.includes(toHex(alice.ratchetKey.privateBytesUnsafe())));
-  assert.ok(!shown.includes(toHex(alice.sending.head.bytesUnsafe())));
+  assert.ok(!shown.includes(toHex(alice.sending!.head.bytesUnsafe())));
+});
+
+Deno.test("a session keeps its ratchet version and refuses messages of the other", async () => {
+  const v1 = await pair(1);
+  const v2 = await pair(2);
+  assert.equal(v1.alice.version, 1);
+  assert.equal(v2.alice.version, 2);
+  const m1 = (await burst(v1.alice, "a", 1)).messages[0]!;
+  const m2 = (await burst(v2.alice, "a", 1)).messages[0]!;
+  assert.deepEqual([m1[0], m2[0]], [1, 2]);
+  // An awaiting responder takes the first message's version.
+  const b1 = await read(v1.bob, m1, "a 0") as ActiveState;
+  const b2 = await read(v2.bob, m2, "a 0") as ActiveState;
+  assert.deepEqual([b1.version, b2.version], [1, 2]);
+  // An active one refuses the other version before any key work.
+  await assert.rejects(ratchetDecrypt(b1, m2), decryptError("bad_format"));
+  await assert.rejects(ratchetDecrypt(b2, m1), decryptError("bad_format"));
+  // A message relabelled with the other version fails its tag, never opens.
+  const relabelled = m2.slice();
+  relabelled[0] = 1;
+  await assert.rejects(ratchetDecrypt(v2.bob, relabelled), DecryptError);
 });

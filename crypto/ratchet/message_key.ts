@@ -9,6 +9,11 @@
  * (key ‖ nonce); both are equally secret, and holding the derived form saves the HKDF when the
  * key is used.
  *
+ * Ratchet version 2 holds a third form, "key": the AES-256-GCM key itself, as version 2's KDFs
+ * yield it, with the nonce chosen at random per message and carried in the header. So a message
+ * key used twice (two copies of one state, a restored stale backup) still never repeats a
+ * (key, nonce) pair.
+ *
  * @module
  */
 
@@ -23,8 +28,8 @@ const ZERO_SALT = new Uint8Array(KEY_BYTES);
 /** Bytes of a message key's derived material: AES-256 key ‖ GCM nonce. */
 export const MESSAGE_KEY_MATERIAL_BYTES = KEY_BYTES + GCM_NONCE_BYTES;
 
-/** The two forms a message key is held in. */
-export type MessageKeyForm = "seed" | "material";
+/** The forms a message key is held in: version 1's seed and material, version 2's key. */
+export type MessageKeyForm = "seed" | "material" | "key";
 
 /** The key for one message of one chain. Prints as `[redacted]`. */
 export class MessageKey {
@@ -47,9 +52,15 @@ export class MessageKey {
     return new MessageKey(index, "material", material);
   }
 
+  /** Version 2: the AES-256 key as the chain or root KDF yielded it. */
+  static fromAesKey(index: number, key: Uint8Array): MessageKey {
+    assertBytes(key, KEY_BYTES, "message key");
+    return new MessageKey(index, "key", key);
+  }
+
   /** The same key in derived form, ready to seal or open with no HKDF on the way. */
   async ready(): Promise<MessageKey> {
-    if (this.form === "material") return this;
+    if (this.form !== "seed") return this;
     const material = await hkdfSha256(this.#bytes, ZERO_SALT, INFO, MESSAGE_KEY_MATERIAL_BYTES);
     return new MessageKey(this.index, "material", material);
   }
@@ -60,16 +71,35 @@ export class MessageKey {
     return this.#aes;
   }
 
-  /** AES-256-GCM seal; the result is ciphertext ‖ tag. */
-  async seal(plaintext: Uint8Array, ad: Uint8Array): Promise<Uint8Array<ArrayBuffer>> {
-    if (this.form === "seed") return (await this.ready()).seal(plaintext, ad);
-    return (await this.#cipher()).seal(this.#bytes.subarray(KEY_BYTES), plaintext, ad);
+  #nonce(nonce: Uint8Array | null): Uint8Array {
+    if (this.form === "key") {
+      if (nonce === null) throw new TypeError("a version 2 message key needs the header's nonce");
+      return nonce;
+    }
+    return this.#bytes.subarray(KEY_BYTES);
+  }
+
+  /**
+   * AES-256-GCM seal; the result is ciphertext ‖ tag. `nonce`: the header's (version 2), null for
+   * version 1, whose nonce is derived with the key.
+   */
+  async seal(
+    plaintext: Uint8Array,
+    ad: Uint8Array,
+    nonce: Uint8Array | null = null,
+  ): Promise<Uint8Array<ArrayBuffer>> {
+    if (this.form === "seed") return (await this.ready()).seal(plaintext, ad, nonce);
+    return (await this.#cipher()).seal(this.#nonce(nonce), plaintext, ad);
   }
 
   /** AES-256-GCM open; `DecryptError("auth_failed")` when the tag does not verify. */
-  async open(sealed: Uint8Array, ad: Uint8Array): Promise<Uint8Array<ArrayBuffer>> {
-    if (this.form === "seed") return (await this.ready()).open(sealed, ad);
-    return (await this.#cipher()).open(this.#bytes.subarray(KEY_BYTES), sealed, ad);
+  async open(
+    sealed: Uint8Array,
+    ad: Uint8Array,
+    nonce: Uint8Array | null = null,
+  ): Promise<Uint8Array<ArrayBuffer>> {
+    if (this.form === "seed") return (await this.ready()).open(sealed, ad, nonce);
+    return (await this.#cipher()).open(this.#nonce(nonce), sealed, ad);
   }
 
   /** The seed or material bytes, for serialising state. Unsafe: secret. */

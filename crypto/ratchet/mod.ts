@@ -20,4 +20,10 @@ export {
 export { decodeMessage, HEADER_BYTES, type MessageHeader } from "./message.ts";
 export { type RatchetKeySource } from "./ratchet_key.ts";
 export { MAX_SKIPPED_KEYS, SKIPPED_KEY_MAX_STEPS } from "./skipped_keys.ts";
-export { deserializeRatchet, RATCHET_STATE_VERSION, serializeRatchet } from "./serialize.ts";
+export {
+  deserializeRatchet,
+  RATCHET_STATE_VERSION,
+  ratchetStateSize,
+  serializeRatchet,
+  writeRatchet,
+} from "./serialize.ts";

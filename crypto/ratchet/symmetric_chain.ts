@@ -10,10 +10,15 @@
  * for n+2) is derivable from chain key n, which the specification's state holds at the same
  * moment anyway; a used key leaves the state exactly as in the specification.
  *
+ * Version 2 needs no prefetch: one chain derivation yields a batch of message keys
+ * (crypto/ratchet/chain_key.ts), kept ahead of the head until used, and the root KDF yields a new
+ * chain's first key. The same argument holds: the keys held are what the chain key they came from
+ * would derive.
+ *
  * @module
  */
 
-import { ChainKey, MAX_CHAIN_INDEX } from "./chain_key.ts";
+import { CHAIN_BATCH_KEYS, ChainKey, MAX_CHAIN_INDEX } from "./chain_key.ts";
 import type { MessageKey } from "./message_key.ts";
 
 const INSPECT = Symbol.for("Deno.customInspect");
@@ -45,10 +50,16 @@ export class SymmetricChain {
     return new SymmetricChain(chainKey, []);
   }
 
+  /** Version 2: a new chain as the root KDF yields it, its first key (index 0) ahead. */
+  static startWithKey(chainKey: ChainKey, firstKey: MessageKey): SymmetricChain {
+    return SymmetricChain.restore(chainKey, [firstKey]);
+  }
+
   /** Rebuilds a stored chain, checking that the keys ahead are consecutive and end at `head`. */
   static restore(head: ChainKey, ahead: readonly MessageKey[]): SymmetricChain {
-    if (ahead.length > PREFETCH_KEYS) {
-      throw new RangeError(`expected at most ${PREFETCH_KEYS} keys ahead, got ${ahead.length}`);
+    const most = maxAhead(head);
+    if (ahead.length > most) {
+      throw new RangeError(`expected at most ${most} keys ahead, got ${ahead.length}`);
     }
     ahead.forEach((k, i) => {
       if (k.index !== head.index - ahead.length + i) {
@@ -65,6 +76,7 @@ export class SymmetricChain {
 
   /** This chain with `depth` keys derived ahead, the first in derived form. */
   prefetched(depth: number = PREFETCH_KEYS): Promise<SymmetricChain> {
+    if (this.head.version === 2) return Promise.resolve(this);
     return refill(this.head, [...this.ahead], depth);
   }
 
@@ -77,6 +89,7 @@ export class SymmetricChain {
     if (!Number.isInteger(index) || index < this.nextIndex || index > MAX_CHAIN_INDEX) {
       throw new RangeError(`seek: expected an index in [${this.nextIndex}, ${MAX_CHAIN_INDEX}]`);
     }
+    if (this.head.version === 2) return this.#seekBatched(index);
     const ahead = [...this.ahead];
     const passed: MessageKey[] = [];
     while (ahead.length > 0 && ahead[0]!.index < index) passed.push(ahead.shift()!);
@@ -101,10 +114,33 @@ export class SymmetricChain {
     return { key: await key.ready(), passed, rest };
   }
 
+  /** Version 2's seek: whole batches derived until `index` is held; nothing prefetched. */
+  async #seekBatched(index: number): Promise<SeekResult> {
+    let ahead = this.ahead;
+    let head = this.head;
+    if (head.index <= index) {
+      const grown = ahead.slice();
+      while (head.index <= index) head = await head.batch(grown);
+      ahead = grown;
+    }
+    const at = index - ahead[0]!.index;
+    return {
+      key: ahead[at]!,
+      passed: ahead.slice(0, at),
+      rest: Promise.resolve(new SymmetricChain(head, ahead.slice(at + 1))),
+    };
+  }
+
   /** The keys with index in [nextIndex, end), and nothing else (the old chain at a DH step). */
   async keysBefore(end: number): Promise<MessageKey[]> {
     const out = this.ahead.filter((k) => k.index < end);
     let head = this.head;
+    if (head.version === 2) {
+      const grown: MessageKey[] = [];
+      while (head.index < end) head = await head.batch(grown);
+      for (const k of grown) if (k.index < end) out.push(k);
+      return out;
+    }
     while (head.index < end) {
       const step = await head.next();
       out.push(step.messageKey);
@@ -119,6 +155,11 @@ export class SymmetricChain {
   toJSON(): unknown {
     return { nextIndex: this.nextIndex, keys: "[redacted]" };
   }
+}
+
+/** Keys a chain may hold ahead of its head: version 1's prefetch, version 2's batch. */
+function maxAhead(head: ChainKey): number {
+  return head.version === 1 ? PREFETCH_KEYS : CHAIN_BATCH_KEYS;
 }
 
 /**

@@ -16,6 +16,8 @@ export interface TestChat {
   profile: Profile;
   received: StoredMessage[];
   problems: string[];
+  /** The chat lines about sessions ("notice" events), as "peer: text". */
+  notices: string[];
   /** Waits until `n` messages have been received (or throws after `timeoutMs`). */
   waitFor(n: number, timeoutMs?: number): Promise<void>;
 }
@@ -39,6 +41,8 @@ export async function connectChat(
   });
   const received: StoredMessage[] = [];
   const problems: string[] = [];
+  const notices: string[] = [];
+  client.on("notice", (peer, text) => notices.push(`${peer}: ${text}`));
   client.on("message", (m) => {
     if (!m.outgoing) received.push(m);
   });
@@ -48,6 +52,7 @@ export async function connectChat(
     profile: p,
     received,
     problems,
+    notices,
     async waitFor(n, timeoutMs = 20_000) {
       const deadline = Date.now() + timeoutMs;
       while (received.length < n) {

@@ -69,3 +69,50 @@ export function repeatedHeaders(bodies: Uint8Array[]): string[] {
   }
   return repeated;
 }
+
+/**
+ * Makes the server's store rewrite what it hands out from its queue (a recipient who logs in
+ * drains it): `fn` returns the message to deliver, changed or not, or null to hold it back.
+ * Returns a function that undoes it.
+ */
+export function interceptQueue(
+  t: TestServer,
+  fn: (m: QueuedMessage) => QueuedMessage | null,
+): () => void {
+  const store = t.store;
+  const original = store.pending;
+  store.pending = async (recipientId, afterQid, limit) => {
+    const rows = await original.call(store, recipientId, afterQid, limit);
+    const out: QueuedMessage[] = [];
+    for (const m of rows) {
+      const r = fn(m);
+      if (r === null) break; // held back, and everything after it, so order is kept
+      out.push(r);
+    }
+    return out;
+  };
+  return () => {
+    store.pending = original;
+  };
+}
+
+/** The server queues `body` for `to` as if `from` sent it again, under a new message id. */
+export async function replay(
+  t: TestServer,
+  from: string,
+  to: string,
+  body: Uint8Array,
+): Promise<void> {
+  const [sender, recipient] = await Promise.all([
+    t.store.userByName(from),
+    t.store.userByName(to),
+  ]);
+  await t.store.enqueue([{
+    recipientId: recipient!.id,
+    senderId: sender!.id,
+    senderName: from,
+    mid: crypto.getRandomValues(new Uint8Array(16)),
+    body,
+    sentAt: Date.now(),
+  }]);
+}
