@@ -1,12 +1,13 @@
 /**
  * Encrypted backups: a snapshot of the account (identity, prekeys, contacts, sessions, history)
- * sealed under the account key, which itself travels wrapped under the password's master key. The
- * server stores both and can read neither.
+ * sealed under the user's recovery key (32 random bytes the user keeps; crypto/recovery.ts).
+ * Nothing derived from the password is involved, so the server, which stores the backup, cannot
+ * open it by guessing passwords.
  *
  * @module
  */
 
-import { fromUtf8, KyberPrekey, SessionRecord, utf8 } from "../crypto/mod.ts";
+import { fromUtf8, KyberPrekey, type RecoveryKey, SessionRecord, utf8 } from "../crypto/mod.ts";
 import { MAX_BACKUP_BYTES } from "../protocol/limits.ts";
 import {
   type Contact,
@@ -56,13 +57,14 @@ interface Snapshot {
 }
 
 /**
- * Seals a snapshot of the store for upload, dropping the oldest history if it would not fit.
- * `seq` is its number, higher than any before it.
+ * Seals a snapshot of the store under the recovery key `key` for upload, dropping the oldest
+ * history if it would not fit. `seq` is its number, higher than any before it.
  */
 export async function makeBackup(
   store: LocalStore,
   username: string,
   seq: number,
+  key: RecoveryKey,
 ): Promise<Uint8Array> {
   const identity = await store.getSecret("identity");
   if (!identity) throw new Error("no identity to back up");
@@ -110,17 +112,17 @@ export async function makeBackup(
   };
   let plain = utf8(JSON.stringify(snapshot));
   // The backup's cap bounds the history it carries: the newest messages are kept.
-  while (plain.length + 64 > MAX_BACKUP_BYTES && messages.length > 0) {
+  while (plain.length + 65 > MAX_BACKUP_BYTES && messages.length > 0) {
     messages = messages.slice(Math.ceil(messages.length / 10));
     plain = utf8(JSON.stringify({ ...snapshot, messages }));
   }
-  return store.seal(`backup ${username}`, plain);
+  return key.sealBackup(plain, utf8(`backup ${username}`));
 }
 
 /**
- * Opens a backup blob with the account key the store is unlocked with and writes it into the
- * store; returns its number. Throws {@linkcode StaleBackupError} when the number is below
- * `seenSeq`, writing nothing.
+ * Opens a backup blob with the recovery key and writes it into the (unlocked) store; returns its
+ * number. The wrong key fails before anything is written (`DecryptError("auth_failed")`), and so
+ * does a number below `seenSeq` ({@linkcode StaleBackupError}).
  *
  * A backup is a past state: its sending chains and one-time prekeys may have been used since it
  * was made. So nothing restored is used to send again: each session is kept only to read messages
@@ -131,9 +133,11 @@ export async function restoreBackup(
   store: LocalStore,
   username: string,
   blob: Uint8Array,
+  key: RecoveryKey,
   seenSeq = 0,
 ): Promise<number> {
-  const snap = JSON.parse(fromUtf8(await store.open(`backup ${username}`, blob))) as Snapshot;
+  const plain = await key.openBackup(blob, utf8(`backup ${username}`));
+  const snap = JSON.parse(fromUtf8(plain)) as Snapshot;
   if (snap.v !== BACKUP_VERSION || snap.username !== username) {
     throw new Error("the backup is for another account");
   }
@@ -174,5 +178,7 @@ export async function restoreBackup(
       state: state as StoredMessage["state"],
     }, await store.sealText(mid, m.text));
   }
+  // The backup's history was printed (or read) where it was made.
+  store.forgetUnprinted();
   return seq;
 }

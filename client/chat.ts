@@ -13,11 +13,16 @@
 import {
   AccountKey,
   checkKdfParams,
+  DecryptError,
   DEFAULT_KDF_PARAMS,
   derivePasswordKeys,
   IdentityKeyPair,
   type KdfParams,
+  meetsKdfFloor,
   newSalt,
+  RECOVERY_BACKUP_TAG,
+  RecoveryKey,
+  RecoveryKeyError,
   X25519KeyPair,
 } from "../crypto/mod.ts";
 import type { Deliver, RequestOf, RequestType, ResultOf } from "../protocol/messages.ts";
@@ -33,11 +38,24 @@ import { ClientPrekeys } from "./prekeys.ts";
 import type { Profile } from "./profile.ts";
 import { type Address, serverIdOf, showAddress } from "./servers.ts";
 
-export { ChatError, type ChatEvents, MIN_PASSWORD_CHARS, passwordProblem } from "./chat_types.ts";
+export {
+  ChatError,
+  type ChatEvents,
+  MIN_PASSWORD_CHARS,
+  passwordProblem,
+  passwordRules,
+} from "./chat_types.ts";
 export { type Address, parseAddresses, showAddress, splitHost } from "./servers.ts";
+
+/** What the user is told when another login took the account over. */
+export const TAKEN_OVER =
+  "another login to this account (pesuchat connect, send or receive) took it over; " +
+  "one account has one connection at a time. Connect again to take it back";
 
 /** Delay after the last change before a backup is uploaded. */
 export const BACKUP_DELAY_MS = 2000;
+/** Recovery keys tried at one restore before it gives up. */
+export const MAX_RECOVERY_KEY_ATTEMPTS = 5;
 /** Reconnect delays: doubling from the first to the last. */
 export const RECONNECT_FIRST_MS = 500;
 export const RECONNECT_MAX_MS = 15_000;
@@ -53,6 +71,8 @@ export interface ConnectOptions {
   trust?: string;
   /** Asked on first contact with the fingerprint; true trusts and remembers the key. */
   confirmNewServer?: (fingerprint: string) => Promise<boolean>;
+  /** The clock prekey rotation follows (tests move it); the system clock by default. */
+  clock?: () => number;
 }
 
 type Listeners = { [K in keyof ChatEvents]: Set<ChatEvents[K]> };
@@ -67,6 +87,7 @@ export class ChatClient {
   #conn: ServerConnection;
   readonly #deviceKey: X25519KeyPair;
   readonly #knownHosts: KnownHosts;
+  readonly #clock: () => number;
   #listeners: Listeners = {
     message: new Set(),
     state: new Set(),
@@ -84,6 +105,8 @@ export class ChatClient {
   #online = true;
   /** Deliveries that arrived between the server accepting a login and the store opening. */
   #early: Deliver[] = [];
+  /** Set by {@linkcode stopDeliveries}: what arrives now stays on the server, unacknowledged. */
+  #refuseDeliveries = false;
 
   private constructor(
     profile: Profile,
@@ -91,8 +114,10 @@ export class ChatClient {
     conn: ServerConnection,
     deviceKey: X25519KeyPair,
     knownHosts: KnownHosts,
+    clock: () => number,
   ) {
     this.#profile = profile;
+    this.#clock = clock;
     this.#addresses = where.addresses;
     this.#current = where.current;
     this.serverId = where.serverId;
@@ -148,6 +173,7 @@ export class ChatClient {
         conn,
         deviceKey,
         knownHosts,
+        o.clock ?? Date.now,
       );
     }
     throw firstError;
@@ -194,10 +220,22 @@ export class ChatClient {
   // ---------------------------------------------------------------------------------------------
   // Accounts
 
-  /** Creates an account on the server and a local profile for it; logs in. */
+  /**
+   * Creates an account on the server and a local profile for it; logs in. With `backup`, a
+   * recovery key is made and returned (shown to the user once) and encrypted backups go to the
+   * server; without, the server never holds a backup.
+   */
   async signup(
-    o: { fullName: string; email?: string; username: string; password: string },
-  ): Promise<void> {
+    o: {
+      fullName: string;
+      email?: string;
+      username: string;
+      password: string;
+      backup?: boolean;
+      /** @internal Only tests choose: accounts as older versions made them. */
+      kdf?: KdfParams;
+    },
+  ): Promise<{ recoveryKey: string | null }> {
     const username = canonicalUsername(o.username);
     if (!username) throw new ChatError("bad_input", `usernames are ${USERNAME_RULE}`);
     const problem = passwordProblem(o.password, username);
@@ -208,7 +246,8 @@ export class ChatClient {
       throw new ChatError("bad_input", "the email address does not look like name@example.org");
     }
     const salt = newSalt();
-    const kdf: KdfParams = { ...DEFAULT_KDF_PARAMS };
+    const kdf: KdfParams = { ...(o.kdf ?? DEFAULT_KDF_PARAMS) };
+    const recovery = o.backup ? RecoveryKey.generate() : null;
     const [keys, identity, accountKey] = await Promise.all([
       derivePasswordKeys(o.password, salt, kdf),
       IdentityKeyPair.generate(),
@@ -219,7 +258,7 @@ export class ChatClient {
     const store = LocalStore.open(path);
     store.unlock(accountKey);
     try {
-      const set = await new ClientPrekeys(store, identity).initialSet();
+      const set = await new ClientPrekeys(store, identity, this.#clock).initialSet();
       const info = await explainServer(this.#request("signup", {
         username,
         fullName,
@@ -237,13 +276,15 @@ export class ChatClient {
       store.setMeta("wrapped_account_key", await accountKey.wrap(keys.masterKey));
       await store.setSecret("identity", identity.serialize());
       await store.setSecret("device_key", this.#deviceKey.privateBytesUnsafe());
+      if (recovery) await store.setSecret("recovery_key", recovery.bytesUnsafe());
       this.#loggedIn(store, identity, username, info.fullName);
     } catch (e) {
       store.close();
       await Deno.remove(path).catch(() => {});
       throw e;
     }
-    this.#scheduleBackup(0);
+    if (recovery) this.#scheduleBackup(0);
+    return { recoveryKey: recovery?.textUnsafe() ?? null };
   }
 
   /** The local store path of `username` on this server. */
@@ -253,29 +294,31 @@ export class ChatClient {
 
   /**
    * Logs in. With no local profile for the account, `restore` is asked whether to restore the
-   * server's backup (when there is one); without a backup or when declined, a new identity is made
-   * and contacts will see that it changed.
+   * server's backup (when there is one) and `recoveryKey` for the key it is sealed under (again,
+   * with the problem, after a wrong one; null gives up); without a backup or when declined, a new
+   * identity is made and contacts will see that it changed. When the password was changed on
+   * another machine, this machine's profile is still sealed under the previous one, which
+   * `previousPassword` is asked for once.
    */
   async login(
-    o: { username: string; password: string; restore?: () => Promise<boolean> },
+    o: {
+      username: string;
+      password: string;
+      restore?: () => Promise<boolean>;
+      recoveryKey?: (problem: string | null) => Promise<string | null>;
+      previousPassword?: () => Promise<string | null>;
+    },
   ): Promise<{ restored: boolean; newIdentity: boolean }> {
     const username = canonicalUsername(o.username);
     if (!username) throw new ChatError("wrong_password", "wrong username or password");
+    const path = this.profilePath(username);
+    const exists = await this.#profile.hasAccount(this.serverId, username);
     const pre = await explainServer(this.#request("prelogin", { username }));
-    try {
-      checkKdfParams(pre.kdf);
-    } catch {
-      throw new ChatError(
-        "server",
-        "the server asked for password settings outside the safe range; not logging in",
-      );
-    }
+    this.#checkServerKdf(pre.kdf, exists ? readLocalKdf(path) : null);
     const keys = await derivePasswordKeys(o.password, pre.salt, pre.kdf);
     const info = await explainServer(
       this.#request("login", { username, authKey: keys.authKey.bytesUnsafe() }),
     );
-    const path = this.profilePath(username);
-    const exists = await this.#profile.hasAccount(this.serverId, username);
     const store = LocalStore.open(path);
     let restored = false;
     let newIdentity = false;
@@ -284,34 +327,31 @@ export class ChatClient {
       const wrapped = store.getMeta("wrapped_account_key");
       if (exists && wrapped) {
         accountKey = await AccountKey.unwrap(keys.masterKey, wrapped).catch(() => null);
-        if (!accountKey) {
-          // The password was changed on another machine: the backup holds the key wrapped anew.
-          const b = await this.#request("backup_get", {});
-          if (b.backup) {
-            accountKey = await AccountKey.unwrap(keys.masterKey, b.backup.wrappedKey)
-              .catch(() => null);
-          }
-          if (accountKey) {
-            store.setMeta("wrapped_account_key", await accountKey.wrap(keys.masterKey));
-          }
-        }
+        // The password was changed on another machine: this profile is still sealed under the
+        // previous one (the server never holds the account key, so it cannot hand it over).
+        accountKey ??= await this.#unlockWithPreviousPassword(store, o.previousPassword);
+        store.setMeta("wrapped_account_key", await accountKey.wrap(keys.masterKey));
       }
       if (!accountKey) {
-        const b = await this.#request("backup_get", {});
-        if (b.backup && (!o.restore || (await o.restore()))) {
-          accountKey = await AccountKey.unwrap(keys.masterKey, b.backup.wrappedKey);
+        const got = await this.#request("backup_get", {});
+        // A backup from before recovery keys opens for no one: as good as none.
+        const backup = got.backup?.blob[0] === RECOVERY_BACKUP_TAG ? got.backup : null;
+        if (backup && (!o.restore || (await o.restore()))) {
+          accountKey = await AccountKey.generate();
           store.unlock(accountKey);
-          const seq = await restoreBackup(
+          const { key, seq } = await restoreWithRecoveryKey(
             store,
             username,
-            b.backup.blob,
+            backup.blob,
             await this.#profile.backupSeen(this.serverId, username),
+            o.recoveryKey,
           );
+          await store.setSecret("recovery_key", key.bytesUnsafe());
           await this.#profile.noteBackup(this.serverId, username, seq);
           // The server's one-time prekeys may be ones used since the backup was made: replace
           // them all (and the signed and last-resort keys) with a fresh set.
           const identity = await IdentityKeyPair.deserialize((await store.getSecret("identity"))!);
-          const set = await new ClientPrekeys(store, identity).initialSet();
+          const set = await new ClientPrekeys(store, identity, this.#clock).initialSet();
           await this.#request("new_identity", {
             identity: identity.publicIdentity.encode(),
             prekeys: set,
@@ -322,7 +362,7 @@ export class ChatClient {
           store.unlock(accountKey);
           const identity = await IdentityKeyPair.generate();
           await store.setSecret("identity", identity.serialize());
-          const set = await new ClientPrekeys(store, identity).initialSet();
+          const set = await new ClientPrekeys(store, identity, this.#clock).initialSet();
           await this.#request("new_identity", {
             identity: identity.publicIdentity.encode(),
             prekeys: set,
@@ -350,6 +390,53 @@ export class ChatClient {
     return { restored, newIdentity };
   }
 
+  /**
+   * Refuses KDF parameters from the server outside the accepted range, or cheaper than the
+   * floor unless this machine's profile recorded exactly those for the account (an account made
+   * before the floor was raised, not yet upgraded by a password change).
+   */
+  #checkServerKdf(kdf: KdfParams, local: KdfParams | null): void {
+    try {
+      checkKdfParams(kdf);
+    } catch {
+      throw new ChatError(
+        "weak_kdf",
+        "the server asked for password settings outside the safe range; not logging in",
+      );
+    }
+    const known = local !== null && local.memoryKiB === kdf.memoryKiB &&
+      local.passes === kdf.passes && local.parallelism === kdf.parallelism;
+    if (!meetsKdfFloor(kdf) && !known) {
+      throw new ChatError(
+        "weak_kdf",
+        `the server asked for a cheaper password setting (${kdf.memoryKiB} KiB, ${kdf.passes} ` +
+          "passes) than new accounts use; not logging in. An account made by an older version " +
+          "logs in on a computer that already has it, and its next password change upgrades it",
+      );
+    }
+  }
+
+  async #unlockWithPreviousPassword(
+    store: LocalStore,
+    ask: (() => Promise<string | null>) | undefined,
+  ): Promise<AccountKey> {
+    const refuse = () =>
+      new ChatError(
+        "wrong_password",
+        "this computer's copy of the account is sealed under the password it had before it " +
+          "was changed elsewhere; log in with the previous password when asked",
+      );
+    const previous = ask ? await ask() : null;
+    const salt = store.getMeta("salt");
+    const kdfText = store.getMetaText("kdf");
+    const wrapped = store.getMeta("wrapped_account_key");
+    if (previous === null || !salt || !kdfText || !wrapped) throw refuse();
+    const old = await derivePasswordKeys(previous, salt, JSON.parse(kdfText) as KdfParams);
+    const key = await AccountKey.unwrap(old.masterKey, wrapped).catch(() => null);
+    if (!key) throw refuse();
+    return key;
+  }
+
   #loggedIn(
     store: LocalStore,
     identity: IdentityKeyPair,
@@ -362,7 +449,7 @@ export class ChatClient {
       isOnline: () => this.isOnline,
       emit: (event, ...args) => this.#emit(event, ...args),
       changed: () => this.#scheduleBackup(),
-    });
+    }, this.#clock);
     this.#messenger = m;
     this.#fullName = fullName;
     this.#online = true;
@@ -375,6 +462,7 @@ export class ChatClient {
 
   #wire(conn: ServerConnection): void {
     conn.onDeliver = (d) => {
+      if (this.#refuseDeliveries) return;
       // The server starts delivering as soon as it accepts the login, before the local store is
       // open; those wait here (unacknowledged, so nothing is lost if the login fails).
       if (this.#messenger) this.#messenger.deliver(d);
@@ -387,7 +475,11 @@ export class ChatClient {
     // A connection that fails while the reconnect loop tries it is that loop's business.
     if (this.#closing || this.#reconnecting) return;
     this.#online = false;
-    if (reason.code === "logged_in_elsewhere" || !this.#messenger) {
+    if (reason.code === "logged_in_elsewhere") {
+      this.#emit("connection", "offline", TAKEN_OVER);
+      return;
+    }
+    if (!this.#messenger) {
       this.#emit("connection", "offline", reason.message);
       return;
     }
@@ -443,7 +535,8 @@ export class ChatClient {
             continue;
           }
           if (e instanceof ServerError && e.code === "unknown_device") {
-            this.#emit("connection", "offline", "this device was logged out; log in again");
+            // The server binds one device per account: another login replaced this one.
+            this.#emit("connection", "offline", TAKEN_OVER);
             return;
           }
         }
@@ -477,6 +570,11 @@ export class ChatClient {
   /** Accepts a contact's new identity after the user saw the notice. */
   acceptIdentity(username: string): Promise<void> {
     return this.#m.acceptIdentity(username);
+  }
+
+  /** Rejects a contact's new identity: the accepted one stays, and nothing goes to the new one. */
+  rejectIdentity(username: string): Promise<void> {
+    return this.#m.rejectIdentity(username);
   }
 
   /** The 60-digit safety number with a contact, grouped in fives. */
@@ -515,6 +613,26 @@ export class ChatClient {
   }
 
   /**
+   * Takes no more deliveries: whatever arrives from now on is left unacknowledged for the next
+   * connection, and what was taken already is stored once this resolves. A script calls this
+   * before it prints its last messages, so nothing is acknowledged that it will not print.
+   */
+  async stopDeliveries(): Promise<void> {
+    this.#refuseDeliveries = true;
+    await this.settle();
+  }
+
+  /** Incoming messages `receive` has not printed yet, whichever process stored them. */
+  unprinted(): Promise<StoredMessage[]> {
+    return this.#m.store.unprinted();
+  }
+
+  /** Notes that `receive` printed a message. */
+  markPrinted(mid: Uint8Array): void {
+    this.#m.store.markPrinted(mid);
+  }
+
+  /**
    * The account's private keys as raw bytes: the identity (Ed25519 seed ‖ X25519 private key)
    * and the device key. Unsafe: for tests that prove these bytes appear nowhere else.
    */
@@ -538,21 +656,50 @@ export class ChatClient {
     }, delay);
   }
 
-  /** Uploads an encrypted backup now. */
+  /** Whether encrypted backups go to the server (a recovery key is set). */
+  async backupsOn(): Promise<boolean> {
+    return (await this.#m.store.getSecret("recovery_key")) !== null;
+  }
+
+  /**
+   * Turns backups on with a new recovery key, uploads one now, and returns the key's text to
+   * show the user once. A previous key no longer opens the new backup.
+   */
+  async enableBackups(): Promise<string> {
+    const key = RecoveryKey.generate();
+    await this.#m.store.setSecret("recovery_key", key.bytesUnsafe());
+    await this.backupNow();
+    return key.textUnsafe();
+  }
+
+  /** Turns backups off: the recovery key is forgotten here and the server's backup deleted. */
+  async disableBackups(): Promise<void> {
+    if (this.#backupTimer) clearTimeout(this.#backupTimer);
+    this.#backupTimer = null;
+    this.#m.store.deleteMeta("recovery_key");
+    await explainServer(this.#request("backup_delete", {}));
+  }
+
+  /** Uploads an encrypted backup now; `ChatError("backups_off")` when backups are off. */
   async backupNow(): Promise<void> {
     if (this.#backupTimer) {
       clearTimeout(this.#backupTimer);
       this.#backupTimer = null;
     }
     const m = this.#m;
+    const raw = await m.store.getSecret("recovery_key");
+    if (!raw) throw new ChatError("backups_off", "backups are off; turn them on in settings");
+    const key = RecoveryKey.fromBytes(raw);
     const seq = await this.#profile.backupSeen(this.serverId, m.username) + 1;
-    const blob = await m.run(() => makeBackup(m.store, m.username, seq));
-    const wrappedKey = m.store.getMeta("wrapped_account_key")!;
-    await explainServer(this.#request("backup_put", { wrappedKey, blob }));
+    const blob = await m.run(() => makeBackup(m.store, m.username, seq, key));
+    await explainServer(this.#request("backup_put", { blob }));
     await this.#profile.noteBackup(this.serverId, m.username, seq);
   }
 
-  /** Changes the password: new auth key on the server, the account key re-wrapped, nothing else. */
+  /**
+   * Changes the password: new auth key on the server, the account key re-wrapped here, nothing
+   * else. The new password is stretched at today's default cost, which upgrades older accounts.
+   */
   async changePassword(current: string, next: string): Promise<void> {
     const problem = passwordProblem(next, this.username);
     if (problem) throw new ChatError("weak_password", problem);
@@ -566,13 +713,13 @@ export class ChatClient {
     const newSaltBytes = newSalt();
     const newKdf = { ...DEFAULT_KDF_PARAMS };
     const fresh = await derivePasswordKeys(next, newSaltBytes, newKdf);
+    // The re-wrapped account key stays here: the server gets only the new auth key.
     const wrappedKey = await accountKey.wrap(fresh.masterKey);
     await explainServer(this.#request("change_password", {
       authKey: old.authKey.bytesUnsafe(),
       newAuthKey: fresh.authKey.bytesUnsafe(),
       salt: newSaltBytes,
       kdf: newKdf,
-      wrappedKey,
     }));
     s.setMeta("salt", newSaltBytes);
     s.setMeta("kdf", JSON.stringify(newKdf));
@@ -622,4 +769,49 @@ export class ChatClient {
     this.#conn.close();
     this.#forget();
   }
+}
+
+/** The KDF parameters a local profile recorded for its account, or null. */
+function readLocalKdf(path: string): KdfParams | null {
+  const store = LocalStore.open(path);
+  try {
+    const text = store.getMetaText("kdf");
+    return text ? JSON.parse(text) as KdfParams : null;
+  } finally {
+    store.close();
+  }
+}
+
+/**
+ * Asks for the recovery key until one opens the backup (at most MAX_RECOVERY_KEY_ATTEMPTS), then
+ * writes the backup into the store. Nothing is written under a wrong key, nor from a backup older
+ * than number `seenSeq` (`StaleBackupError`).
+ */
+async function restoreWithRecoveryKey(
+  store: LocalStore,
+  username: string,
+  blob: Uint8Array,
+  seenSeq: number,
+  ask: ((problem: string | null) => Promise<string | null>) | undefined,
+): Promise<{ key: RecoveryKey; seq: number }> {
+  let problem: string | null = null;
+  for (let attempt = 0; attempt < MAX_RECOVERY_KEY_ATTEMPTS; attempt++) {
+    const text = ask ? await ask(problem) : null;
+    if (text === null) {
+      throw new ChatError("restore_cancelled", "restoring needs the recovery key; nothing changed");
+    }
+    try {
+      const key = RecoveryKey.parse(text);
+      return { key, seq: await restoreBackup(store, username, blob, key, seenSeq) };
+    } catch (e) {
+      if (e instanceof RecoveryKeyError) problem = e.message;
+      else if (e instanceof DecryptError) {
+        problem = "that recovery key does not open this backup; check it and type it again";
+      } else throw e;
+    }
+  }
+  throw new ChatError(
+    "wrong_recovery_key",
+    `no recovery key opened the backup in ${MAX_RECOVERY_KEY_ATTEMPTS} tries; nothing changed`,
+  );
 }

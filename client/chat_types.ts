@@ -20,9 +20,14 @@ export class ChatError extends Error {
       | "bad_input"
       | "no_such_user"
       | "identity_changed"
+      | "bad_identity"
       | "wrong_password"
       | "offline"
       | "not_logged_in"
+      | "backups_off"
+      | "restore_cancelled"
+      | "wrong_recovery_key"
+      | "weak_kdf"
       | "server",
     message: string,
   ) {
@@ -30,10 +35,22 @@ export class ChatError extends Error {
   }
 }
 
+/** Different characters a password needs at least. */
+export const MIN_PASSWORD_DISTINCT_CHARS = 5;
+
+/**
+ * Every rule {@linkcode passwordProblem} applies, in words, to show before the password is
+ * typed rather than only after a refusal.
+ */
+export function passwordRules(username: string): string {
+  return `at least ${MIN_PASSWORD_CHARS} characters, ${MIN_PASSWORD_DISTINCT_CHARS} of them ` +
+    `different, not containing "${username}", not starting "password", "qwerty" or a run like "1234567890"`;
+}
+
 /** Why a password is refused, or null when it is acceptable. */
 export function passwordProblem(password: string, username?: string): string | null {
   if (password.length < MIN_PASSWORD_CHARS) return `use at least ${MIN_PASSWORD_CHARS} characters`;
-  if (new Set(password).size < 5) return "use more different characters";
+  if (new Set(password).size < MIN_PASSWORD_DISTINCT_CHARS) return "use more different characters";
   if (username && password.toLowerCase().includes(username.toLowerCase())) {
     return "do not put the username in the password";
   }

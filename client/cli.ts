@@ -12,7 +12,7 @@ import { Profile, profileDir } from "./profile.ts";
 import { runConnect } from "./tui/app.ts";
 import { ClientProblem, explain, UsageError } from "./tui/problems.ts";
 import { MAX_WAIT_SECONDS, receiveCommand, sendCommand } from "./tui/send_receive.ts";
-import { processTerminal } from "./tui/terminal.ts";
+import { guardTerminal, processTerminal, restoreTerminal } from "./tui/terminal.ts";
 
 /** The client commands. */
 export type ClientCommandName = "connect" | "send" | "receive";
@@ -139,6 +139,17 @@ async function readStdinText(): Promise<string> {
   return text.replace(/\r?\n$/, "");
 }
 
+/** Runs `fn` with the terminal put back as it was on every way out: return, throw or signal. */
+async function guarded<T>(fn: () => Promise<T>): Promise<T> {
+  const unguard = guardTerminal();
+  try {
+    return await fn();
+  } finally {
+    unguard();
+    restoreTerminal();
+  }
+}
+
 async function run(a: ClientArgs): Promise<number> {
   if (a.help) {
     console.log(HELP[a.command]);
@@ -162,14 +173,14 @@ async function run(a: ClientArgs): Promise<number> {
           "from scripts, use 'pesuchat send' and 'pesuchat receive'",
         );
       }
-      return await runConnect(target, processTerminal());
+      return await guarded(() => runConnect(target, processTerminal()));
     case "send": {
       const text = a.text === "-" ? await readStdinText() : a.text!;
-      await sendCommand(target, a.peer!, text);
+      await guarded(() => sendCommand(target, a.peer!, text));
       return 0;
     }
     case "receive":
-      await receiveCommand(target, { json: a.json, wait: a.wait });
+      await guarded(() => receiveCommand(target, { json: a.json, wait: a.wait }));
       return 0;
   }
 }

@@ -11,6 +11,7 @@ import { decodeServerMessage, encodeAck, encodeRequest, parseResult } from "../p
 import { ProtocolError, type ProtocolErrorCode } from "../protocol/errors.ts";
 import { MAX_OUTSTANDING_REQUESTS, REQUEST_TIMEOUT_MS } from "../protocol/limits.ts";
 import type { Deliver, RequestOf, RequestType, ResultOf } from "../protocol/messages.ts";
+import type { ByteStream } from "../protocol/framing.ts";
 import { clientHandshake, type SecureChannel } from "../protocol/transport.ts";
 
 /** Time allowed to open the TCP connection and finish the handshake. */
@@ -103,14 +104,7 @@ export class ServerConnection {
         }),
       ]);
       conn.setNoDelay(true);
-      const { channel, serverPayload } = await clientHandshake(conn, o);
-      let info = {};
-      try {
-        info = JSON.parse(new TextDecoder().decode(serverPayload));
-      } catch {
-        // an unnamed server is still a server
-      }
-      return new ServerConnection(channel, info, o);
+      return await ServerConnection.over(conn, o);
     } catch (e) {
       try {
         conn?.close();
@@ -122,6 +116,18 @@ export class ServerConnection {
       clearTimeout(timer);
       clearTimeout(connectTimer);
     }
+  }
+
+  /** Runs the handshake over a stream that is already connected (a TCP socket bound elsewhere). */
+  static async over(stream: ByteStream, o: OpenOptions): Promise<ServerConnection> {
+    const { channel, serverPayload } = await clientHandshake(stream, o);
+    let info = {};
+    try {
+      info = JSON.parse(new TextDecoder().decode(serverPayload));
+    } catch {
+      // an unnamed server is still a server
+    }
+    return new ServerConnection(channel, info, o);
   }
 
   /** The server's static key, as verified during the handshake. */
@@ -183,6 +189,7 @@ export class ServerConnection {
 
   async #readLoop(): Promise<CloseReason> {
     let reason: CloseReason = { code: "closed", message: "the server closed the connection" };
+    let said = false;
     try {
       for (;;) {
         const record = await this.#channel.receive();
@@ -192,6 +199,7 @@ export class ServerConnection {
           this.onDeliver(m.deliver);
         } else if (m.kind === "bye") {
           reason = { code: m.code, message: m.message };
+          said = true;
         } else if (m.re === undefined) {
           reason = {
             code: m.kind === "error" ? m.code : "closed",
@@ -214,9 +222,12 @@ export class ServerConnection {
         }
       }
     } catch (e) {
-      reason = e instanceof ProtocolError
-        ? { code: e.code, message: e.message }
-        : { code: "closed", message: (e as Error).message };
+      // After a "bye" the server closes at once; a reset then is the close, not the reason.
+      if (!said) {
+        reason = e instanceof ProtocolError
+          ? { code: e.code, message: e.message }
+          : { code: "closed", message: (e as Error).message };
+      }
     }
     this.#finish(reason);
     return reason;

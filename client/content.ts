@@ -10,8 +10,12 @@ import { fromUtf8, utf8 } from "../crypto/mod.ts";
 
 /** Padding granularity of the encrypted content. */
 export const PAD_BLOCK = 64;
-/** Longest chat text, in characters. */
-export const MAX_TEXT_CHARS = 4000;
+/**
+ * Longest chat text, in UTF-16 code units: the most that always fits the protocol's body limit
+ * (MAX_BODY_BYTES) once encoded, even when every character takes six bytes of JSON (a control
+ * character) and the envelope carries a first message's PQXDH header.
+ */
+export const MAX_TEXT_CHARS = 10_000;
 /** Message ids one receipt may name. */
 export const MAX_RECEIPT_IDS = 500;
 

@@ -74,6 +74,7 @@ CREATE INDEX IF NOT EXISTS messages_by_peer ON messages (peer, seq);
 CREATE TABLE IF NOT EXISTS outbox (mid BLOB PRIMARY KEY, peer TEXT NOT NULL, created_at INTEGER NOT NULL,
   sealed BLOB NOT NULL) STRICT;
 CREATE TABLE IF NOT EXISTS seen (mid BLOB PRIMARY KEY, at INTEGER NOT NULL) STRICT;
+CREATE TABLE IF NOT EXISTS unprinted (mid BLOB PRIMARY KEY) STRICT;
 `;
 
 /**
@@ -93,9 +94,11 @@ export type MetaKey =
   | "kdf"
   | "wrapped_account_key"
   | "next_prekey_id"
+  | "last_resort_id"
+  | "last_resort_retired"
   | "backup_dirty";
 /** Sealed metadata keys. */
-export type SecretKey = "identity" | "device_key";
+export type SecretKey = "identity" | "device_key" | "recovery_key";
 
 /** The local store of one account on one server. */
 export class LocalStore {
@@ -183,6 +186,11 @@ export class LocalStore {
 
   async setSecret(k: SecretKey, v: Uint8Array): Promise<void> {
     this.setMeta(k, await this.seal(`meta ${k}`, v));
+  }
+
+  /** Forgets a metadata entry (sealed or not); an absent one is ignored. */
+  deleteMeta(k: MetaKey | SecretKey): void {
+    this.#stmt("DELETE FROM meta WHERE k = ?").run(k);
   }
 
   async getSecret(k: SecretKey): Promise<Uint8Array | null> {
@@ -357,12 +365,39 @@ export class LocalStore {
     return this.seal(`message ${mid.toHex()}`, utf8(text));
   }
 
-  /** Inserts a message (sealed with {@linkcode sealText}); false when its id exists already. */
+  /**
+   * Inserts a message (sealed with {@linkcode sealText}); false when its id exists already. A
+   * new incoming message is also noted as not yet printed by `receive`, in the same statement
+   * group, so whichever process stored it (`send`, `connect`, `receive`), `receive` prints it.
+   */
   insertMessage(m: Omit<StoredMessage, "seq" | "text">, sealed: Uint8Array): boolean {
     const r = this.#stmt(
       "INSERT OR IGNORE INTO messages (mid, peer, outgoing, ts, state, sealed) VALUES (?, ?, ?, ?, ?, ?)",
     ).run(m.mid, m.peer, m.outgoing ? 1 : 0, m.ts, m.state, sealed);
-    return Number(r.changes) > 0;
+    const added = Number(r.changes) > 0;
+    if (added && !m.outgoing) {
+      this.#stmt("INSERT OR IGNORE INTO unprinted (mid) VALUES (?)").run(m.mid);
+    }
+    return added;
+  }
+
+  /** Incoming messages `receive` has not printed yet, oldest first. */
+  async unprinted(): Promise<StoredMessage[]> {
+    return await this.#decode(
+      this.#stmt(
+        "SELECT m.* FROM messages m JOIN unprinted u ON u.mid = m.mid ORDER BY m.seq",
+      ).all() as Record<string, unknown>[],
+    );
+  }
+
+  /** Notes that `receive` printed a message. */
+  markPrinted(mid: Uint8Array): void {
+    this.#stmt("DELETE FROM unprinted WHERE mid = ?").run(mid);
+  }
+
+  /** Forgets what is unprinted (a restored history was printed where it came from). */
+  forgetUnprinted(): void {
+    this.#stmt("DELETE FROM unprinted").run();
   }
 
   hasMessage(mid: Uint8Array): boolean {

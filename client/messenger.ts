@@ -75,8 +75,9 @@ export class Messenger {
     readonly identity: IdentityKeyPair,
     readonly username: string,
     readonly link: MessengerLink,
+    now: () => number = Date.now,
   ) {
-    this.prekeys = new ClientPrekeys(store, identity);
+    this.prekeys = new ClientPrekeys(store, identity, now);
     this.sessions = new SessionLock(store);
   }
 
@@ -93,9 +94,8 @@ export class Messenger {
       await this.flushOutbox();
       await this.maintainPrekeys();
     } catch (e) {
-      if (!(e instanceof ChatError && e.code === "offline")) {
-        this.link.emit("problem", `background work failed: ${(e as Error).message}`);
-      }
+      // A connection that ends meanwhile is no problem to report: the next one does this again.
+      if (!offline(e)) this.link.emit("problem", `background work failed: ${(e as Error).message}`);
     }
   }
 
@@ -120,6 +120,23 @@ export class Messenger {
       throw new ChatError("no_such_user", `there is no user ${JSON.stringify(username)}`);
     }
     const r = await explainServer(this.link.request("lookup", { username: canonical }));
+    if (r.username !== canonical) {
+      throw new ChatError(
+        "bad_identity",
+        `the server answered for ${r.username}, not ${canonical}`,
+      );
+    }
+    // The server could hand out any bytes as the identity: only one whose Ed25519 key signed its
+    // X25519 key is stored (a session would refuse it later anyway; a contact must not hold it).
+    try {
+      await IdentityPublic.decode(r.identity);
+    } catch (e) {
+      throw new ChatError(
+        "bad_identity",
+        `the server sent ${canonical}'s identity with a bad signature (${(e as Error).message}); ` +
+          "it was not stored",
+      );
+    }
     await this.run(() => this.#noteIdentity(r.username, r.fullName, r.identity));
     return { username: r.username, fullName: r.fullName };
   }
@@ -192,6 +209,24 @@ export class Messenger {
     });
   }
 
+  /**
+   * Rejects a contact's new identity: the accepted one stays, the new one is dropped, and nothing
+   * is sent to the new one. While the server keeps presenting it, sending stays blocked and the
+   * change is announced again.
+   */
+  rejectIdentity(username: string): Promise<void> {
+    return this.run(async () => {
+      const c = await this.store.getContact(username);
+      if (!c?.pendingIdentity) return;
+      c.pendingIdentity = null;
+      await this.store.putContact(c);
+      // A session the new identity started stays in the record to read with, never to send
+      // with: #sendContent starts a new one when the sendable session is not the accepted
+      // identity's.
+      this.link.changed();
+    });
+  }
+
   /** The 60-digit safety number with a contact, grouped in fives. */
   async safetyNumber(username: string): Promise<string> {
     const c = await this.store.getContact(username);
@@ -245,6 +280,8 @@ export class Messenger {
   async send(peer: string, text: string): Promise<StoredMessage> {
     const to = canonicalUsername(peer);
     if (!to) throw new ChatError("no_such_user", `there is no user ${JSON.stringify(peer)}`);
+    // The server would queue it for our own device, which takes it as from a stranger.
+    if (to === this.username) throw new ChatError("bad_input", "that is you; choose someone else");
     if (text.length === 0 || text.length > MAX_TEXT_CHARS) {
       throw new ChatError("bad_input", `a message has 1 to ${MAX_TEXT_CHARS} characters`);
     }
@@ -279,9 +316,39 @@ export class Messenger {
       text: text ?? "",
     };
     const plaintext = encodeContent(content);
+    // Nothing goes to an identity the user has not accepted: not a message, not a receipt (a
+    // receipt for such a contact is dropped).
+    const contact = await s.getContact(peer);
+    if (contact?.pendingIdentity) {
+      if (text === null) return null;
+      throw identityChanged(peer);
+    }
+    try {
+      await this.#encryptStep(peer, mid, stored, plaintext, text, contact?.identity ?? null);
+    } catch (e) {
+      if (text === null && e instanceof ChatError && e.code === "identity_changed") return null;
+      throw e;
+    }
+    this.link.changed();
+    return text === null ? null : stored;
+  }
+
+  /** One encryption in the session lock: from the record's session, or a new one to `accepted`. */
+  async #encryptStep(
+    peer: string,
+    mid: Uint8Array,
+    stored: StoredMessage,
+    plaintext: Uint8Array,
+    text: string | null,
+    accepted: Uint8Array | null,
+  ): Promise<void> {
+    const s = this.store;
     await this.sessions.run(peer, async (record) => {
       let r = record;
-      if (!r.sendable) {
+      // A session the user never accepted (one a new identity started) is not sent on.
+      const foreign = accepted !== null && r.sendable !== null &&
+        !equalIdentity(r.sendable.remoteIdentity.encode(), accepted);
+      if (!r.sendable || foreign) {
         // No session, or the last one was retired (restore, repair): a new PQXDH session.
         const b = await explainServer(this.link.request("bundle", { username: peer }));
         const session = await Session.initiate(this.identity, {
@@ -309,8 +376,6 @@ export class Messenger {
         result: null,
       };
     });
-    this.link.changed();
-    return text === null ? null : stored;
   }
 
   /** Sends everything in the outbox, oldest first; stops quietly when offline. */
@@ -402,7 +467,8 @@ export class Messenger {
     } else if (content.t === "text") {
       const stored = r.stored!;
       this.link.emit("message", stored);
-      this.#queueReceipt(peer, d.mid);
+      // No delivery receipt to an identity the user has not accepted.
+      if (!(await this.store.getContact(peer))?.pendingIdentity) this.#queueReceipt(peer, d.mid);
     } else if (content.t === "receipt") {
       const state = content.kind === "read" ? MessageState.read : MessageState.delivered;
       this.link.emit("state", peer, content.mids, state);
@@ -416,6 +482,14 @@ export class Messenger {
    */
   async #open(d: Deliver, record: SessionRecord): Promise<StepResult<Received>> {
     const s = this.store;
+    const isReplayedStart = (body: Uint8Array) => {
+      try {
+        const init = envelopeInitiation(body);
+        return init !== null && s.baseKeySeen(init.baseKey);
+      } catch {
+        return false;
+      }
+    };
     const peer = d.from;
     if (s.hasMessage(d.mid) || s.wasSeen(d.mid)) return { record: null, result: { kind: "known" } };
     const refuse = (why: string, next: SessionRecord | null): StepResult<Received> => ({
@@ -439,7 +513,12 @@ export class Messenger {
     } catch (e) {
       if (!(e instanceof RecordOpenError)) return undecryptable(e);
       if (e.reason === "duplicate") return repeated;
-      if (e.reason === "undecryptable") return undecryptable(e);
+      if (e.reason === "undecryptable") {
+        // A first message of a session accepted here before, that no longer opens: a replay
+        // after the ratchet moved on (its old chain is gone). Repairing would let a replaying
+        // server reset sessions at will.
+        return isReplayedStart(d.body) ? repeated : undecryptable(e);
+      }
       // A prekey envelope no session here started from: a new session, unless it is a replay.
       let init: { baseKey: Uint8Array; signedPrekeyId: number };
       try {
@@ -548,6 +627,12 @@ export class Messenger {
     this.#receiptTimer = null;
     this.#pendingReceipts.clear();
   }
+}
+
+/** True for the errors of a connection that is gone (this work is redone on the next one). */
+function offline(e: unknown): boolean {
+  return (e instanceof ChatError && e.code === "offline") ||
+    (e instanceof ServerError && (e.code === "closed" || e.code === "timeout"));
 }
 
 /** What became of one delivery. */

@@ -27,10 +27,19 @@ export const KYBER_LOW = 10;
 export const SIGNED_PREKEY_ROTATE_MS = 7 * 24 * 3600_000;
 /** …and an old one is kept this long for messages that were started with it. */
 export const SIGNED_PREKEY_KEEP_MS = 30 * 24 * 3600_000;
+/** The last-resort ML-KEM key is replaced on the same schedule… */
+export const LAST_RESORT_ROTATE_MS = SIGNED_PREKEY_ROTATE_MS;
+/** …and a replaced one is kept this long after it was replaced. */
+export const LAST_RESORT_KEEP_MS = SIGNED_PREKEY_KEEP_MS;
 
 /** The prekeys of one account, backed by its local store. */
 export class ClientPrekeys implements PrekeyLookup {
-  constructor(readonly store: LocalStore, readonly identity: IdentityKeyPair) {}
+  constructor(
+    readonly store: LocalStore,
+    readonly identity: IdentityKeyPair,
+    /** The clock rotation follows (moved by tests). */
+    readonly now: () => number = Date.now,
+  ) {}
 
   #nextIds(n: number): number[] {
     const raw = this.store.getMetaText("next_prekey_id");
@@ -46,14 +55,15 @@ export class ClientPrekeys implements PrekeyLookup {
   async initialSet(): Promise<PrekeySet> {
     const ids = this.#nextIds(2 + ONE_TIME_BATCH + KYBER_BATCH);
     const [signed, lastResort, oneTime, kyber] = await Promise.all([
-      SignedPrekey.generate(this.identity, ids[0]!),
+      SignedPrekey.generate(this.identity, ids[0]!, this.now()),
       KyberPrekey.generate(this.identity, ids[1]!, true),
       Promise.all(ids.slice(2, 2 + ONE_TIME_BATCH).map((id) => OneTimePrekey.generate(id))),
       Promise.all(
         ids.slice(2 + ONE_TIME_BATCH).map((id) => KyberPrekey.generate(this.identity, id, false)),
       ),
     ]);
-    const now = Date.now();
+    const now = this.now();
+    this.store.setMeta("last_resort_id", String(lastResort.id));
     await this.store.putPrekeys(PrekeyKind.signed, [{
       id: signed.id,
       createdAt: signed.createdAt,
@@ -81,7 +91,7 @@ export class ClientPrekeys implements PrekeyLookup {
     const needK = counts.kyber < KYBER_LOW ? KYBER_BATCH - counts.kyber : 0;
     if (needX <= 0 && needK <= 0) return null;
     const ids = this.#nextIds(needX + needK);
-    const now = Date.now();
+    const now = this.now();
     const [oneTime, kyber] = await Promise.all([
       Promise.all(ids.slice(0, needX).map((id) => OneTimePrekey.generate(id))),
       Promise.all(ids.slice(needX).map((id) => KyberPrekey.generate(this.identity, id, false))),
@@ -100,8 +110,15 @@ export class ClientPrekeys implements PrekeyLookup {
     return out;
   }
 
-  /** A new signed prekey when the current one is older than the rotation period, else null. */
-  async rotateIfDue(now = Date.now()): Promise<Pick<PrekeySet, "signedPrekey"> | null> {
+  /**
+   * A new signed prekey and a new last-resort ML-KEM key when the current ones are older than
+   * the rotation period (null when neither is due). Replaced keys stay for a grace period, so
+   * messages made from the old bundle still open, then are deleted.
+   */
+  async rotateIfDue(
+    now = this.now(),
+  ): Promise<Partial<Pick<PrekeySet, "signedPrekey" | "kyberLastResort">> | null> {
+    const out: Partial<Pick<PrekeySet, "signedPrekey" | "kyberLastResort">> = {};
     const signed = this.store.listPrekeys(PrekeyKind.signed);
     for (const old of signed.slice(1)) {
       if (now - old.createdAt > SIGNED_PREKEY_KEEP_MS) {
@@ -111,15 +128,63 @@ export class ClientPrekeys implements PrekeyLookup {
         });
       }
     }
-    if (signed[0] && now - signed[0].createdAt < SIGNED_PREKEY_ROTATE_MS) return null;
-    const [id] = this.#nextIds(1);
-    const next = await SignedPrekey.generate(this.identity, id!, now);
-    await this.store.putPrekeys(PrekeyKind.signed, [{
-      id: next.id,
-      createdAt: next.createdAt,
-      bytes: next.serialize(),
-    }]);
-    return { signedPrekey: next.record() };
+    if (!signed[0] || now - signed[0].createdAt >= SIGNED_PREKEY_ROTATE_MS) {
+      const [id] = this.#nextIds(1);
+      const next = await SignedPrekey.generate(this.identity, id!, now);
+      await this.store.putPrekeys(PrekeyKind.signed, [{
+        id: next.id,
+        createdAt: next.createdAt,
+        bytes: next.serialize(),
+      }]);
+      out.signedPrekey = next.record();
+    }
+    const lastResort = await this.#rotateLastResort(now);
+    if (lastResort) out.kyberLastResort = lastResort;
+    return out.signedPrekey || out.kyberLastResort ? out : null;
+  }
+
+  async #rotateLastResort(now: number): Promise<PrekeySet["kyberLastResort"] | null> {
+    const retired = JSON.parse(this.store.getMetaText("last_resort_retired") ?? "[]") as {
+      id: number;
+      at: number;
+    }[];
+    const kept = retired.filter((r) => {
+      if (now - r.at <= LAST_RESORT_KEEP_MS) return true;
+      this.store.deletePrekey(PrekeyKind.kyber, r.id);
+      return false;
+    });
+    const currentId = await this.#lastResortId();
+    const current = this.store.listPrekeys(PrekeyKind.kyber).find((p) => p.id === currentId);
+    let record: PrekeySet["kyberLastResort"] | null = null;
+    if (current && now - current.createdAt >= LAST_RESORT_ROTATE_MS) {
+      const [id] = this.#nextIds(1);
+      const next = await KyberPrekey.generate(this.identity, id!, true);
+      await this.store.putPrekeys(PrekeyKind.kyber, [{
+        id: next.id,
+        createdAt: now,
+        bytes: next.serialize(),
+      }]);
+      this.store.setMeta("last_resort_id", String(next.id));
+      kept.push({ id: current.id, at: now });
+      record = next.record();
+    }
+    if (kept.length !== retired.length || record) {
+      this.store.setMeta("last_resort_retired", JSON.stringify(kept));
+    }
+    return record;
+  }
+
+  /** The current last-resort key's id; profiles made before it was recorded are searched once. */
+  async #lastResortId(): Promise<number | null> {
+    const known = this.store.getMetaText("last_resort_id");
+    if (known) return Number(known);
+    let newest: { id: number; createdAt: number } | null = null;
+    for (const p of this.store.listPrekeys(PrekeyKind.kyber)) {
+      const k = await this.kyberPrekey(p.id);
+      if (k?.lastResort && (!newest || p.createdAt >= newest.createdAt)) newest = p;
+    }
+    if (newest) this.store.setMeta("last_resort_id", String(newest.id));
+    return newest?.id ?? null;
   }
 
   /** Deletes the one-time keys a new session used, so they can never be used again. */

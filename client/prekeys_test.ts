@@ -47,7 +47,7 @@ Deno.test("ClientPrekeys.rotateIfDue() replaces the signed prekey on schedule an
   const made = (await p.signedPrekey(set.signedPrekey.id))!.createdAt;
   assert.equal(await p.rotateIfDue(made + SIGNED_PREKEY_ROTATE_MS - 1), null);
   const rotated = await p.rotateIfDue(made + SIGNED_PREKEY_ROTATE_MS + 1);
-  assert.ok(rotated && rotated.signedPrekey.id !== set.signedPrekey.id);
+  assert.ok(rotated?.signedPrekey && rotated.signedPrekey.id !== set.signedPrekey.id);
   // Messages started with the old key can still be read for a while…
   assert.ok(await p.signedPrekey(set.signedPrekey.id));
   // …and after the keeping period it is gone.

@@ -61,6 +61,9 @@ export const PASSWORD_MASTER_INFO = "pesuchat password master key v1";
 /** Associated data when the account key is wrapped under the master key. */
 export const ACCOUNT_KEY_WRAP_AD = "pesuchat account key wrap v1";
 
+/** HKDF info that turns a recovery key into the key server-held backups are sealed under. */
+export const RECOVERY_BACKUP_INFO = "pesuchat recovery backup key v1";
+
 /** Signal's NumericFingerprintGenerator version, hashed first as a big-endian u16. */
 export const SAFETY_NUMBER_VERSION = 0;
 

@@ -15,4 +15,5 @@ export type { ConsumedPrekeys, PrekeyLookup } from "./pqxdh.ts";
 export * from "./session.ts";
 export * from "./session_record.ts";
 export * from "./password.ts";
+export * from "./recovery.ts";
 export * from "./safety_number.ts";

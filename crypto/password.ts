@@ -7,12 +7,16 @@
  * masterKey = HKDF(stretched, info = PASSWORD_MASTER_INFO)  AES-256-GCM, never leaves the client
  * ```
  *
- * A random account key, wrapped under the master key, encrypts the local store and the backups,
- * so a password change re-wraps that one key and re-encrypts nothing else.
+ * A random account key, wrapped under the master key, encrypts the local store, so a password
+ * change re-wraps that one key and re-encrypts nothing else.
  *
  * KDF parameters arrive from the server at login, so they are bounded both ways: a hostile server
  * must not make a client spend gigabytes of memory, nor lower the cost so the auth key it
- * receives becomes cheap to brute-force back to the password.
+ * receives becomes cheap to brute-force back to the password ({@linkcode KDF_FLOOR}).
+ *
+ * Nothing derived from the password protects data the server holds: the account key wrapped
+ * under the master key stays in the local profile, and server-held backups are sealed under a
+ * random recovery key (recovery.ts).
  *
  * Sealed blob (version 1): u8 version ‖ nonce (12) ‖ AES-256-GCM ciphertext ‖ tag, with AD =
  * version ‖ the caller's AD. Nonces are random: under one key, 2^32 blobs keep the chance of a
@@ -43,8 +47,32 @@ const WRAP_AD = utf8(ACCOUNT_KEY_WRAP_AD);
 /** Argon2id cost parameters (the same shape as sql/store.ts's `KdfParams`). */
 export type KdfParams = Argon2Params;
 
-/** OWASP's Argon2id recommendation: 19,456 KiB, 2 passes, 1 lane. New accounts use it. */
+/**
+ * RFC 9106's second recommended option: 64 MiB, 3 passes, 4 lanes. New accounts and every
+ * password change use it; it is stored per account, so it can be raised again later.
+ */
 export const DEFAULT_KDF_PARAMS: Readonly<KdfParams> = Object.freeze({
+  memoryKiB: 65536,
+  passes: 3,
+  parallelism: 4,
+});
+
+/**
+ * The least cost a client accepts from a server for an account it does not know: the default's
+ * memory and passes. A server that answers with less is refused, so it cannot make a new
+ * machine hand over an auth key that is cheap to brute-force back to the password.
+ */
+export const KDF_FLOOR: Readonly<Pick<KdfParams, "memoryKiB" | "passes">> = Object.freeze({
+  memoryKiB: 65536,
+  passes: 3,
+});
+
+/**
+ * OWASP's figure (19,456 KiB, 2 passes, 1 lane), what accounts were made with before the
+ * default was raised. Accepted only where the profile on this machine recorded it for the
+ * account; the next password change upgrades the account.
+ */
+export const LEGACY_KDF_PARAMS: Readonly<KdfParams> = Object.freeze({
   memoryKiB: 19456,
   passes: 2,
   parallelism: 1,
@@ -52,16 +80,22 @@ export const DEFAULT_KDF_PARAMS: Readonly<KdfParams> = Object.freeze({
 
 /** Bytes of the Argon2id salt. */
 export const KDF_SALT_BYTES = 16;
-/** Least memory accepted: OWASP's figure; anything lower makes a leaked auth key cheap to crack. */
+/** Least memory accepted at all: the legacy figure (see {@linkcode KDF_FLOOR} for the rest). */
 export const KDF_MIN_MEMORY_KIB = 19456;
-/** Most memory accepted (256 MiB), so a server cannot make a client allocate gigabytes. */
+/** Most memory accepted (256 MiB, four times the default), so a server cannot make a client
+ * allocate gigabytes. */
 export const KDF_MAX_MEMORY_KIB = 262144;
-/** Fewest passes accepted. */
+/** Fewest passes accepted at all. */
 export const KDF_MIN_PASSES = 2;
 /** Most passes accepted (with the memory bound, a few seconds on a slow machine). */
 export const KDF_MAX_PASSES = 10;
 /** Most lanes accepted. */
 export const KDF_MAX_PARALLELISM = 4;
+
+/** True when `p` costs at least {@linkcode KDF_FLOOR} (memory and passes). */
+export function meetsKdfFloor(p: KdfParams): boolean {
+  return p.memoryKiB >= KDF_FLOOR.memoryKiB && p.passes >= KDF_FLOOR.passes;
+}
 
 /** Version byte of sealed blobs. */
 export const BLOB_VERSION = 0x01;
@@ -196,7 +230,7 @@ export interface PasswordKeys {
  * const { authKey, masterKey } = await derivePasswordKeys("hunter2", salt, DEFAULT_KDF_PARAMS);
  * assert.equal(authKey.bytesUnsafe().length, 32); // what the server gets
  * const account = await AccountKey.generate();
- * const wrapped = await account.wrap(masterKey); // stored with the backup
+ * const wrapped = await account.wrap(masterKey); // kept in the local profile
  * const blob = await sealBlob(account, new TextEncoder().encode("chat log"), new Uint8Array());
  * const again = await AccountKey.unwrap(masterKey, wrapped);
  * assert.equal(new TextDecoder().decode(await openBlob(again, blob, new Uint8Array())), "chat log");
@@ -230,7 +264,7 @@ export async function derivePasswordKeys(
   return { authKey: new AuthKey(auth), masterKey };
 }
 
-/** The random key that encrypts the local store and backups. */
+/** The random key that encrypts the local store. */
 export class AccountKey extends SealingKey {
   readonly #bytes: Uint8Array;
   private constructor(aes: AesGcmKey, bytes: Uint8Array) {
@@ -247,7 +281,7 @@ export class AccountKey extends SealingKey {
     return new AccountKey(await AesGcmKey.import(bytes), bytes);
   }
 
-  /** The account key sealed under the master key (stored on the server with the backup). */
+  /** The account key sealed under the master key (kept in the local profile only). */
   wrap(masterKey: MasterKey): Promise<Uint8Array<ArrayBuffer>> {
     return sealBlob(masterKey, this.#bytes, WRAP_AD);
   }

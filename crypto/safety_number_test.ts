@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { concat, utf8 } from "./bytes.ts";
-import { IdentityKeyPair } from "./identity.ts";
+import { IdentityKeyPair, IdentityPublic } from "./identity.ts";
 import {
   fingerprintDigits,
   formatSafetyNumber,
@@ -63,4 +63,27 @@ Deno.test("formatSafetyNumber() shows twelve groups of five digits", () => {
   assert.equal(shown.split(" ").length, 12);
   assert.equal(shown.replaceAll(" ", ""), ab);
   assert.throws(() => formatSafetyNumber("123"), TypeError);
+});
+
+Deno.test("safetyNumber() matches a known answer computed independently (Python hashlib)", async () => {
+  // Fixed keys: version 0x01, Ed25519 bytes all 0x11 (0x33), X25519 bytes all 0x22 (0x44); the
+  // signature is not part of the safety number. The digits below were computed outside this
+  // code base, with 5,200 rounds of SHA-512 as Signal's version 0 does.
+  const fixed = (ed: number, x: number) =>
+    IdentityPublic.restore(
+      concat(
+        Uint8Array.of(1),
+        new Uint8Array(32).fill(ed),
+        new Uint8Array(32).fill(x),
+        new Uint8Array(64),
+      ),
+    );
+  const a = { identity: fixed(0x11, 0x22), username: "alice" };
+  const b = { identity: fixed(0x33, 0x44), username: "bob" };
+  assert.equal(await fingerprintDigits(a.identity, a.username), "690735022390634380332055436571");
+  assert.equal(await fingerprintDigits(b.identity, b.username), "442648814545723236570273202235");
+  assert.equal(
+    await safetyNumber(a, b),
+    "442648814545723236570273202235690735022390634380332055436571",
+  );
 });

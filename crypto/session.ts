@@ -157,6 +157,8 @@ export function envelopeHeader(envelope: Uint8Array): MessageHeader {
 export class Session {
   readonly #state: SessionState;
   readonly #options: SessionOptions;
+  /** serialize()'s bytes once made: a session is a value, so they never go stale. */
+  #bytes: Uint8Array<ArrayBuffer> | null = null;
 
   private constructor(state: SessionState, options: SessionOptions) {
     this.#state = state;
@@ -266,9 +268,15 @@ export class Session {
 
   /**
    * The session as bytes: u8 version ‖ u8 phase ‖ remote identity (129) ‖ phase data ‖ ratchet
-   * state. Secret: store it only sealed under the account key.
+   * state. Secret: store it only sealed under the account key. Encoded once per session value
+   * (a record rewrites its unchanged previous sessions for free): the same bytes each call, which
+   * the caller must not change.
    */
   serialize(): Uint8Array<ArrayBuffer> {
+    return this.#bytes ??= this.#encode();
+  }
+
+  #encode(): Uint8Array<ArrayBuffer> {
     const s = this.#state;
     // Sized up front: one buffer, written once, handed over without a copy.
     const phaseBytes = s.phase === "initiating"

@@ -16,7 +16,7 @@
  * @module
  */
 
-import { assertBytes, concat, copyBytes, isAllZero, toHex } from "./bytes.ts";
+import { assertBytes, concat, copyBytes, equalBytes, isAllZero, toHex } from "./bytes.ts";
 import { DecryptError, KeyError } from "./errors.ts";
 
 const subtle = crypto.subtle;
@@ -524,12 +524,38 @@ export async function ed25519Verify(
   assertBytes(message, undefined, "message");
   if (!(publicKey instanceof Uint8Array) || publicKey.length !== KEY_BYTES) return false;
   if (!(signature instanceof Uint8Array) || signature.length !== SIGNATURE_BYTES) return false;
+  const id = toHex(publicKey) + toHex(signature);
+  const seen = verifiedSignatures.get(id);
+  if (seen && equalBytes(seen, message)) return true;
+  let ok: boolean;
   try {
     const k = await importPublic("Ed25519", publicKey);
-    return await subtle.verify("Ed25519", k, copyIfShared(signature), copyIfShared(message));
+    ok = await subtle.verify("Ed25519", k, copyIfShared(signature), copyIfShared(message));
   } catch {
     return false;
   }
+  if (ok) {
+    verifiedSignatures.delete(id);
+    verifiedSignatures.set(id, copyBytes(message));
+    if (verifiedSignatures.size > VERIFIED_SIGNATURE_CACHE_ENTRIES) {
+      verifiedSignatures.delete(verifiedSignatures.keys().next().value!);
+    }
+  }
+  return ok;
+}
+
+/**
+ * Signatures that verified lately, the most recent this many: an identity's signature over its
+ * X25519 key is checked on every bundle and every first message from that contact. A hit needs
+ * the same key, signature and message bytes as a check that passed, so it answers exactly as
+ * Web Crypto would; failures are never kept.
+ */
+export const VERIFIED_SIGNATURE_CACHE_ENTRIES = 64;
+const verifiedSignatures = new Map<string, Uint8Array>();
+
+/** How many verified signatures the cache holds now (for tests of its bound). */
+export function verifiedSignatureCacheSize(): number {
+  return verifiedSignatures.size;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -9,6 +9,8 @@ import {
   hkdfSha256,
   HmacKey,
   MlKemKeyPair,
+  VERIFIED_SIGNATURE_CACHE_ENTRIES,
+  verifiedSignatureCacheSize,
   x25519,
   X25519_PUBLIC_CACHE_ENTRIES,
   X25519KeyPair,
@@ -158,6 +160,25 @@ Deno.test("the imported X25519 public key cache holds X25519_PUBLIC_CACHE_ENTRIE
   // A cached key gives the same output as a fresh import would.
   const again = await x25519(own, peers.at(-1)!.publicKey);
   assert.deepEqual(again, await peers.at(-1)!.dh(own.publicKey));
+});
+
+Deno.test("ed25519Verify() remembers a passed check for that exact message only, N entries at most", async () => {
+  const ed = await Ed25519KeyPair.fromSeed(SECRET);
+  const msg = Uint8Array.of(1, 2, 3);
+  const sig = await ed.sign(msg);
+  assert.equal(await ed25519Verify(ed.publicKey, msg, sig), true);
+  assert.equal(await ed25519Verify(ed.publicKey, msg, sig), true, "from the cache");
+  assert.equal(await ed25519Verify(ed.publicKey, Uint8Array.of(1, 2, 4), sig), false);
+  assert.equal(await ed25519Verify(ed.publicKey, Uint8Array.of(1, 2), sig), false);
+  const tampered = sig.slice();
+  tampered[0]! ^= 1;
+  assert.equal(await ed25519Verify(ed.publicKey, msg, tampered), false);
+  for (let i = 0; i <= VERIFIED_SIGNATURE_CACHE_ENTRIES; i++) {
+    const m = Uint8Array.of(i, 0xee);
+    assert.equal(await ed25519Verify(ed.publicKey, m, await ed.sign(m)), true);
+    assert.ok(verifiedSignatureCacheSize() <= VERIFIED_SIGNATURE_CACHE_ENTRIES, `after ${i + 1}`);
+  }
+  assert.equal(verifiedSignatureCacheSize(), VERIFIED_SIGNATURE_CACHE_ENTRIES);
 });
 
 Deno.test("ed25519Verify() returns false, never throws, for malformed keys and signatures", async () => {

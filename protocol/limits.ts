@@ -30,6 +30,14 @@ export const MAX_KYBER_PREKEYS_PER_UPLOAD = 100;
 /** One-time prekeys a user may hold on the server, of each kind. */
 export const MAX_ONE_TIME_PREKEYS_STORED = 1000;
 
+/**
+ * Bundles with one-time prekeys one account may fetch of one other account in
+ * BUNDLE_WINDOW_MS. Past it the bundle carries no one-time keys (the signed prekey and the
+ * last-resort ML-KEM key still start a session), so one requester cannot drain another's pool.
+ */
+export const MAX_ONE_TIME_BUNDLES_PER_REQUESTER = 10;
+export const BUNDLE_WINDOW_MS = 60 * 60_000;
+
 /** Undelivered messages one user may have queued by default; further sends to them are refused.
  * Operators can change it (server.json `limits.maxPendingPerUser`). */
 export const MAX_PENDING_PER_USER = 50_000;
@@ -51,8 +59,9 @@ export const HANDSHAKE_TIMEOUT_MS = 10_000;
 /** A connection that has not logged in within this time is closed. */
 export const LOGIN_TIMEOUT_MS = 120_000;
 
-/** Failed logins per account before it is locked for LOGIN_LOCKOUT_MS (doubling each time). */
-export const MAX_FAILED_LOGINS_PER_ACCOUNT = 5;
+/** Failed logins of one account from one address (IPv6: one /64) before that address is locked
+ * out of that account for LOGIN_LOCKOUT_MS, doubling each time. The owner elsewhere is not. */
+export const MAX_FAILED_LOGINS_PER_ACCOUNT_ADDRESS = 5;
 /** Failed logins per address in LOGIN_WINDOW_MS. */
 export const MAX_FAILED_LOGINS_PER_ADDRESS = 20;
 export const LOGIN_WINDOW_MS = 10 * 60_000;

@@ -40,10 +40,9 @@ export const MLKEM_PUBLIC_BYTES = 1568;
 export const MESSAGE_ID_BYTES = 16;
 /** Bytes of the auth key a client derives from its password. */
 export const AUTH_KEY_BYTES = 32;
-/** Bounds on an encoded public identity and on a wrapped account key. */
+/** Bounds on an encoded public identity. */
 export const IDENTITY_MIN_BYTES = 64;
 export const IDENTITY_MAX_BYTES = 256;
-export const WRAPPED_KEY_MAX_BYTES = 256;
 
 const u32 = int(0, 0xffffffff);
 /** Usernames are checked for their rule by the server after this loose shape check. */
@@ -102,7 +101,6 @@ export const requestSchemas = {
     newAuthKey: authKey,
     salt,
     kdf: kdfSchema,
-    wrappedKey: optional(bytes(16, WRAPPED_KEY_MAX_BYTES)),
   }),
   delete_account: object({ authKey }),
   new_identity: object({ identity, prekeys: prekeySetSchema }),
@@ -116,11 +114,9 @@ export const requestSchemas = {
   prekey_count: object({}),
   send: object({ to: username, mid: bytes(MESSAGE_ID_BYTES), body: bytes(1, MAX_BODY_BYTES) }),
   lookup: object({ username }),
-  backup_put: object({
-    wrappedKey: bytes(16, WRAPPED_KEY_MAX_BYTES),
-    blob: bytes(1, MAX_BACKUP_BYTES),
-  }),
+  backup_put: object({ blob: bytes(1, MAX_BACKUP_BYTES) }),
   backup_get: object({}),
+  backup_delete: object({}),
   ping: object({}),
 } satisfies Record<string, Schema<unknown>>;
 
@@ -175,9 +171,9 @@ export const resultSchemas = {
   send: object({ qid: int(0, Number.MAX_SAFE_INTEGER), ts: int(0, Number.MAX_SAFE_INTEGER) }),
   lookup: object({ username, fullName: str(0, MAX_FULL_NAME_CHARS), identity }),
   backup_put: object({}),
+  backup_delete: object({}),
   backup_get: object({
     backup: nullable(object({
-      wrappedKey: bytes(16, WRAPPED_KEY_MAX_BYTES),
       blob: bytes(1, MAX_BACKUP_BYTES),
       updatedAt: int(0, Number.MAX_SAFE_INTEGER),
     })),

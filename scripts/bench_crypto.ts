@@ -16,13 +16,16 @@
  *
  * Signal's native libsignal (Node, scripts/libsignal/) runs the same three workloads in the same
  * run, interleaved with pesuchat's in `--rounds` slices, so a load change on the machine hits
- * both alike; its rate and pesuchat's ratio to it join each line. Its package is installed on
+ * both alike; its rate and pesuchat's ratio to it join each line, and so does each side's CPU
+ * time per operation (all threads of its process), which moves less than the rates when other
+ * work shares the machine. Its package is installed on
  * first use into scripts/libsignal/node_modules with npm (pinned by its package-lock.json); with
  * no node or npm, or `--no-libsignal`, the lines carry pesuchat's figures alone.
  *
  * @module
  */
 
+import process from "node:process";
 import { parseArgs } from "node:util";
 import { IdentityKeyPair } from "../crypto/identity.ts";
 import { bundleOf, KyberPrekey, OneTimePrekey, SignedPrekey } from "../crypto/prekeys.ts";
@@ -124,6 +127,8 @@ interface Measured {
   count: number;
   seconds: number;
   perSecond: number;
+  /** CPU time the process used (all threads), in seconds. */
+  cpuSeconds: number;
 }
 
 async function measure(
@@ -133,6 +138,7 @@ async function measure(
   parity = 1,
 ): Promise<Measured> {
   for (let i = 0; i < warmup; i++) await step(i);
+  const cpu = process.cpuUsage();
   const start = performance.now();
   const deadline = start + seconds * 1000;
   let count = 0;
@@ -141,14 +147,26 @@ async function measure(
     await step(count++);
   }
   const elapsed = (performance.now() - start) / 1000;
-  return { count, seconds: Number(elapsed.toFixed(3)), perSecond: Math.round(count / elapsed) };
+  const used = process.cpuUsage(cpu);
+  return {
+    count,
+    seconds: Number(elapsed.toFixed(3)),
+    perSecond: Math.round(count / elapsed),
+    cpuSeconds: (used.user + used.system) / 1e6,
+  };
 }
 
 /** Adds up slices of one side's measurements. */
-function total(slices: { count: number; seconds: number }[]): Measured {
+function total(slices: { count: number; seconds: number; cpuSeconds: number }[]): Measured {
   const count = slices.reduce((n, s) => n + s.count, 0);
   const seconds = slices.reduce((n, s) => n + s.seconds, 0);
-  return { count, seconds: Number(seconds.toFixed(3)), perSecond: Math.round(count / seconds) };
+  const cpuSeconds = slices.reduce((n, s) => n + s.cpuSeconds, 0);
+  return {
+    count,
+    seconds: Number(seconds.toFixed(3)),
+    perSecond: Math.round(count / seconds),
+    cpuSeconds,
+  };
 }
 
 /**
@@ -163,7 +181,8 @@ async function interleaved(
   name: string,
   parity = 1,
 ): Promise<{ ours: Measured; theirs: Measured | null }> {
-  const ours: Measured[] = [], theirs: { count: number; seconds: number }[] = [];
+  const ours: Measured[] = [],
+    theirs: { count: number; seconds: number; cpuSeconds: number }[] = [];
   let done = 0;
   for (let r = 0; r < rounds; r++) {
     const slice = await measure(
@@ -179,12 +198,23 @@ async function interleaved(
   return { ours: total(ours), theirs: libsignal ? total(theirs) : null };
 }
 
-/** libsignal's rate and pesuchat's ratio to it, for a line. */
+/** CPU microseconds per operation. */
+const cpuPerOp = (m: Measured) => Math.round((m.cpuSeconds * 1e6) / m.count);
+
+/**
+ * pesuchat's CPU time per operation, then libsignal's rate, its CPU time per operation and
+ * pesuchat's ratio to it on each (above 1: pesuchat faster, or cheaper). The rates are what a
+ * user waits for; the CPU ratio moves less when other work shares the machine.
+ */
 function beside(ours: Measured, theirs: Measured | null, field: string): Record<string, unknown> {
-  if (!theirs) return {};
+  const line: Record<string, unknown> = { cpu_us_per_op: cpuPerOp(ours) };
+  if (!theirs) return line;
   return {
+    ...line,
     [`libsignal_${field}`]: theirs.perSecond,
+    libsignal_cpu_us_per_op: cpuPerOp(theirs),
     vs_libsignal: Number((ours.perSecond / theirs.perSecond).toFixed(2)),
+    vs_libsignal_cpu: Number((cpuPerOp(theirs) / cpuPerOp(ours)).toFixed(2)),
   };
 }
 

@@ -16,8 +16,14 @@ export const INSTALL_TIMEOUT_MS = 300_000;
 
 /** A running libsignal benchmark process. */
 export interface Libsignal {
-  /** Runs `name` for about `seconds`; the iterations done and the seconds they took. */
-  run(name: string, seconds: number): Promise<{ count: number; seconds: number }>;
+  /**
+   * Runs `name` for about `seconds`: the iterations done, the seconds they took and the CPU
+   * seconds the process used meanwhile (all its threads).
+   */
+  run(
+    name: string,
+    seconds: number,
+  ): Promise<{ count: number; seconds: number; cpuSeconds: number }>;
   close(): Promise<void>;
 }
 
@@ -87,7 +93,7 @@ export async function startLibsignal(): Promise<Libsignal | null> {
       if (line === null) throw new Error("libsignal benchmark process ended");
       const answer = JSON.parse(line);
       if (answer.error) throw new Error(`libsignal ${name}: ${answer.error}`);
-      return { count: answer.count, seconds: answer.seconds };
+      return { count: answer.count, seconds: answer.seconds, cpuSeconds: answer.cpuSeconds };
     },
     async close() {
       await writer.close();

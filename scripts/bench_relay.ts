@@ -137,7 +137,7 @@ export async function signUpUsers(
           fullName: "Bench User",
           authKey: u.authKey,
           salt: randomBytes(16),
-          kdf: { memoryKiB: 19456, passes: 2, parallelism: 1 },
+          kdf: { memoryKiB: 65536, passes: 3, parallelism: 4 },
           identity: randomBytes(129),
           prekeys: fakePrekeys(),
         });

@@ -1,12 +1,22 @@
 /**
  * Accounts without the password: prelogin hands out the user's salt and KDF parameters (a stable
  * fake for unknown names), sign-up and login carry only the auth key the client derived, and the
- * server keeps a salted hash of it. Failed logins are throttled per account and per address.
+ * server keeps a salted hash of it. Failed logins are throttled per address and per account from
+ * an address (server/rate_limit.ts), never per account alone.
  *
  * @module
  */
 
-import { ARGON2_OWASP, equalBytes, HmacKey, randomBytes, utf8 } from "../crypto/mod.ts";
+import {
+  DEFAULT_KDF_PARAMS,
+  equalBytes,
+  HmacKey,
+  KDF_FLOOR,
+  type KdfParams,
+  meetsKdfFloor,
+  randomBytes,
+  utf8,
+} from "../crypto/mod.ts";
 import { ProtocolError } from "../protocol/errors.ts";
 import type { RequestOf } from "../protocol/messages.ts";
 import { canonicalUsername, USERNAME_RULE } from "../protocol/username.ts";
@@ -35,6 +45,16 @@ async function newCredentials(
 
 async function checkAuthKey(user: UserRecord, authKey: Uint8Array): Promise<boolean> {
   return equalBytes(await verifierFor(user.verifierSalt, authKey), user.verifier);
+}
+
+/** New passwords are stretched at least at the default cost (older accounts keep theirs). */
+function requireKdfFloor(kdf: KdfParams): void {
+  if (!meetsKdfFloor(kdf)) {
+    throw new ProtocolError(
+      "bad_message",
+      `kdf: new passwords need at least ${KDF_FLOOR.memoryKiB} KiB and ${KDF_FLOOR.passes} passes`,
+    );
+  }
 }
 
 function requireUsername(name: string): string {
@@ -74,7 +94,7 @@ export async function prelogin(
   // An unknown name gets a salt that is stable per name and indistinguishable from a real one,
   // so the answer does not tell who has an account.
   const mac = await c.server.pepperKey.sign(utf8(`prelogin salt ${name ?? b.username}`));
-  return { salt: mac.subarray(0, 16), kdf: { ...ARGON2_OWASP } };
+  return { salt: mac.subarray(0, 16), kdf: { ...DEFAULT_KDF_PARAMS } };
 }
 
 /** signup: creates the account and logs this connection in with its device key. */
@@ -92,6 +112,7 @@ export async function signup(
     username,
     b.email ? { fullName: b.fullName, email: b.email } : { fullName: b.fullName },
   );
+  requireKdfFloor(b.kdf);
   const credentials = await newCredentials(b);
   let user: UserRecord;
   try {
@@ -119,7 +140,7 @@ export async function login(
   const s = c.server;
   const username = canonicalUsername(b.username) ?? b.username.slice(0, 64);
   const host = c.address.replace(/:\d+$/, "");
-  const wait = s.throttle.check(username, host);
+  const wait = await s.throttle.check(username, host);
   if (wait > 0) {
     s.logger.info("login throttled", { user: username, addr: c.address });
     throw new ProtocolError(
@@ -129,11 +150,11 @@ export async function login(
   }
   const user = await s.store.userByName(username);
   if (!user || !(await checkAuthKey(user, b.authKey))) {
-    s.throttle.fail(username, host);
+    await s.throttle.fail(username, host);
     s.logger.info("login failed", { user: username, addr: c.address });
     throw new ProtocolError("bad_credentials", "wrong username or password");
   }
-  s.throttle.succeed(username);
+  await s.throttle.succeed(username, host);
   await s.store.bindDevice(user.id, c.deviceKey);
   s.logger.info("login", { user: username, addr: c.address });
   c.loggedIn({ id: user.id, username });
@@ -166,27 +187,27 @@ async function requirePassword(c: ClientConnection, authKey: Uint8Array): Promis
   const user = await s.store.userById(c.user!.id);
   if (!user) throw new ProtocolError("no_such_user", "the account no longer exists");
   const host = c.address.replace(/:\d+$/, "");
-  if (s.throttle.check(user.username, host) > 0) {
+  if ((await s.throttle.check(user.username, host)) > 0) {
     throw new ProtocolError("rate_limited", "too many failed attempts");
   }
   if (!(await checkAuthKey(user, authKey))) {
-    s.throttle.fail(user.username, host);
+    await s.throttle.fail(user.username, host);
     throw new ProtocolError("bad_credentials", "wrong password");
   }
   return user;
 }
 
-/** change_password: new salt, KDF and verifier; the re-wrapped account key if given. */
+/** change_password: new salt, KDF and verifier (nothing else: no key the password wraps). */
 export async function changePassword(
   c: ClientConnection,
   b: RequestOf<"change_password">,
 ): Promise<Record<string, unknown>> {
   const user = await requirePassword(c, b.authKey);
+  requireKdfFloor(b.kdf);
   await c.server.store.updateCredentials(
     user.id,
     await newCredentials({ authKey: b.newAuthKey, salt: b.salt, kdf: b.kdf }),
   );
-  if (b.wrappedKey) await c.server.store.setBackupKey(user.id, b.wrappedKey);
   c.server.logger.info("password changed", { user: user.username });
   return {};
 }

@@ -8,7 +8,8 @@
  * - `hello`: after the bus comes back, the users online on that node and since when, so a
  *   takeover missed during the outage still happens (the newer login wins).
  * - `gone`: an account was deleted; its name leaves every node's cache.
- * - `fail` / `ok`: a failed or good login, so every node's login throttle counts alike.
+ *
+ * Failed logins need no notice: they are counted in the database, which every node reads.
  *
  * A notice the bus loses only delays: every CLUSTER_SWEEP_MS each node looks at the queues of
  * its connections anyway, and while the bus is down it does so every BUS_DOWN_POLL_MS and checks
@@ -22,7 +23,6 @@ import { type Bus, openBus } from "./bus/mod.ts";
 import type { ClientConnection } from "./connection.ts";
 import type { Logger } from "./log.ts";
 import { MAX_NOTICE_SKEW_MS, NoticeSeal } from "./notice_seal.ts";
-import { LoginThrottle } from "./rate_limit.ts";
 import type { Store } from "../sql/store.ts";
 
 /** While the bus is down, each node reads its connections' queues this often. */
@@ -65,8 +65,6 @@ type Notice =
     | { t: "login"; u: number; at: number }
     | { t: "hello"; s: [number, number][] }
     | { t: "gone"; name: string }
-    | { t: "fail"; a: string; h: string }
-    | { t: "ok"; a: string }
   );
 
 const isInt = (v: unknown): v is number => Number.isSafeInteger(v);
@@ -97,10 +95,6 @@ export function parseNotice(payload: Uint8Array): Notice | null {
         : null;
     case "gone":
       return isStr(v.name) ? v as Notice : null;
-    case "fail":
-      return isStr(v.a) && isStr(v.h) ? v as Notice : null;
-    case "ok":
-      return isStr(v.a) ? v as Notice : null;
     default:
       return null;
   }
@@ -111,31 +105,9 @@ function newer(at: number, node: string, otherAt: number, otherNode: string): bo
   return at !== otherAt ? at > otherAt : node > otherNode;
 }
 
-/** A login throttle whose failures and successes every node hears of. */
-export class SharedLoginThrottle extends LoginThrottle {
-  publish: (n: { t: "fail"; a: string; h: string } | { t: "ok"; a: string }) => void = () => {};
-
-  override fail(account: string, address: string): void {
-    super.fail(account, address);
-    this.publish({ t: "fail", a: account, h: address });
-  }
-
-  override succeed(account: string): void {
-    super.succeed(account);
-    this.publish({ t: "ok", a: account });
-  }
-
-  /** Applies another node's notice without passing it on. */
-  apply(n: { t: "fail"; a: string; h: string } | { t: "ok"; a: string }): void {
-    if (n.t === "fail") super.fail(n.a, n.h);
-    else super.succeed(n.a);
-  }
-}
-
 /** This node's part in a cluster: its bus, its notices, its polling when the bus is down. */
 export class Cluster {
   readonly nodeId = crypto.getRandomValues(new Uint8Array(6)).toHex();
-  readonly throttle = new SharedLoginThrottle();
   readonly #bus: Bus;
   readonly #host: ClusterHost;
   readonly #since = new WeakMap<ClientConnection, number>();
@@ -154,7 +126,6 @@ export class Cluster {
   constructor(busUrl: string, subject: string, host: ClusterHost, sweepMs = CLUSTER_SWEEP_MS) {
     this.#host = host;
     this.#seal = NoticeSeal.fromPepper(host.pepperKey);
-    this.throttle.publish = (n) => this.#publish(n);
     this.#bus = openBus(busUrl, subject, {
       message: (p) => this.#received(p),
       state: (up) => this.#state(up),
@@ -254,10 +225,6 @@ export class Cluster {
         return;
       case "gone":
         h.usernameGone(n.name);
-        return;
-      case "fail":
-      case "ok":
-        this.throttle.apply(n);
         return;
     }
   }

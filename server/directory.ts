@@ -1,7 +1,7 @@
 /**
  * The prekey directory and user lookup: public keys in, bundles out (each one-time key handed out
  * once), and the public face of a user (name, full name, identity key). Also encrypted backups,
- * which the server stores and returns without being able to read.
+ * sealed under a recovery key the server never sees, which it stores and returns unread.
  *
  * @module
  */
@@ -26,13 +26,17 @@ async function userNamed(c: ClientConnection, name: string) {
   return user;
 }
 
-/** bundle: hands out a prekey bundle for starting a session. */
+/** bundle: hands out a prekey bundle for starting a session, within the requester's limit. */
 export async function bundle(
   c: ClientConnection,
   b: RequestOf<"bundle">,
 ): Promise<Record<string, unknown>> {
   const user = await userNamed(c, b.username);
-  const rec = await c.server.store.takeBundle(user.id);
+  // Past the per-requester limit the bundle carries no one-time keys rather than being refused:
+  // a session still starts (signed prekey and last-resort ML-KEM key), and the pool stays for
+  // everyone else.
+  const withOneTime = c.server.bundleFetches.take(`${c.user!.id}>${user.id}`);
+  const rec = await c.server.store.takeBundle(user.id, withOneTime);
   if (!rec) throw new ProtocolError("no_prekeys", `${user.username} has no prekeys on this server`);
   return {
     username: user.username,
@@ -98,10 +102,16 @@ export async function backupPut(
   b: RequestOf<"backup_put">,
 ): Promise<Record<string, unknown>> {
   await c.server.store.putBackup(c.user!.id, {
-    wrappedKey: b.wrappedKey,
     blob: b.blob,
     updatedAt: Date.now(),
   });
+  return {};
+}
+
+/** backup_delete: removes the backup (the user turned backups off). */
+export async function backupDelete(c: ClientConnection): Promise<Record<string, unknown>> {
+  await c.server.store.deleteBackup(c.user!.id);
+  c.server.logger.info("backup deleted", { user: c.user!.username });
   return {};
 }
 

@@ -17,7 +17,15 @@ import {
   signup,
 } from "./accounts.ts";
 import type { ClientConnection } from "./connection.ts";
-import { backupGet, backupPut, bundle, lookup, prekeyCount, prekeysPut } from "./directory.ts";
+import {
+  backupDelete,
+  backupGet,
+  backupPut,
+  bundle,
+  lookup,
+  prekeyCount,
+  prekeysPut,
+} from "./directory.ts";
 import { send } from "./relay.ts";
 
 type Handler<T extends RequestType> = (
@@ -43,5 +51,6 @@ export const handlers: { [T in RequestType]: Handler<T> } = {
   lookup,
   backup_put: backupPut,
   backup_get: backupGet,
+  backup_delete: backupDelete,
   ping: () => Promise.resolve({}),
 };

@@ -1,8 +1,8 @@
 /**
  * Bus notices are authenticated: every node holds the same keystore, so every node can derive one
  * HMAC key from its pepper, and a notice without a valid tag is dropped. Whoever can publish on
- * the bus but lacks the keystore can then neither disconnect users (a forged "login"), nor lock
- * accounts (forged "fail"), nor empty caches; at most it delays deliveries by staying silent.
+ * the bus but lacks the keystore can then neither disconnect users (a forged "login") nor empty
+ * caches (a forged "gone"); at most it delays deliveries by staying silent.
  * A notice also carries its time, and one older (or newer) than MAX_NOTICE_SKEW_MS is dropped,
  * which bounds replays of captured notices.
  *

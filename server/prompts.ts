@@ -8,6 +8,10 @@
 
 import * as clack from "@clack/prompts";
 
+// Ctrl-D cancels like Ctrl-C: otherwise node:readline closes under the prompt, leaves raw mode
+// (a password typed next would echo) and the question never ends.
+clack.updateSettings({ aliases: { "\x04": "cancel" } });
+
 /** A question with a default answer. */
 export interface TextQuestion {
   message: string;

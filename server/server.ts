@@ -8,12 +8,14 @@
 import { AesGcmKey, HmacKey, utf8 } from "../crypto/mod.ts";
 import { fingerprint } from "../protocol/fingerprint.ts";
 import {
+  BUNDLE_WINDOW_MS,
   DEFAULT_MAX_CONNECTIONS,
   DEFAULT_REQUEST_BURST,
   DEFAULT_REQUESTS_PER_SECOND,
   HANDSHAKE_TIMEOUT_MS,
   MAX_CONCURRENT_HANDSHAKES,
   MAX_HANDSHAKES_PER_ADDRESS,
+  MAX_ONE_TIME_BUNDLES_PER_REQUESTER,
   MAX_PENDING_PER_USER,
   MAX_RECORD_BYTES_PRELOGIN,
 } from "../protocol/limits.ts";
@@ -25,7 +27,7 @@ import { ClientConnection } from "./connection.ts";
 import { GroupCommitter } from "./group_commit.ts";
 import type { KeystoreSecrets } from "./keystore.ts";
 import type { Logger } from "./log.ts";
-import { LoginThrottle } from "./rate_limit.ts";
+import { LoginThrottle, WindowCounter } from "./rate_limit.ts";
 
 /** Limits an operator can raise or lower. */
 export interface ServerLimits {
@@ -76,6 +78,8 @@ export class PesuchatServer {
   readonly throttle: LoginThrottle;
   /** This node's part in a cluster, when it runs on a bus. */
   readonly cluster: Cluster | null;
+  /** Bundles with one-time keys handed to each (requester, target) pair. */
+  readonly bundleFetches = new WindowCounter(MAX_ONE_TIME_BUNDLES_PER_REQUESTER, BUNDLE_WINDOW_MS);
   readonly fingerprint: string;
   readonly hostname: string;
   readonly port: number;
@@ -108,6 +112,8 @@ export class PesuchatServer {
     pepperKey: HmacKey,
   ) {
     this.store = o.store;
+    // Failed logins are counted in the database, so every node of a cluster sees the same counts.
+    this.throttle = new LoginThrottle(o.store);
     this.logger = o.logger;
     this.limits = { ...DEFAULT_LIMITS, ...o.limits };
     this.#secrets = o.secrets;
@@ -136,7 +142,6 @@ export class PesuchatServer {
         takenOver: (c) => this.#evict(c),
       }, o.cluster.sweepMs)
       : null;
-    this.throttle = this.cluster?.throttle ?? new LoginThrottle();
     this.#accepting = this.#acceptLoop();
   }
 

@@ -85,6 +85,21 @@ export function prekeyContract(h: ContractHarness): void {
     });
   });
 
+  t(
+    "takeBundle(id, false) hands out the last-resort keys and removes no one-time key",
+    async () => {
+      await using(h, async (s) => {
+        const keys = prekeySet(2, 1);
+        const a = await makeUser(s, "bundlenone", keys);
+        const b = await s.takeBundle(a.id, false);
+        assert.equal(b?.oneTimePrekey, null);
+        assert.deepEqual(b?.kyberPrekey, keys.kyberLastResort);
+        assert.equal(b?.kyberLastResort, true);
+        assert.deepEqual(await s.prekeyCounts(a.id), { oneTime: 2, kyber: 1 });
+      });
+    },
+  );
+
   t("setSignedPrekey() and setKyberLastResort() replace the keys bundles carry", async () => {
     await using(h, async (s) => {
       const a = await makeUser(s, "rotate", prekeySet(0, 0));

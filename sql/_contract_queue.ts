@@ -211,19 +211,19 @@ export function queueContract(h: ContractHarness): void {
     },
   );
 
-  t("putBackup(), getBackup() and setBackupKey() keep one backup per user", async () => {
+  t("putBackup(), getBackup() and deleteBackup() keep at most one backup per user", async () => {
     await using(h, async (s) => {
       const a = await makeUser(s, "backup");
       assert.equal(await s.getBackup(a.id), null);
-      await rejectsWith(s.setBackupKey(a.id, filled(40, 1)), "not_found");
-      const first = { wrappedKey: filled(40, 1), blob: filled(70_000, 2), updatedAt: 10 };
+      await s.deleteBackup(a.id);
+      const first = { blob: filled(70_000, 2), updatedAt: 10 };
       await s.putBackup(a.id, first);
       assert.deepEqual(await s.getBackup(a.id), first);
-      const second = { wrappedKey: filled(40, 3), blob: filled(10, 4), updatedAt: 20 };
+      const second = { blob: filled(10, 4), updatedAt: 20 };
       await s.putBackup(a.id, second);
       assert.deepEqual(await s.getBackup(a.id), second);
-      await s.setBackupKey(a.id, filled(48, 5));
-      assert.deepEqual(await s.getBackup(a.id), { ...second, wrappedKey: filled(48, 5) });
+      await s.deleteBackup(a.id);
+      assert.equal(await s.getBackup(a.id), null);
       await rejectsWith(s.putBackup(a.id + 1_000_000, first), "not_found");
     });
   });

@@ -197,7 +197,7 @@ export function userContract(h: ContractHarness): void {
     await using(h, async (s) => {
       const a = await makeUser(s, "doomed");
       const b = await makeUser(s, "friend");
-      await s.putBackup(a.id, { wrappedKey: filled(40, 1), blob: filled(100, 2), updatedAt: 1 });
+      await s.putBackup(a.id, { blob: filled(100, 2), updatedAt: 1 });
       const [toA] = await s.enqueue([message(a.id, b.id, 1)]);
       const [fromA] = await s.enqueue([message(b.id, a.id, 2)]);
       await s.deleteUser(a.id);

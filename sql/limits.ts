@@ -26,6 +26,20 @@ export const MAX_MID_BYTES = 64;
 /** Longest device key in bytes (the MySQL column is `VARBINARY(64)`; keys are 32 bytes). */
 export const MAX_DEVICE_KEY_BYTES = 64;
 
+/** Longest login-throttle key in UTF-16 code units (the MySQL column is `VARCHAR(255)`). */
+export const MAX_THROTTLE_KEY_LENGTH = 255;
+
+/** Throws a RangeError unless `key` is a non-empty string of at most MAX_THROTTLE_KEY_LENGTH. */
+export function checkThrottleKey(op: string, key: string): void {
+  if (typeof key !== "string" || key.length === 0 || key.length > MAX_THROTTLE_KEY_LENGTH) {
+    throw new RangeError(
+      `${op}: expected a key of 1 to ${MAX_THROTTLE_KEY_LENGTH} characters, got ${
+        typeof key === "string" ? key.length : typeof key
+      }`,
+    );
+  }
+}
+
 /** Throws a RangeError unless `n` is an integer in [0, MAX_BATCH]. */
 export function checkBatch(op: string, n: number): void {
   if (!Number.isInteger(n) || n < 0 || n > MAX_BATCH) {

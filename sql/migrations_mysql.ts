@@ -97,4 +97,25 @@ export const MYSQL_MIGRATIONS: readonly Migration[] = [
       ) ${TABLE_OPTIONS}`,
     ],
   },
+  {
+    version: 2,
+    name: "failed logins per address, shared by every server node",
+    statements: [
+      `CREATE TABLE IF NOT EXISTS login_failures (
+        throttle_key VARCHAR(255) NOT NULL PRIMARY KEY,
+        count INT NOT NULL,
+        first_at BIGINT NOT NULL,
+        locked_until BIGINT NOT NULL,
+        lockouts INT NOT NULL
+      ) ${TABLE_OPTIONS}`,
+    ],
+  },
+  {
+    version: 3,
+    name: "forget account keys wrapped under password-derived keys",
+    // Backups used to carry the account key wrapped under a key derived from the password, which
+    // the server could attack offline by guessing passwords. The column stays (migrations never
+    // drop) but is emptied; without it the old backup blobs open for no one.
+    statements: [`UPDATE backups SET wrapped_key = ''`],
+  },
 ];

@@ -79,4 +79,25 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       ) STRICT`,
     ],
   },
+  {
+    version: 2,
+    name: "failed logins per address, shared by every server node",
+    statements: [
+      `CREATE TABLE login_failures (
+        throttle_key TEXT PRIMARY KEY,
+        count INTEGER NOT NULL,
+        first_at INTEGER NOT NULL,
+        locked_until INTEGER NOT NULL,
+        lockouts INTEGER NOT NULL
+      ) STRICT, WITHOUT ROWID`,
+    ],
+  },
+  {
+    version: 3,
+    name: "forget account keys wrapped under password-derived keys",
+    // Backups used to carry the account key wrapped under a key derived from the password, which
+    // the server could attack offline by guessing passwords. The column stays (migrations never
+    // drop) but is emptied; without it the old backup blobs open for no one.
+    statements: [`UPDATE backups SET wrapped_key = X''`],
+  },
 ];

@@ -34,6 +34,7 @@ import {
   type BackupRecord,
   type BundleRecord,
   type Credentials,
+  type LoginFailures,
   type MigrationReport,
   type NewQueued,
   type NewUser,
@@ -53,18 +54,18 @@ import {
   checkMid,
   checkPage,
   checkQids,
+  checkThrottleKey,
   checkUsername,
 } from "./limits.ts";
 import { insertChunks, listPlaceholders, padList, rowPlaceholders } from "./statement_shapes.ts";
 import {
-  bytes,
+  bundleOf,
   int,
   messageKey,
   QUEUE_COLUMNS,
   toBackup,
-  toOneTime,
+  toLoginFailures,
   toQueued,
-  toSigned,
   toUser,
   USER_COLUMNS,
   userColumns,
@@ -303,7 +304,7 @@ class MysqlStore implements Store {
     });
   }
 
-  takeBundle(userId: number): Promise<BundleRecord | null> {
+  takeBundle(userId: number, withOneTime = true): Promise<BundleRecord | null> {
     return this.#pool.write("takeBundle", async (c) => {
       const [head] = await runRows(
         c,
@@ -314,15 +315,10 @@ class MysqlStore implements Store {
         [userId],
       );
       if (head === undefined) return null;
+      if (!withOneTime) return bundleOf(head, undefined, undefined);
       const oneTime = await claim(c, "one_time_prekeys", "key_id, public_key", userId);
       const kyber = await claim(c, "kyber_prekeys", "key_id, public_key, signature", userId);
-      return {
-        identityKey: bytes(head.identity_key),
-        signedPrekey: toSigned(head),
-        oneTimePrekey: oneTime === undefined ? null : toOneTime(oneTime),
-        kyberPrekey: kyber === undefined ? toSigned(head, "l_") : toSigned(kyber),
-        kyberLastResort: kyber === undefined,
-      };
+      return bundleOf(head, oneTime, kyber);
     });
   }
 
@@ -416,12 +412,55 @@ class MysqlStore implements Store {
     });
   }
 
+  async loginFailures(key: string): Promise<LoginFailures | null> {
+    checkThrottleKey("loginFailures", key);
+    return await this.#pool.read("loginFailures", async (c) => {
+      const [row] = await runRows(
+        c,
+        "SELECT count, first_at, locked_until, lockouts FROM login_failures WHERE throttle_key = ?",
+        [key],
+      );
+      return row === undefined ? null : toLoginFailures(row);
+    });
+  }
+
+  async putLoginFailures(key: string, f: LoginFailures): Promise<void> {
+    checkThrottleKey("putLoginFailures", key);
+    return await this.#pool.write("putLoginFailures", async (c) => {
+      await run(
+        c,
+        "REPLACE INTO login_failures (throttle_key, count, first_at, locked_until, lockouts) " +
+          "VALUES (?, ?, ?, ?, ?)",
+        [key, f.count, f.first, f.lockedUntil, f.lockouts],
+      );
+    }, { idempotent: true });
+  }
+
+  async deleteLoginFailures(key: string): Promise<void> {
+    checkThrottleKey("deleteLoginFailures", key);
+    return await this.#pool.write("deleteLoginFailures", async (c) => {
+      await run(c, "DELETE FROM login_failures WHERE throttle_key = ?", [key]);
+    }, { idempotent: true });
+  }
+
+  pruneLoginFailures(before: number): Promise<number> {
+    return this.#pool.write("pruneLoginFailures", async (c) => {
+      const r = await run(
+        c,
+        "DELETE FROM login_failures WHERE first_at < ? AND locked_until < ?",
+        [before, before],
+      );
+      return r.affectedRows;
+    }, { idempotent: true });
+  }
+
   putBackup(userId: number, backup: BackupRecord): Promise<void> {
     return this.#pool.write("putBackup", async (c) => {
       await run(
         c,
-        "REPLACE INTO backups (user_id, wrapped_key, data, updated_at) VALUES (?, ?, ?, ?)",
-        [userId, backup.wrappedKey, backup.blob, backup.updatedAt],
+        // wrapped_key is no longer used: nothing password-derived protects server-held data.
+        "REPLACE INTO backups (user_id, wrapped_key, data, updated_at) VALUES (?, '', ?, ?)",
+        [userId, backup.blob, backup.updatedAt],
       );
     }, { idempotent: true });
   }
@@ -430,22 +469,16 @@ class MysqlStore implements Store {
     return this.#pool.read("getBackup", async (c) => {
       const [row] = await runRows(
         c,
-        "SELECT wrapped_key, data, updated_at FROM backups WHERE user_id = ?",
+        "SELECT data, updated_at FROM backups WHERE user_id = ?",
         [userId],
       );
       return row === undefined ? null : toBackup(row);
     });
   }
 
-  setBackupKey(userId: number, wrappedKey: Uint8Array): Promise<void> {
-    return this.#pool.write("setBackupKey", async (c) => {
-      const result = await run(c, "UPDATE backups SET wrapped_key = ? WHERE user_id = ?", [
-        wrappedKey,
-        userId,
-      ]);
-      if (result.affectedRows === 0) {
-        throw new StoreError("not_found", "setBackupKey: the user has no backup");
-      }
+  deleteBackup(userId: number): Promise<void> {
+    return this.#pool.write("deleteBackup", async (c) => {
+      await run(c, "DELETE FROM backups WHERE user_id = ?", [userId]);
     }, { idempotent: true });
   }
 }

@@ -111,6 +111,7 @@ Deno.test("mysql: migrate() makes InnoDB tables with utf8mb4_bin", async () => {
     "devices",
     "kyber_last_resort",
     "kyber_prekeys",
+    "login_failures",
     "one_time_prekeys",
     "queue",
     "schema_version",

@@ -9,6 +9,8 @@
 
 import type {
   BackupRecord,
+  BundleRecord,
+  LoginFailures,
   OneTimePrekeyRecord,
   QueuedMessage,
   SignedPrekeyRecord,
@@ -107,10 +109,27 @@ export function toOneTime(row: Row): OneTimePrekeyRecord {
   return { id: int(row.key_id), publicKey: bytes(row.public_key) };
 }
 
-/** A backup from `wrapped_key`, `data`, `updated_at`. */
+/**
+ * A bundle from the head row (identity, signed prekey, last-resort ML-KEM key as `l_…`) and the
+ * one-time keys claimed, if any; without a one-time ML-KEM key the last-resort one goes out.
+ */
+export function bundleOf(
+  head: Row,
+  oneTime: Row | undefined,
+  kyber: Row | undefined,
+): BundleRecord {
+  return {
+    identityKey: bytes(head.identity_key),
+    signedPrekey: toSigned(head),
+    oneTimePrekey: oneTime === undefined ? null : toOneTime(oneTime),
+    kyberPrekey: kyber === undefined ? toSigned(head, "l_") : toSigned(kyber),
+    kyberLastResort: kyber === undefined,
+  };
+}
+
+/** A backup from `data`, `updated_at`. */
 export function toBackup(row: Row): BackupRecord {
   return {
-    wrappedKey: bytes(row.wrapped_key),
     blob: bytes(row.data),
     updatedAt: int(row.updated_at),
   };
@@ -119,4 +138,14 @@ export function toBackup(row: Row): BackupRecord {
 /** The key that identifies a message for idempotent enqueue: sender id and message id. */
 export function messageKey(senderId: number, mid: Uint8Array): string {
   return `${senderId}:${mid.toHex()}`;
+}
+
+/** Failed logins from `count`, `first_at`, `locked_until`, `lockouts`. */
+export function toLoginFailures(row: Row): LoginFailures {
+  return {
+    count: int(row.count),
+    first: int(row.first_at),
+    lockedUntil: int(row.locked_until),
+    lockouts: int(row.lockouts),
+  };
 }

@@ -13,6 +13,7 @@ import {
   type BackupRecord,
   type BundleRecord,
   type Credentials,
+  type LoginFailures,
   type MigrationReport,
   type NewQueued,
   type NewUser,
@@ -39,18 +40,18 @@ import {
   checkMid,
   checkPage,
   checkQids,
+  checkThrottleKey,
   checkUsername,
 } from "./limits.ts";
 import { insertChunks, rowPlaceholders } from "./statement_shapes.ts";
 import {
-  bytes,
+  bundleOf,
   int,
   QUEUE_COLUMNS,
   type Row,
   toBackup,
-  toOneTime,
+  toLoginFailures,
   toQueuedFromArray,
-  toSigned,
   toUser,
   USER_COLUMNS,
   userColumns,
@@ -341,7 +342,7 @@ class SqliteStoreImpl implements SqliteStore {
     });
   }
 
-  takeBundle(userId: number): Promise<BundleRecord | null> {
+  takeBundle(userId: number, withOneTime = true): Promise<BundleRecord | null> {
     return this.#durable(settle(() => {
       return this.#db.tx("takeBundle", () => {
         const head = this.#db.stmt(
@@ -353,6 +354,7 @@ class SqliteStoreImpl implements SqliteStore {
         if (head === undefined) return null;
         // The lowest id goes first; the delete and the read are one statement, inside the write
         // transaction, so no other caller can be handed the same key.
+        if (!withOneTime) return bundleOf(head, undefined, undefined);
         const oneTime = this.#db.stmt(
           "DELETE FROM one_time_prekeys WHERE user_id = ? AND key_id = (SELECT key_id FROM " +
             "one_time_prekeys WHERE user_id = ? ORDER BY key_id LIMIT 1) RETURNING key_id, public_key",
@@ -362,13 +364,7 @@ class SqliteStoreImpl implements SqliteStore {
             "kyber_prekeys WHERE user_id = ? ORDER BY key_id LIMIT 1) " +
             "RETURNING key_id, public_key, signature",
         ).get(userId, userId) as Row | undefined;
-        return {
-          identityKey: bytes(head.identity_key),
-          signedPrekey: toSigned(head),
-          oneTimePrekey: oneTime === undefined ? null : toOneTime(oneTime),
-          kyberPrekey: kyber === undefined ? toSigned(head, "l_") : toSigned(kyber),
-          kyberLastResort: kyber === undefined,
-        };
+        return bundleOf(head, oneTime, kyber);
       });
     }));
   }
@@ -460,14 +456,61 @@ class SqliteStoreImpl implements SqliteStore {
     });
   }
 
+  loginFailures(key: string): Promise<LoginFailures | null> {
+    return settle(() => {
+      checkThrottleKey("loginFailures", key);
+      return this.#db.read("loginFailures", () => {
+        const row = this.#db.stmt(
+          "SELECT count, first_at, locked_until, lockouts FROM login_failures WHERE throttle_key = ?",
+        ).get(key);
+        return row === undefined ? null : toLoginFailures(row as Row);
+      });
+    });
+  }
+
+  putLoginFailures(key: string, f: LoginFailures): Promise<void> {
+    return this.#durable(settle(() => {
+      checkThrottleKey("putLoginFailures", key);
+      this.#db.tx("putLoginFailures", () => {
+        this.#db.stmt(
+          "INSERT INTO login_failures (throttle_key, count, first_at, locked_until, lockouts) " +
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (throttle_key) DO UPDATE SET " +
+            "count = excluded.count, first_at = excluded.first_at, " +
+            "locked_until = excluded.locked_until, lockouts = excluded.lockouts",
+        ).run(key, f.count, f.first, f.lockedUntil, f.lockouts);
+      });
+    }));
+  }
+
+  deleteLoginFailures(key: string): Promise<void> {
+    return this.#durable(settle(() => {
+      checkThrottleKey("deleteLoginFailures", key);
+      this.#db.tx("deleteLoginFailures", () => {
+        this.#db.stmt("DELETE FROM login_failures WHERE throttle_key = ?").run(key);
+      });
+    }));
+  }
+
+  pruneLoginFailures(before: number): Promise<number> {
+    return this.#durable(settle(() => {
+      return this.#db.tx("pruneLoginFailures", () => {
+        const { changes } = this.#db.stmt(
+          "DELETE FROM login_failures WHERE first_at < ? AND locked_until < ?",
+        ).run(before, before);
+        return Number(changes);
+      });
+    }));
+  }
+
   putBackup(userId: number, backup: BackupRecord): Promise<void> {
     return this.#durable(settle(() => {
       this.#db.tx("putBackup", () => {
         this.#db.stmt(
-          "INSERT INTO backups (user_id, wrapped_key, data, updated_at) VALUES (?, ?, ?, ?) " +
-            "ON CONFLICT (user_id) DO UPDATE SET wrapped_key = excluded.wrapped_key, " +
+          // wrapped_key is no longer used: nothing password-derived protects server-held data.
+          "INSERT INTO backups (user_id, wrapped_key, data, updated_at) VALUES (?, X'', ?, ?) " +
+            "ON CONFLICT (user_id) DO UPDATE SET wrapped_key = X'', " +
             "data = excluded.data, updated_at = excluded.updated_at",
-        ).run(userId, backup.wrappedKey, backup.blob, backup.updatedAt);
+        ).run(userId, backup.blob, backup.updatedAt);
       });
     }));
   }
@@ -476,7 +519,7 @@ class SqliteStoreImpl implements SqliteStore {
     return settle(() => {
       return this.#db.read("getBackup", () => {
         const row = this.#db.stmt(
-          "SELECT wrapped_key, data, updated_at FROM backups WHERE user_id = ?",
+          "SELECT data, updated_at FROM backups WHERE user_id = ?",
         )
           .get(userId);
         return row === undefined ? null : toBackup(row as Row);
@@ -484,14 +527,10 @@ class SqliteStoreImpl implements SqliteStore {
     });
   }
 
-  setBackupKey(userId: number, wrappedKey: Uint8Array): Promise<void> {
+  deleteBackup(userId: number): Promise<void> {
     return this.#durable(settle(() => {
-      this.#db.tx("setBackupKey", () => {
-        const { changes } = this.#db.stmt("UPDATE backups SET wrapped_key = ? WHERE user_id = ?")
-          .run(wrappedKey, userId);
-        if (changes === 0) {
-          throw new StoreError("not_found", "setBackupKey: the user has no backup");
-        }
+      this.#db.tx("deleteBackup", () => {
+        this.#db.stmt("DELETE FROM backups WHERE user_id = ?").run(userId);
       });
     }));
   }

@@ -103,9 +103,18 @@ export interface QueuedMessage extends NewQueued {
 
 /** A user's backup: the account key wrapped under the master key, and the sealed backup. */
 export interface BackupRecord {
-  wrappedKey: Uint8Array;
+  /** Sealed by the client under its recovery key; the server cannot open it. */
   blob: Uint8Array;
   updatedAt: number;
+}
+
+/** Failed logins counted under one throttle key (an address, or an account from an address). */
+export interface LoginFailures {
+  count: number;
+  /** When the current window started (ms since the epoch). */
+  first: number;
+  lockedUntil: number;
+  lockouts: number;
 }
 
 /** What `migrate()` did. */
@@ -184,11 +193,12 @@ export interface Store {
   addKyberPrekeys(userId: number, prekeys: SignedPrekeyRecord[]): Promise<void>;
   prekeyCounts(userId: number): Promise<PrekeyCounts>;
   /**
-   * Hands out a bundle, removing the one-time prekeys in it (lowest id first). Each one-time key
+   * Hands out a bundle, removing the one-time prekeys in it (lowest id first); with `oneTime`
+   * false, one with no one-time keys (the last-resort ML-KEM key) that removes nothing. Each one-time key
    * is handed out at most once, even when many connections (or server nodes) ask at the same
    * moment. Null when the user does not exist.
    */
-  takeBundle(userId: number): Promise<BundleRecord | null>;
+  takeBundle(userId: number, oneTime?: boolean): Promise<BundleRecord | null>;
 
   /**
    * Queues messages in one transaction (group commit) and returns their qids in input order.
@@ -214,12 +224,18 @@ export interface Store {
   ackMany(acks: { recipientId: number; qids: number[] }[]): Promise<number>;
   pendingCount(recipientId: number): Promise<number>;
 
+  /** Failed logins under `key`, or null. Keys are at most MAX_THROTTLE_KEY_LENGTH long. */
+  loginFailures(key: string): Promise<LoginFailures | null>;
+  /** Stores or replaces the failures under `key`. */
+  putLoginFailures(key: string, failures: LoginFailures): Promise<void>;
+  /** Forgets `key`; an unknown key is ignored. */
+  deleteLoginFailures(key: string): Promise<void>;
+  /** Forgets every key whose window started and whose lock ended before `before`; returns how many. */
+  pruneLoginFailures(before: number): Promise<number>;
+
   /** Stores or replaces the user's backup; `StoreError("not_found")` for an unknown user. */
   putBackup(userId: number, backup: BackupRecord): Promise<void>;
   getBackup(userId: number): Promise<BackupRecord | null>;
-  /**
-   * Replaces only the wrapped key (a password change re-wraps one key).
-   * `StoreError("not_found")` when the user has no backup.
-   */
-  setBackupKey(userId: number, wrappedKey: Uint8Array): Promise<void>;
+  /** Removes the user's backup (backups turned off); no backup is not an error. */
+  deleteBackup(userId: number): Promise<void>;
 }

@@ -10,6 +10,7 @@ import type { ContractHarness } from "./_contract_fixtures.ts";
 import { userContract } from "./_contract_users.ts";
 import { prekeyContract } from "./_contract_prekeys.ts";
 import { queueContract } from "./_contract_queue.ts";
+import { loginContract } from "./_contract_logins.ts";
 
 export type { ContractHarness, EmptyDatabase } from "./_contract_fixtures.ts";
 
@@ -18,4 +19,5 @@ export function storeContract(h: ContractHarness): void {
   userContract(h);
   prekeyContract(h);
   queueContract(h);
+  loginContract(h);
 }

@@ -4,26 +4,13 @@ import { DEFAULT_WAIT_SECONDS, parseClientArgs, parseWait, report } from "../cli
 import { Profile } from "../client/profile.ts";
 import { UsageError } from "../client/tui/problems.ts";
 import { MAX_WAIT_SECONDS } from "../client/tui/send_receive.ts";
-import { connectChat } from "./support/chat.ts";
+import { accountProfile } from "./support/chat.ts";
 import { runPesuchat } from "./support/process.ts";
-import { startTestServer, type TestServer } from "./support/server.ts";
+import { startTestServer } from "./support/server.ts";
 
 const PW_ALICE = "correct horse 1";
 const PW_BOB = "battery staple 2";
 const NO_TRACE = /\bat .*\.ts:\d+|\n\s+at /;
-
-/** A profile folder with an account on `t`, made through the chat core. */
-async function accountProfile(
-  t: TestServer,
-  username: string,
-  password: string,
-): Promise<string> {
-  const dir = await Deno.makeTempDir({ prefix: "pesuchat_cli_profile_" });
-  const c = await connectChat(t, new Profile(dir));
-  await c.client.signup({ fullName: username.toUpperCase(), username, password });
-  await c.client.close();
-  return dir;
-}
 
 function jsonLines(output: string): Record<string, unknown>[] {
   return output.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));

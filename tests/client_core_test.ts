@@ -4,6 +4,7 @@ import { MessageState } from "../client/local_store.ts";
 import { connectChat, eventually, type TestChat } from "./support/chat.ts";
 import { rawClient, signUp, startTestServer, type TestServer } from "./support/server.ts";
 import { ONE_TIME_BATCH, ONE_TIME_LOW } from "../client/prekeys.ts";
+import { MAX_ONE_TIME_BUNDLES_PER_REQUESTER } from "../protocol/limits.ts";
 
 const PW_A = "correct horse 1";
 const PW_B = "battery staple 2";
@@ -124,7 +125,15 @@ Deno.test("ChatClient: a wrong password is refused, and a weak one at sign-up", 
 Deno.test("ChatClient: restore from backup into an empty profile, then continue the conversation", async () => {
   const t = await startTestServer("sqlite");
   try {
-    const { a, b } = await aliceAndBob(t);
+    const a = await connectChat(t);
+    const b = await connectChat(t);
+    await a.client.signup({ fullName: "Alice", username: "alice", password: PW_A });
+    const { recoveryKey } = await b.client.signup({
+      fullName: "Bob",
+      username: "bob",
+      password: PW_B,
+      backup: true,
+    });
     await a.client.send("bob", "before the move");
     await b.waitFor(1);
     await b.client.send("alice", "reply before the move");
@@ -139,6 +148,7 @@ Deno.test("ChatClient: restore from backup into an empty profile, then continue 
         asked = true;
         return Promise.resolve(true);
       },
+      recoveryKey: () => Promise.resolve(recoveryKey),
     });
     assert.ok(asked);
     assert.deepEqual(r, { restored: true, newIdentity: false });
@@ -198,10 +208,14 @@ Deno.test("ChatClient: one-time prekeys used up by others are replenished at the
     await b.client.signup({ fullName: "Bob", username: "bob", password: PW_B });
     const bobProfile = b.profile;
     await b.client.close();
-    const fetcher = await rawClient(t.port);
-    await signUp(fetcher, "fetcher");
+    // Several others, each within its own bundle limit.
+    const fetchers = [];
     for (let i = 0; i < ONE_TIME_BATCH - ONE_TIME_LOW + 1; i++) {
-      await fetcher.conn.request("bundle", { username: "bob" });
+      if (i % MAX_ONE_TIME_BUNDLES_PER_REQUESTER === 0) {
+        fetchers.push(await rawClient(t.port));
+        await signUp(fetchers.at(-1)!, `fetcher${fetchers.length}`);
+      }
+      await fetchers.at(-1)!.conn.request("bundle", { username: "bob" });
     }
     const bobId = (await t.store.userByName("bob"))!.id;
     assert.equal((await t.store.prekeyCounts(bobId)).oneTime, ONE_TIME_LOW - 1);
@@ -211,7 +225,7 @@ Deno.test("ChatClient: one-time prekeys used up by others are replenished at the
       async () => (await t.store.prekeyCounts(bobId)).oneTime === ONE_TIME_BATCH,
       "replenished",
     );
-    fetcher.conn.close();
+    for (const f of fetchers) f.conn.close();
     await b2.client.close();
   } finally {
     await t.stop();

@@ -1,9 +1,18 @@
 import assert from "node:assert/strict";
-import { randomBytes } from "../crypto/mod.ts";
+import { DEFAULT_KDF_PARAMS, LEGACY_KDF_PARAMS, randomBytes } from "../crypto/mod.ts";
 import { ServerError } from "../client/connection.ts";
-import { MAX_FAILED_LOGINS_PER_ACCOUNT } from "../protocol/limits.ts";
+import {
+  MAX_FAILED_LOGINS_PER_ACCOUNT_ADDRESS,
+  MAX_FAILED_LOGINS_PER_ADDRESS,
+} from "../protocol/limits.ts";
 import { DATABASE_KINDS } from "./support/databases.ts";
-import { rawClient, signUp, startTestServer } from "./support/server.ts";
+import {
+  rawClient,
+  rawClientFrom,
+  restartTestServer,
+  signUp,
+  startTestServer,
+} from "./support/server.ts";
 
 async function rejectsCode(p: Promise<unknown>, code: string): Promise<void> {
   await assert.rejects(p, (e) => e instanceof ServerError && e.code === code);
@@ -40,22 +49,71 @@ for (const kind of DATABASE_KINDS) {
     }
   });
 
-  Deno.test(`[${kind}] failed logins lock the account after ${MAX_FAILED_LOGINS_PER_ACCOUNT} tries`, async () => {
-    const t = await startTestServer(kind);
+  Deno.test(`[${kind}] a stranger's failed logins slow the stranger, not the owner elsewhere, and survive a restart`, async () => {
+    let t = await startTestServer(kind);
     try {
-      const a = await rawClient(t.port);
-      const authKey = await signUp(a, "carol");
-      const b = await rawClient(t.port);
-      for (let i = 0; i < MAX_FAILED_LOGINS_PER_ACCOUNT; i++) {
+      const owner = await rawClient(t.port);
+      const authKey = await signUp(owner, "carol");
+      owner.conn.close();
+      const n = MAX_FAILED_LOGINS_PER_ACCOUNT_ADDRESS;
+      const stranger = await rawClientFrom(t.port, "127.0.0.2");
+      for (let i = 0; i < n; i++) {
         await rejectsCode(
-          b.conn.request("login", { username: "carol", authKey: randomBytes(32) }),
+          stranger.conn.request("login", { username: "carol", authKey: randomBytes(32) }),
           "bad_credentials",
         );
       }
-      // Even the right key is refused while the account is locked.
-      await rejectsCode(b.conn.request("login", { username: "carol", authKey }), "rate_limited");
+      // From the stranger's address even the right key is refused now…
+      await rejectsCode(
+        stranger.conn.request("login", { username: "carol", authKey }),
+        "rate_limited",
+      );
+      stranger.conn.close();
+      // …but the owner, from another address, logs in.
+      const home = await rawClientFrom(t.port, "127.0.0.3");
+      assert.equal(
+        (await home.conn.request("login", { username: "carol", authKey })).username,
+        "carol",
+      );
+      home.conn.close();
+
+      // A restarted server (or another node on the database) still holds the stranger back.
+      t = await restartTestServer(t);
+      const again = await rawClientFrom(t.port, "127.0.0.2");
+      await rejectsCode(
+        again.conn.request("login", { username: "carol", authKey }),
+        "rate_limited",
+      );
+      again.conn.close();
+    } finally {
+      await t.stop();
+    }
+  });
+
+  Deno.test(`[${kind}] one address gets MAX_FAILED_LOGINS_PER_ADDRESS failures over any accounts, then waits`, async () => {
+    const t = await startTestServer(kind);
+    try {
+      const a = await rawClient(t.port);
+      const authKey = await signUp(a, "dora");
       a.conn.close();
-      b.conn.close();
+      const guesser = await rawClientFrom(t.port, "127.0.0.4");
+      for (let i = 0; i < MAX_FAILED_LOGINS_PER_ADDRESS; i++) {
+        await rejectsCode(
+          guesser.conn.request("login", { username: `nobody${i}`, authKey: randomBytes(32) }),
+          "bad_credentials",
+        );
+      }
+      await rejectsCode(
+        guesser.conn.request("login", { username: "dora", authKey }),
+        "rate_limited",
+      );
+      guesser.conn.close();
+      const other = await rawClientFrom(t.port, "127.0.0.5");
+      assert.equal(
+        (await other.conn.request("login", { username: "dora", authKey })).username,
+        "dora",
+      );
+      other.conn.close();
     } finally {
       await t.stop();
     }
@@ -127,7 +185,17 @@ for (const kind of DATABASE_KINDS) {
       const a = await rawClient(t.port);
       const oldKey = await signUp(a, "ivan");
       const newKey = randomBytes(32);
-      const kdf = { memoryKiB: 19456, passes: 2, parallelism: 1 };
+      const kdf = { ...DEFAULT_KDF_PARAMS };
+      // A new password stretched below the floor is refused, even with the right current one.
+      await rejectsCode(
+        a.conn.request("change_password", {
+          authKey: oldKey,
+          newAuthKey: newKey,
+          salt: randomBytes(16),
+          kdf: { ...LEGACY_KDF_PARAMS },
+        }),
+        "bad_message",
+      );
       await rejectsCode(
         a.conn.request("change_password", {
           authKey: randomBytes(32),

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { connectChat } from "./support/chat.ts";
 import { DATABASE_KINDS, type FreshDatabase, testMysqlUrl } from "./support/databases.ts";
 import { startTestServer } from "./support/server.ts";
+import { contains } from "./support/files.ts";
 
 const PASSWORDS = ["Zanzibar quilt 77", "Okapi marmalade 31"];
 const TEXTS = ["the eagle lands at midnight", "bring the blue umbrella", "quokka-hexagon-laminate"];
@@ -37,14 +38,6 @@ async function dump(db: FreshDatabase): Promise<Uint8Array> {
   return out.stdout;
 }
 
-function contains(haystack: Uint8Array, needle: Uint8Array): boolean {
-  outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
-    for (let j = 0; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer;
-    return true;
-  }
-  return false;
-}
-
 /** True when `secret` appears raw, or as hex in either case (how a dump writes blobs). */
 function leaks(d: Uint8Array, secret: Uint8Array): boolean {
   const te = new TextEncoder();
@@ -63,6 +56,7 @@ for (const kind of DATABASE_KINDS) {
         email: EMAIL,
         username: "zelda",
         password: PASSWORDS[0]!,
+        backup: true,
       });
       await b.client.signup({
         fullName: "Otto Marmalade",

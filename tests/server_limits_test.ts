@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
 import { ServerError } from "../client/connection.ts";
 import {
+  MAX_ONE_TIME_BUNDLES_PER_REQUESTER,
   MAX_ONE_TIME_PREKEYS_PER_UPLOAD,
   MAX_ONE_TIME_PREKEYS_STORED,
 } from "../protocol/limits.ts";
 import { randomBytes } from "../crypto/mod.ts";
-import { mid, rawClient, signUp, startTestServer } from "./support/server.ts";
+import { fakePrekeys, mid, rawClient, signUp, startTestServer } from "./support/server.ts";
 
 const te = new TextEncoder();
 
@@ -83,6 +84,40 @@ Deno.test("prekey uploads are bounded per upload (N and N+1) and in total stored
       (e) => e instanceof ServerError && e.code === "not_allowed",
     );
     a.conn.close();
+  } finally {
+    await t.stop();
+  }
+});
+
+Deno.test("one requester gets MAX_ONE_TIME_BUNDLES_PER_REQUESTER bundles with one-time keys, then none; others still do", async () => {
+  const t = await startTestServer("sqlite");
+  try {
+    const n = MAX_ONE_TIME_BUNDLES_PER_REQUESTER;
+    const [a, b, c] = await Promise.all([0, 1, 2].map(() => rawClient(t.port)));
+    await signUp(a!, "mallory");
+    await signUp(c!, "carol");
+    await b!.conn.request("signup", {
+      username: "bob",
+      fullName: "Bob",
+      authKey: randomBytes(32),
+      salt: randomBytes(16),
+      kdf: { memoryKiB: 65536, passes: 3, parallelism: 4 },
+      identity: randomBytes(129),
+      prekeys: fakePrekeys(n + 5, n + 5),
+    });
+    for (let i = 1; i <= n; i++) {
+      const got = await a!.conn.request("bundle", { username: "bob" });
+      assert.ok(got.oneTimePrekey, `bundle ${i} of ${n} has a one-time key`);
+      assert.equal(got.kyberLastResort, false);
+    }
+    const past = await a!.conn.request("bundle", { username: "bob" });
+    assert.equal(past.oneTimePrekey, null, "bundle N+1 has no one-time X25519 key");
+    assert.equal(past.kyberLastResort, true, "bundle N+1 carries the last-resort ML-KEM key");
+    const bob = (await t.store.userByName("bob"))!;
+    assert.deepEqual(await t.store.prekeyCounts(bob.id), { oneTime: 5, kyber: 5 });
+    const other = await c!.conn.request("bundle", { username: "bob" });
+    assert.ok(other.oneTimePrekey, "another requester still gets a one-time key");
+    for (const x of [a, b, c]) x!.conn.close();
   } finally {
     await t.stop();
   }

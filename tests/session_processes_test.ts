@@ -86,3 +86,58 @@ Deno.test("two processes on one profile never encrypt two messages under one mes
     }
   });
 });
+
+Deno.test("receive and send on one profile at once: no key used twice, every message stored once", async () => {
+  await timeLimited(240_000, async () => {
+    const t = await startTestServer("sqlite");
+    const server = `127.0.0.1:${t.port}`;
+    try {
+      const alice = await accountProfile(t, "alice", PW_A);
+      const bob = await accountProfile(t, "bob", PW_B);
+      const env = { env: { PESUCHAT_PASSWORD: PW_A } };
+      const run = (args: string[]) => new PesuchatProcess([...args, "--profile", alice], env).done;
+      // A session both ways, then Bob writes while Alice is away.
+      let b = await loginChat(t, bob, "bob", PW_B);
+      const fromBob = Array.from({ length: 12 }, (_, i) => `from bob ${i}`);
+      await b.client.send("alice", "hello");
+      await b.client.settle();
+      assert.equal((await run(["send", server, "bob", "hi"])).code, 0);
+      await b.waitFor(1);
+      for (const text of fromBob) await b.client.send("alice", text);
+      await b.client.settle();
+      await b.client.close();
+
+      // Alice's profile receives (storing, and encrypting receipts) while it sends, in three
+      // processes that take the account over from each other.
+      const texts = ["to bob 0", "to bob 1", "to bob 2"];
+      await Promise.all([
+        run(["receive", server, "--wait", "1"]),
+        run(["receive", server, "--wait", "1"]),
+        ...texts.map((text) => run(["send", server, "bob", text])),
+      ]);
+      const last = await loginChat(t, alice, "alice", PW_A);
+      await eventually(
+        async () =>
+          (await last.client.history("bob", 100)).filter((m) => !m.outgoing).length ===
+            fromBob.length + 1 &&
+          (await last.client.history("bob", 100)).every((m) => m.state >= MessageState.sent),
+        "every message from Bob stored and every message to him sent",
+        60_000,
+      );
+      const incoming = (await last.client.history("bob", 100)).filter((m) => !m.outgoing);
+      assert.deepEqual(incoming.map((m) => m.text).sort(), ["hello", ...fromBob].sort());
+      await last.client.settle();
+      await last.client.close();
+
+      const queued = await queuedFor(t, "bob");
+      assert.deepEqual(repeatedHeaders(queued.map((q) => q.body)), [], "no header repeats");
+      b = await loginChat(t, bob, "bob", PW_B);
+      await b.waitFor(texts.length, 60_000);
+      assert.deepEqual(b.received.map((m) => m.text).sort(), texts);
+      assert.ok(!b.notices.some((n) => /could not be decrypted/.test(n)), b.notices.join("\n"));
+      await b.client.close();
+    } finally {
+      await t.stop();
+    }
+  });
+});

@@ -16,11 +16,27 @@ async function signedUp(t: TestServer, username: string, password: string): Prom
   return c;
 }
 
+/** Signs up with backups on; the recovery key comes back as a login's `recoveryKey` answer. */
+async function withBackups(
+  t: TestServer,
+  username: string,
+  password: string,
+): Promise<{ chat: TestChat; recoveryKey: () => Promise<string> }> {
+  const chat = await connectChat(t);
+  const { recoveryKey } = await chat.client.signup({
+    fullName: username.toUpperCase(),
+    username,
+    password,
+    backup: true,
+  });
+  return { chat, recoveryKey: () => Promise.resolve(recoveryKey!) };
+}
+
 Deno.test("after a restore the first send starts a new session: no key used twice, fresh prekeys", async () => {
   await timeLimited(120_000, async () => {
     const t = await startTestServer("sqlite");
     try {
-      const a = await signedUp(t, "alice", PW_A);
+      const { chat: a, recoveryKey } = await withBackups(t, "alice", PW_A);
       let b = await signedUp(t, "bob", PW_B);
       await a.client.send("bob", "hello");
       await b.waitFor(1);
@@ -42,6 +58,7 @@ Deno.test("after a restore the first send starts a new session: no key used twic
         username: "alice",
         password: PW_A,
         restore: () => Promise.resolve(true),
+        recoveryKey,
       });
       assert.equal(r.restored, true);
       // The restore replaced every prekey on the server with a fresh set.
@@ -83,7 +100,7 @@ Deno.test("a profile refuses a backup older than one it has seen (a server servi
   await timeLimited(120_000, async () => {
     const t = await startTestServer("sqlite");
     try {
-      const a = await signedUp(t, "alice", PW_A);
+      const { chat: a, recoveryKey } = await withBackups(t, "alice", PW_A);
       const aliceId = (await t.store.userByName("alice"))!.id;
       await a.client.backupNow();
       const old = (await t.store.getBackup(aliceId))!;
@@ -98,7 +115,12 @@ Deno.test("a profile refuses a backup older than one it has seen (a server servi
       await t.store.putBackup(aliceId, old);
       const c = await connectChat(t, new Profile(dir));
       await assert.rejects(
-        c.client.login({ username: "alice", password: PW_A, restore: () => Promise.resolve(true) }),
+        c.client.login({
+          username: "alice",
+          password: PW_A,
+          restore: () => Promise.resolve(true),
+          recoveryKey,
+        }),
         (e: Error) => e instanceof ChatError && /older than number/.test(e.message),
       );
       await c.client.close();
@@ -109,6 +131,7 @@ Deno.test("a profile refuses a backup older than one it has seen (a server servi
         username: "alice",
         password: PW_A,
         restore: () => Promise.resolve(true),
+        recoveryKey,
       });
       assert.equal(r.restored, true);
       await d.client.close();

@@ -6,6 +6,7 @@ import { Profile } from "../client/profile.ts";
 import { serverIdOfFingerprint } from "../client/servers.ts";
 import { fingerprint } from "../protocol/fingerprint.ts";
 import { startTestServer } from "./support/server.ts";
+import { contains, filesUnder } from "./support/files.ts";
 import { TmuxClient } from "./support/tmux.ts";
 
 const PW_ALICE = "correct horse 1";
@@ -20,10 +21,13 @@ interface NewAccount {
   email: string;
   username: string;
   password: string;
+  /** Opt in to server backups; the recovery key shown is returned. */
+  backup?: boolean;
 }
 
-/** Fills in the sign-up form from the welcome menu, and waits for the chat list. */
-async function signUp(c: TmuxClient, a: NewAccount): Promise<void> {
+/** Fills in the sign-up form from the welcome menu, and waits for the chat list; returns the
+ * recovery key shown when backups were chosen. */
+async function signUp(c: TmuxClient, a: NewAccount): Promise<string | null> {
   await c.prompt("pesuchat ·");
   await c.keys("Down", "Enter");
   await c.prompt("Full name");
@@ -36,7 +40,19 @@ async function signUp(c: TmuxClient, a: NewAccount): Promise<void> {
   await c.line(a.password);
   await c.prompt("Password again");
   await c.line(a.password);
+  await c.prompt("Keep an encrypted backup");
+  if (!a.backup) {
+    await c.keys("Enter");
+    await c.waitFor(/Chats/);
+    return null;
+  }
+  await c.keys("y");
+  const shown = await c.waitFor(/Your recovery key[^]*?((?:[0-9a-f]{4} {2}){3}[0-9a-f]{4}[^]*){4}/);
+  const key = [...shown.matchAll(/\b[0-9a-f]{4}\b/g)].map((m) => m[0]).join(" ");
+  await c.prompt("Have you written the recovery key down?");
+  await c.keys("y");
   await c.waitFor(/Chats/);
+  return key;
 }
 
 /** Logs in from the welcome menu. */
@@ -59,25 +75,6 @@ function safetyDigits(screen: string): string {
 async function inputRow(c: TmuxClient): Promise<string> {
   const rows = await c.rows();
   return rows.filter((r) => r.length > 0).at(-1) ?? "";
-}
-
-/** Every file under `dir`, with its bytes. */
-async function filesUnder(dir: string): Promise<Map<string, Uint8Array>> {
-  const out = new Map<string, Uint8Array>();
-  for await (const e of Deno.readDir(dir)) {
-    const path = join(dir, e.name);
-    if (e.isDirectory) { for (const [p, b] of await filesUnder(path)) out.set(p, b); }
-    else if (e.isFile) out.set(path, await Deno.readFile(path));
-  }
-  return out;
-}
-
-function contains(hay: Uint8Array, needle: Uint8Array): boolean {
-  outer: for (let i = 0; i + needle.length <= hay.length; i++) {
-    for (let j = 0; j < needle.length; j++) if (hay[i + j] !== needle[j]) continue outer;
-    return true;
-  }
-  return false;
 }
 
 /** The private keys in an account's local store, opened with the password as the client does. */
@@ -141,7 +138,9 @@ Deno.test("connect: two people trust the server, sign up, chat, verify, log out 
     await alice.keys("C-u", "Enter");
     await alice.prompt("Username (3-32 characters: letters a-z, digits and _");
     await alice.line("alice");
-    await alice.prompt("Password (at least 10 characters, hidden)");
+    // Every rule is said before anything is typed, the username one included.
+    await alice.prompt("Password (at least 10 characters, 5 of them different");
+    await alice.waitFor(/not containing\s+"alice",\s+not starting\s+"password"/);
     await alice.line("short");
     await alice.waitFor("too weak: use at least 10 characters");
     assert.doesNotMatch(await alice.screen(), /short/, "the password is hidden");
@@ -149,13 +148,18 @@ Deno.test("connect: two people trust the server, sign up, chat, verify, log out 
     await alice.line(PW_ALICE);
     await alice.prompt("Password again");
     await alice.line(PW_ALICE);
+    await alice.waitFor("under a recovery key shown to you once");
+    await alice.prompt("Keep an encrypted backup on the server?");
+    await alice.keys("Enter"); // no backup
     await alice.waitFor("Chats (none yet");
-    await signUp(bob, {
+    const bobKey = await signUp(bob, {
       fullName: "Bob B",
       email: "bob@example.org",
       username: "bob",
       password: PW_BOB,
+      backup: true,
     });
+    assert.match(bobKey!, /^([0-9a-f]{4} ){15}[0-9a-f]{4}$/);
 
     // New chat: a clear message for a user who does not exist, then a chat with bob.
     await alice.keys("Enter");
@@ -166,7 +170,7 @@ Deno.test("connect: two people trust the server, sign up, chat, verify, log out 
     await alice.prompt("Chat with (username)");
     await alice.line("bob");
     await alice.waitFor("this is the start of your chat with bob");
-    assert.match(await alice.screen(), /Bob B \(bob\) · online/);
+    assert.match(await alice.screen(), /Bob B \(bob\) · connected to the server/);
     await alice.line(texts[0]!);
     await alice.waitFor(/you: hello bob {2}(✓|…)/);
 
@@ -203,7 +207,7 @@ Deno.test("connect: two people trust the server, sign up, chat, verify, log out 
     assert.equal(aliceSees, bobSees);
     await alice.line("y");
     await alice.waitFor("bob is marked verified");
-    await alice.waitFor(/Bob B \(bob\) · verified · online/);
+    await alice.waitFor(/Bob B \(bob\) · verified · connected to the server/);
     await bob.line("n");
     await bob.waitFor("alice was not marked verified");
 
@@ -212,7 +216,8 @@ Deno.test("connect: two people trust the server, sign up, chat, verify, log out 
     await bob.waitFor(/Alice A \(alice\)\s+\d\d:\d\d\s+you: this is half and the rest/);
     await bob.keys("Down", "Down", "Enter");
     await bob.waitFor("Log out");
-    await bob.keys("Down", "Down", "Down", "Enter");
+    // Bob backs up: verify, password, back up now, backups off, then log out.
+    await bob.keys("Down", "Down", "Down", "Down", "Enter");
     await bob.waitFor("logged out");
     await logIn(bob, "bob", "not the password");
     const refused = await bob.waitFor("pesuchat: wrong username or password");
@@ -235,6 +240,12 @@ Deno.test("connect: two people trust the server, sign up, chat, verify, log out 
     await logIn(bobElsewhere, "bob", PW_BOB);
     await bobElsewhere.waitFor("Restore the backup from the server?");
     await bobElsewhere.keys("y");
+    // A key that is not Bob's is refused and asked again; his own opens the backup.
+    await bobElsewhere.prompt("Recovery key");
+    await bobElsewhere.line("0123 ".repeat(16).trim());
+    await bobElsewhere.waitFor("pesuchat: that recovery key does not open this backup");
+    await bobElsewhere.prompt("Recovery key");
+    await bobElsewhere.line(bobKey!);
     await bobElsewhere.waitFor("restored your chats from the backup");
     await bobElsewhere.waitFor(/Alice A \(alice\)\s+\d\d:\d\d\s+you: this is half and the rest/);
     await bobElsewhere.keys("Enter");

@@ -124,6 +124,8 @@ Deno.test("connect: a chat with oneself is refused, and Ctrl-C on the chat list 
       await c.prompt(prompt!);
       await c.line(answer!);
     }
+    await c.prompt("Keep an encrypted backup");
+    await c.keys("Enter"); // no backup
     await c.waitFor("Chats (none yet");
     await c.keys("Enter");
     await c.prompt("Chat with (username)");

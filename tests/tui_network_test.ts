@@ -60,6 +60,8 @@ Deno.test("connect: the chat screen shows a cut connection, queues what is typed
       await alice.prompt(prompt!);
       await alice.line(answer!);
     }
+    await alice.prompt("Keep an encrypted backup");
+    await alice.keys("Enter"); // no backup
     await alice.waitFor("Chats");
     await alice.keys("Enter");
     await alice.prompt("Chat with (username)");
@@ -78,7 +80,7 @@ Deno.test("connect: the chat screen shows a cut connection, queues what is typed
     // It comes back: the client reconnects by itself and the queued message goes out.
     server = await start(port);
     await alice.waitFor("connected again");
-    await alice.waitFor(/Bob B \(bob\) · online/);
+    await alice.waitFor(/Bob B \(bob\) · connected to the server/);
     await eventually(() => bobGot.length === 2, "the queued message");
     assert.equal(bobGot[1]!.text, "during the cut");
     await alice.waitFor(/you: during the cut {2}✓/);

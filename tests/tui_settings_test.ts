@@ -23,7 +23,7 @@ async function logIn(c: TmuxClient, password: string): Promise<void> {
   await c.line(password);
 }
 
-Deno.test("connect: settings back up, change the password and delete the account", async () => {
+Deno.test("connect: settings turn backups on and off, change the password and delete the account", async () => {
   const t = await startTestServer("sqlite");
   const profile = await Deno.makeTempDir({ prefix: "pesuchat_tui_" });
   const c = await TmuxClient.start({
@@ -44,12 +44,29 @@ Deno.test("connect: settings back up, change the password and delete the account
       await c.prompt(prompt!);
       await c.line(answer!);
     }
+    await c.prompt("Keep an encrypted backup");
+    await c.keys("Enter"); // no backup at sign-up
     await c.waitFor("signed up as carol");
+    const carol = (await t.store.userByName("carol"))!;
+    assert.equal(await t.store.getBackup(carol.id), null, "no backup without opting in");
 
-    // Settings items: 0 verify, 1 change password, 2 back up now, 3 log out, 4 delete account.
+    // Settings items with backups off: 0 verify, 1 change password, 2 turn backups on,
+    // 3 log out, 4 delete account. Turning them on says the trade-off and shows the key once.
     await openSettings(c, 2);
-    await c.waitFor("backup uploaded, encrypted under your password");
-    assert.ok((await t.store.userByName("carol")) !== null);
+    await c.waitFor("under a recovery key shown to you once");
+    await c.prompt("Keep an encrypted backup on the server?");
+    await c.keys("y");
+    await c.waitFor(/Your recovery key[^]*([0-9a-f]{4} {2}){3}[0-9a-f]{4}/);
+    await c.prompt("Have you written the recovery key down?");
+    await c.keys("y");
+    await c.waitFor("backups are on; the first one is uploaded");
+    assert.ok((await t.store.getBackup(carol.id))!.blob.length > 0);
+    // With backups on, item 3 turns them off again, and the server's copy goes.
+    await openSettings(c, 3);
+    await c.prompt("Turn backups off and delete the server's copy?");
+    await c.keys("y");
+    await c.waitFor("backups are off; the server's copy is deleted");
+    assert.equal(await t.store.getBackup(carol.id), null);
 
     // A wrong current password is refused in one line; then the change goes through.
     await openSettings(c, 1);

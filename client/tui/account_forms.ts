@@ -5,9 +5,9 @@
  * @module
  */
 
-import { MIN_PASSWORD_CHARS, passwordProblem } from "../chat.ts";
+import { passwordProblem, passwordRules } from "../chat.ts";
 import { canonicalUsername, USERNAME_RULE, usernameProblem } from "../../protocol/username.ts";
-import { ask, askSecret, say } from "./prompts.ts";
+import { ask, askSecret, confirm, say } from "./prompts.ts";
 
 /** Times a new password may be mistyped before the form gives up and goes back. */
 export const MAX_PASSWORD_ATTEMPTS = 3;
@@ -18,6 +18,49 @@ export interface SignupAnswers {
   email?: string;
   username: string;
   password: string;
+  /** Keep an encrypted backup on the server (sealed under a recovery key the user keeps). */
+  backup: boolean;
+}
+
+/** What choosing a server backup means, said before the user chooses (sign-up and settings). */
+export const BACKUP_TRADE_OFF =
+  "A backup on the server lets you restore your chats and keys on a new computer. It is sealed\n" +
+  "under a recovery key shown to you once: the server cannot open it, and without the key\n" +
+  "nobody can, not even you. Without a backup nothing of yours stays on the server, but losing\n" +
+  "this computer loses your chats, and your contacts see a new safety number.";
+
+/** Asks whether to keep a backup on the server, after saying what it means. Null when cancelled. */
+export async function askBackup(): Promise<boolean | null> {
+  say.info(BACKUP_TRADE_OFF);
+  return await confirm("Keep an encrypted backup on the server?", { initial: false });
+}
+
+/**
+ * Shows a new recovery key once, four groups to a line, and waits until the user says it is
+ * written down (it is never shown again).
+ */
+export async function showRecoveryKey(key: string): Promise<void> {
+  const groups = key.split(" ");
+  const rows: string[] = [];
+  for (let i = 0; i < groups.length; i += 4) rows.push(groups.slice(i, i + 4).join("  "));
+  say.note(rows.join("\n"), "Your recovery key");
+  say.warn(
+    "write it down and keep it apart from this computer; it is shown only now, and restoring\n" +
+      "on a new computer asks for it",
+  );
+  while (!(await confirm("Have you written the recovery key down?", { initial: false }))) {
+    say.info("it will not be shown again; take a moment to write it down");
+  }
+}
+
+/** Asks for the recovery key to restore a backup, saying what was wrong with the last one. */
+export async function askRecoveryKey(problem: string | null): Promise<string | null> {
+  if (problem) {
+    say.problem(problem, "type the 64 characters of the recovery key; spaces are optional");
+  }
+  return await ask("Recovery key (64 characters a-f and 0-9, spaces optional)", {
+    validate: (v) => v.trim() ? undefined : "type the recovery key, or press Esc to give up",
+  });
 }
 
 /** The shape an email address must have (the server never mails anyone; it is for people). */
@@ -34,7 +77,7 @@ export function emailProblem(email: string): string | undefined {
  */
 export async function newPassword(username: string, label = "Password"): Promise<string | null> {
   for (let attempt = 0; attempt < MAX_PASSWORD_ATTEMPTS; attempt++) {
-    const first = await askSecret(`${label} (at least ${MIN_PASSWORD_CHARS} characters, hidden)`, {
+    const first = await askSecret(`${label} (${passwordRules(username)}; hidden)`, {
       validate: (v) => {
         const p = passwordProblem(v, username);
         return p ? `too weak: ${p}` : undefined;
@@ -49,7 +92,7 @@ export async function newPassword(username: string, label = "Password"): Promise
   return null;
 }
 
-/** The sign-up form: full name, email (optional), username, password twice. */
+/** The sign-up form: full name, email (optional), username, password twice, backup or not. */
 export async function signupForm(): Promise<SignupAnswers | null> {
   const fullName = await ask("Full name", {
     validate: (v) => v.trim() ? undefined : "the full name cannot be empty",
@@ -64,11 +107,14 @@ export async function signupForm(): Promise<SignupAnswers | null> {
   const canonical = canonicalUsername(username)!;
   const password = await newPassword(canonical);
   if (password === null) return null;
+  const backup = await askBackup();
+  if (backup === null) return null;
   return {
     fullName: fullName.trim(),
     ...(email.trim() ? { email: email.trim() } : {}),
     username: canonical,
     password,
+    backup,
   };
 }
 

@@ -10,12 +10,12 @@ import { type ChatClient, ChatError } from "../chat.ts";
 import { HostKeyChangedError, HostKeyUnknownError } from "../known_hosts.ts";
 import type { Profile } from "../profile.ts";
 import type { Address } from "../servers.ts";
-import { loginForm, signupForm } from "./account_forms.ts";
+import { askRecoveryKey, loginForm, showRecoveryKey, signupForm } from "./account_forms.ts";
 import { chatList } from "./chat_list.ts";
 import { chatScreen } from "./chat_screen.ts";
 import type { Status } from "./chat_view.ts";
 import { ClientProblem, explain, hostKeyChangedLines } from "./problems.ts";
-import { ask, choose, confirm, say } from "./prompts.ts";
+import { ask, askSecret, choose, confirm, say } from "./prompts.ts";
 import { settingsMenu } from "./settings.ts";
 import type { Terminal } from "./terminal.ts";
 import { connectTrusting, trustQuestion } from "./trust.ts";
@@ -158,7 +158,8 @@ class App {
     if (ready.kind === "exit") return ready;
     say.step("creating the account (deriving keys from the password takes a moment)");
     try {
-      await this.client.signup(answers);
+      const { recoveryKey } = await this.client.signup(answers);
+      if (recoveryKey) await showRecoveryKey(recoveryKey);
     } catch (e) {
       const p = explain(e);
       say.problem(p.message, p.hint ?? "back to the menu");
@@ -182,6 +183,14 @@ class App {
               "keeps an encrypted backup; without it you start afresh, with a new safety number",
           );
           return await confirm("Restore the backup from the server?", { initial: true }) ?? false;
+        },
+        recoveryKey: askRecoveryKey,
+        previousPassword: async () => {
+          say.info(
+            "the password was changed on another computer; this computer's copy of the account\n" +
+              "is still sealed under the previous password, needed once to re-seal it",
+          );
+          return await askSecret("Previous password");
         },
       });
       if (r.restored) return { kind: "list", notice: "restored your chats from the backup" };

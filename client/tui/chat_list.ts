@@ -8,13 +8,15 @@
 
 import type { ChatClient } from "../chat.ts";
 import type { Status } from "./chat_view.ts";
-import { conversationRow, displayName } from "./format.ts";
+import { connectionText, conversationRow, displayName } from "./format.ts";
 import { type Choice, choose } from "./prompts.ts";
 import { ESC, type Terminal } from "./terminal.ts";
 import { truncate } from "./text_width.ts";
 
 /** Delay that gathers a burst of events into one redraw of the list. */
 export const LIST_REFRESH_DELAY_MS = 100;
+/** Columns the list's marks take before each row, and one spare. */
+const LIST_ROW_INSET = 6;
 /** Rows the list needs besides the conversations (header, title, extra choices, footer). */
 const LIST_CHROME_ROWS = 10;
 
@@ -33,7 +35,10 @@ export function listHeader(
   status: Status,
   cols: number,
 ): string {
-  return truncate(`pesuchat · ${displayName(username, fullName)} on ${server} · ${status}`, cols);
+  return truncate(
+    `pesuchat · ${displayName(username, fullName)} on ${server} · ${connectionText(status)}`,
+    cols,
+  );
 }
 
 /**
@@ -53,7 +58,9 @@ export async function chatList(
     const names = await Promise.all(
       conversations.map(async (c) => (await client.contact(c.peer))?.fullName ?? null),
     );
-    const rowWidth = Math.max(20, columns - 8);
+    // The select draws "│  ● " before each label, and a full last column makes some terminals
+    // wrap: a label of columns - 6 is one row at any width.
+    const rowWidth = Math.max(1, columns - LIST_ROW_INSET);
     const choices: Choice<ListChoice>[] = [
       ...conversations.map((c, i) => ({
         value: { kind: "chat", peer: c.peer } as ListChoice,
@@ -90,6 +97,9 @@ export async function chatList(
         notice = `pesuchat: ${text}`;
         refresh();
       }),
+      // Drawn again from a clear screen at the new size: the select's own redraw after the
+      // terminal re-wrapped its rows is what left duplicate rows.
+      term.onResize(refresh),
     ];
     let picked: ListChoice | null;
     try {
@@ -102,7 +112,11 @@ export async function chatList(
       if (timer) clearTimeout(timer);
       for (const f of off) f();
     }
-    if (picked) return picked;
-    if (!changed.signal.aborted) return { kind: "quit" };
+    if (picked || !changed.signal.aborted) {
+      // Whatever comes next (a chat on the alternate screen, a form, the shell) finds no stale
+      // list left behind on the screen.
+      term.write(ESC.clearScreen);
+      return picked ?? { kind: "quit" };
+    }
   }
 }

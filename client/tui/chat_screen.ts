@@ -2,7 +2,7 @@
  * The live chat screen: one conversation, full screen, redrawn whole on every event. Incoming
  * messages, receipts and connection changes redraw the conversation above an input line that is
  * kept as a value ({@linkcode Line}), so whatever was half typed is drawn again untouched below
- * the new message. Commands: /help, /verify, /accept, /back, /quit.
+ * the new message. Commands: /help, /verify, /accept, /reject, /back, /quit.
  *
  * @module
  */
@@ -17,8 +17,9 @@ import {
   type Status,
   type Tone,
 } from "./chat_view.ts";
-import { keyAction } from "./keys.ts";
-import { edit, EMPTY_LINE, type Line, lineOf, lineText } from "./line_editor.ts";
+import { MAX_TEXT_CHARS } from "../content.ts";
+import { keyAction, NEW_LINE } from "./keys.ts";
+import { edit, EMPTY_LINE, type Line, lineOf, lineText, MAX_INPUT_CHARS } from "./line_editor.ts";
 import { explain } from "./problems.ts";
 import { ESC, frameText, type Terminal } from "./terminal.ts";
 
@@ -28,6 +29,8 @@ export const HISTORY_LIMIT = 200;
 export const MAX_ENTRIES = 1000;
 /** Delay before incoming messages on the open chat are marked read (a burst sends one receipt). */
 export const MARK_READ_DELAY_MS = 150;
+/** How long leaving the chat waits for a last read receipt to be queued and sent. */
+export const LAST_RECEIPT_WAIT_MS = 5_000;
 
 const PROMPT = "> ";
 
@@ -42,10 +45,14 @@ type Mode =
 const HELP = [
   "/verify   show the safety number with this contact and mark them verified",
   "/accept   accept the contact's new safety number after it changed",
+  "/reject   refuse the new safety number: nothing is sent to it, the old one stays",
   "/back     back to the chat list",
   "/quit     leave pesuchat",
   "//text    send a message that starts with /",
-  "PgUp/PgDn scroll back and forth · Ctrl-U clear the line · Ctrl-C quit",
+  `Alt-Enter a line break in the message (a pasted text keeps its own); at most ${
+    MAX_TEXT_CHARS.toLocaleString("en")
+  } characters`,
+  "PgUp/PgDn scroll back and forth · Ctrl-U clear the line · Ctrl-C or Ctrl-D quit",
 ];
 
 /** Splits a safety number's twelve groups into three rows of four, as Signal shows them. */
@@ -82,6 +89,12 @@ class ChatScreen {
   #closed = false;
   #rowCache = new RowCache();
   #drawPending = false;
+  /** Inside a bracketed paste: Enter is a line break of the pasted text, not "send". */
+  #pasting = false;
+  /** The "~" that ends a paste marker is still to come (see keys.ts). */
+  #markerTilde = false;
+  /** The input overflowed and the user was told; told again only after the line is sent. */
+  #overflowTold = false;
 
   constructor(
     readonly client: ChatClient,
@@ -99,7 +112,7 @@ class ChatScreen {
       this.client.on("notice", (p, text) => p === this.peer && this.#note(text, "warn")),
       this.client.on("problem", (text) => this.#note(text, "error")),
     ];
-    this.term.write(ESC.altScreenOn + ESC.clearScreen);
+    this.term.write(ESC.altScreenOn + ESC.pasteOn + ESC.clearScreen);
     const stopKeys = this.term.readKeys((str, key) => this.#onKey(str, key));
     const stopResize = this.term.onResize(() => this.#render());
     try {
@@ -108,11 +121,14 @@ class ChatScreen {
       return await this.#done.promise;
     } finally {
       this.#closed = true;
+      // A message that arrived just before /back or /quit was on screen: its read receipt goes.
+      const lastReceipt = this.#readTimer ? this.client.markRead(this.peer) : null;
       if (this.#readTimer) clearTimeout(this.#readTimer);
       stopResize();
       stopKeys();
       for (const f of off) f();
-      this.term.write(ESC.altScreenOff);
+      this.term.write(ESC.pasteOff + ESC.altScreenOff);
+      if (lastReceipt) await withinMs(lastReceipt.catch(() => {}), LAST_RECEIPT_WAIT_MS);
     }
   }
 
@@ -185,7 +201,7 @@ class ChatScreen {
     this.#note(
       `${this.peer}'s safety number has changed. This happens when ${this.peer} set pesuchat up ` +
         "again without a backup, or when someone is intercepting the chat. Compare the new " +
-        "number with /verify; type /accept to keep chatting.",
+        "number with /verify; type /accept to keep chatting, or /reject to refuse it.",
       "warn",
     );
   }
@@ -194,20 +210,44 @@ class ChatScreen {
     this.status = s;
     if (s === "online") this.#note("connected again");
     else if (s === "reconnecting") this.#note(`connection lost (${detail}); reconnecting…`, "warn");
-    else this.#note(`offline: ${detail}`, "error");
+    else this.#note(`not connected: ${detail}`, "error");
   }
 
   // -- keys and commands -------------------------------------------------------------------------
 
   #onKey(str: string | undefined, key: Parameters<typeof keyAction>[1]): void {
-    const a = keyAction(str, key);
+    if (this.#markerTilde) {
+      this.#markerTilde = false;
+      if (str === "~") return;
+    }
+    let a = keyAction(str, key);
+    if (a.kind === "submit" && this.#pasting) a = NEW_LINE;
     switch (a.kind) {
-      case "edit":
-        this.#line = edit(this.#line, a.edit);
+      case "edit": {
+        const before = this.#line;
+        this.#line = edit(before, a.edit);
+        if (
+          a.edit.kind === "insert" &&
+          lineText(this.#line).length < lineText(before).length + a.edit.text.length &&
+          lineText(before).length + a.edit.text.length > MAX_INPUT_CHARS && !this.#overflowTold
+        ) {
+          this.#overflowTold = true;
+          this.#note(
+            `the input holds at most ${MAX_INPUT_CHARS.toLocaleString("en")} characters; ` +
+              "what was typed or pasted beyond that was not added",
+            "error",
+          );
+        }
         break;
+      }
+      case "paste":
+        this.#pasting = a.on;
+        this.#markerTilde = a.tilde;
+        return;
       case "submit": {
         const text = lineText(this.#line);
         this.#line = EMPTY_LINE;
+        this.#overflowTold = false;
         this.#scroll = 0;
         void this.#submit(text);
         break;
@@ -273,12 +313,25 @@ class ChatScreen {
       case "/accept":
         await this.#accept();
         return;
+      case "/reject":
+        await this.#reject();
+        return;
       default:
         this.#note(`unknown command ${name}; /help lists the commands`, "error");
     }
   }
 
   async #send(text: string): Promise<void> {
+    if (text.length > MAX_TEXT_CHARS) {
+      // Refused before anything is encrypted or sent, and kept for the user to shorten.
+      if (lineText(this.#line) === "") this.#line = lineOf(text);
+      this.#note(
+        `not sent: the message has ${text.length.toLocaleString("en")} characters, and at most ` +
+          `${MAX_TEXT_CHARS.toLocaleString("en")} fit in one; shorten it or split it`,
+        "error",
+      );
+      return;
+    }
     if (this.#identityChanged) {
       this.#stash = text;
       this.#note(
@@ -343,6 +396,25 @@ class ChatScreen {
       if (this.#stash !== null && lineText(this.#line) === "") this.#line = lineOf(this.#stash);
       this.#stash = null;
       this.#render();
+    } catch (e) {
+      this.#note(explain(e).message, "error");
+    }
+  }
+
+  async #reject(): Promise<void> {
+    if (!this.#identityChanged) {
+      this.#note(`${this.peer}'s safety number has not changed; nothing to reject`);
+      return;
+    }
+    try {
+      await this.client.rejectIdentity(this.peer);
+      this.#identityChanged = false;
+      this.#stash = null;
+      this.#note(
+        `rejected ${this.peer}'s new safety number: nothing was sent to it. If the server keeps ` +
+          "presenting it, sending stays blocked; ask them out of band what happened.",
+        "warn",
+      );
     } catch (e) {
       this.#note(explain(e).message, "error");
     }
@@ -429,4 +501,11 @@ class ChatScreen {
     this.#scroll = Math.min(this.#scroll, frame.maxScroll);
     this.term.write(frameText(frame.rows, frame.cursor, this.term.color));
   }
+}
+
+/** Waits for `p`, or `ms` at most. */
+async function withinMs(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([p, new Promise((r) => timer = setTimeout(r, ms))]);
+  clearTimeout(timer);
 }

@@ -97,6 +97,12 @@ class FakeClient {
     this.contactValue = { ...this.contactValue, pendingIdentity: null };
     return Promise.resolve();
   }
+  rejected = 0;
+  rejectIdentity() {
+    this.rejected++;
+    this.contactValue = { ...this.contactValue, pendingIdentity: null };
+    return Promise.resolve();
+  }
   send(_peer: string, text: string) {
     this.sent.push(text);
     const m = message(text, true, MessageState.pending);
@@ -158,6 +164,29 @@ Deno.test("chatScreen() refuses to send after an identity change until /accept, 
   term.press("return");
   await eventually(() => client.sent.length === 1);
   assert.deepEqual(client.sent, ["are you bob?"]);
+  term.type("/back");
+  term.press("return");
+  assert.equal(await done, "back");
+});
+
+Deno.test("chatScreen() /reject refuses the new safety number, drops the held text and lists itself in /help", async () => {
+  const client = new FakeClient();
+  client.contactValue = { ...client.contactValue, pendingIdentity: new Uint8Array(2) };
+  const term = new FakeTerminal();
+  const { done } = await open(client, term);
+  term.type("/help");
+  term.press("return");
+  await eventually(() => term.rows().some((r) => r.includes("/reject   refuse")));
+  term.type("are you bob?");
+  term.press("return");
+  await eventually(() => term.rows().some((r) => r.includes("not sent: bob's safety number")));
+  term.type("/reject");
+  term.press("return");
+  await eventually(() => term.rows().some((r) => r.includes("rejected bob's new safety number")));
+  assert.equal(client.rejected, 1);
+  assert.deepEqual(client.sent, []);
+  assert.equal(term.rows()[23], "> ");
+  assert.doesNotMatch(term.rows()[0]!, /SAFETY NUMBER CHANGED/);
   term.type("/back");
   term.press("return");
   assert.equal(await done, "back");

@@ -8,9 +8,9 @@
  */
 
 import type { StoredMessage } from "../local_store.ts";
-import { clockTime, displayName, stateMark } from "./format.ts";
+import { clockTime, connectionText, displayName, stateMark } from "./format.ts";
 import { type Line, viewport } from "./line_editor.ts";
-import { fit, printable, textWidth, truncate, wrap } from "./text_width.ts";
+import { fit, printable, textLines, textWidth, truncate, wrap } from "./text_width.ts";
 
 /** How a note reads: plain information, a warning, or an error. */
 export type Tone = "info" | "warn" | "error";
@@ -70,19 +70,21 @@ export function entryRows(e: Entry, peer: string, cols: number, now: number): Ro
   const who = m.outgoing ? "you" : peer;
   const prefix = `${clockTime(m.ts, now)} ${who}: `;
   const mark = m.outgoing ? stateMark(m.state) : "";
-  const body = printable(m.text) + (mark ? `  ${mark}` : "");
+  const lines = textLines(m.text);
+  lines[lines.length - 1] += mark ? `  ${mark}` : "";
   const prefixWidth = textWidth(prefix);
   // On a very narrow screen the name gets a row of its own and the text the whole width.
   if (prefixWidth > cols / 2) {
     return [
       { text: truncate(prefix.trimEnd(), cols), style: "plain" },
-      ...wrap(body, Math.max(1, cols - 2)).map((t) => ({
+      ...lines.flatMap((l) => wrap(l, Math.max(1, cols - 2))).map((t) => ({
         text: "  " + t,
         style: "plain" as RowStyle,
       })),
     ];
   }
-  return wrap(body, cols - prefixWidth).map((t, i) => ({
+  // Every line of a multi-line message, and every wrapped row, starts under the first's text.
+  return lines.flatMap((l) => wrap(l, cols - prefixWidth)).map((t, i) => ({
     text: (i === 0 ? prefix : " ".repeat(prefixWidth)) + t,
     style: "plain" as RowStyle,
   }));
@@ -93,7 +95,7 @@ export function headerText(v: ChatView, cols: number): string {
   const parts = [displayName(v.peer, v.peerName)];
   if (v.identityChanged) parts.push("SAFETY NUMBER CHANGED");
   else if (v.verified) parts.push("verified");
-  parts.push(v.status);
+  parts.push(connectionText(v.status));
   if (v.scroll > 0) parts.push("scrolled back: PgDn");
   const right = "/help";
   const left = " " + parts.join(" · ");

@@ -38,7 +38,7 @@ function view(over: Partial<ChatView> = {}): ChatView {
 Deno.test("renderChat() fills the screen: header, conversation at the bottom, input last", () => {
   const f = renderChat(view({ entries: [msg("hi", false, MessageState.seen)] }), 80, 24);
   assert.equal(f.rows.length, 24);
-  assert.match(f.rows[0]!.text, /^ Bob B \(bob\) · online +\/help $/);
+  assert.match(f.rows[0]!.text, /^ Bob B \(bob\) · connected to the server +\/help $/);
   assert.equal(f.rows[22]!.text, "11:59 bob: hi");
   assert.equal(f.rows[23]!.text, "> ");
   assert.deepEqual(f.cursor, { row: 23, col: 2 });

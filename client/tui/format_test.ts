@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { clockTime, conversationRow, displayName, stateMark } from "./format.ts";
+import { clockTime, conversationRow, displayName, nameWithin, stateMark } from "./format.ts";
 import { MessageState } from "../local_store.ts";
 import { textWidth } from "./text_width.ts";
 
@@ -49,4 +49,22 @@ Deno.test("conversationRow() shows name, time, unread count and preview within t
   for (const w of [20, 40, 72]) {
     assert.ok(textWidth(conversationRow({ ...c, lastText: "x".repeat(200) }, "A", w, NOW)) <= w);
   }
+});
+
+Deno.test("conversationRow() is one row of at most the width, the username whole, at 1 to 120 columns", () => {
+  const c = {
+    peer: "bob_the_builder",
+    lastText: "x ".repeat(300),
+    lastTs: new Date(2030, 5, 15, 11, 30).getTime(),
+    lastOutgoing: false,
+    unread: 12,
+  };
+  for (let w = 1; w <= 120; w++) {
+    const row = conversationRow(c, "Bartholomew Longfellow-Smythe", w, NOW);
+    assert.ok(textWidth(row) <= w, `${w}: ${row}`);
+    assert.ok(!row.includes("\n"));
+    if (w >= c.peer.length) assert.match(row, /bob_the_builder/, `${w}: ${row}`);
+  }
+  assert.equal(nameWithin("bob", "Bartholomew Longfellow", 14), "Barthol… (bob)");
+  assert.equal(nameWithin("bob", "Bartholomew Longfellow", 5), "bob  ");
 });

@@ -15,6 +15,8 @@ export interface Key {
   meta?: boolean;
   shift?: boolean;
   sequence?: string;
+  /** An escape sequence's code when the decoder has no name for it, e.g. "[200". */
+  code?: string;
 }
 
 /** What a key asks the chat screen to do. */
@@ -25,7 +27,16 @@ export type KeyAction =
   | { kind: "eof" } // Ctrl-D: leave when the line is empty
   | { kind: "redraw" } // Ctrl-L
   | { kind: "scroll"; by: "pageUp" | "pageDown" }
+  // Bracketed paste begins or ends. Deno's decoder splits the marker ESC [200~ into "ESC [200"
+  // and a "~" key: `tilde` says that "~" is still to come and is part of the marker.
+  | { kind: "paste"; on: boolean; tilde: boolean }
   | { kind: "none" };
+
+/** A line break typed into the message (Alt-Enter), or an Enter inside a paste. */
+export const NEW_LINE: KeyAction = Object.freeze({
+  kind: "edit",
+  edit: Object.freeze({ kind: "insert", text: "\n" }),
+});
 
 const EDIT_KEYS: Record<string, Edit> = {
   backspace: { kind: "backspace" },
@@ -55,6 +66,14 @@ const CTRL_KEYS: Record<string, KeyAction> = {
 /** The action of one keypress (`str` is the text it typed, if any). */
 export function keyAction(str: string | undefined, key: Key | undefined): KeyAction {
   const name = key?.name;
+  if (name === "paste-start" || name === "paste-end") {
+    return { kind: "paste", on: name === "paste-start", tilde: false };
+  }
+  const code = key?.code;
+  if (code === "[200" || code === "[201") {
+    return { kind: "paste", on: code === "[200", tilde: true };
+  }
+  if ((name === "return" || name === "enter") && key?.meta) return NEW_LINE;
   if (name === "return" || name === "enter") return { kind: "submit" };
   if (key?.ctrl && name && CTRL_KEYS[name]) return CTRL_KEYS[name]!;
   if (key?.meta && name === "b") return { kind: "edit", edit: { kind: "wordLeft" } };

@@ -7,10 +7,17 @@
  */
 
 import { MAX_TEXT_CHARS } from "../content.ts";
-import { graphemes, graphemeWidth, printable, textWidth } from "./text_width.ts";
+import { graphemes, graphemeWidth, textLines, textWidth } from "./text_width.ts";
 
-/** Longest input, in UTF-16 code units: the longest message the chat core accepts. */
-export const MAX_INPUT_CHARS = MAX_TEXT_CHARS;
+/**
+ * Longest input, in UTF-16 code units. Longer than a message may be, so a paste that is too
+ * long is kept whole and refused with its length when sent, never cut short without a word;
+ * this bound only keeps memory in check, and the screen says when it dropped anything.
+ */
+export const MAX_INPUT_CHARS = 4 * MAX_TEXT_CHARS;
+
+/** How a line break in the input shows on its single row. */
+export const LINE_BREAK_MARK = "↵";
 
 /** The input line: its graphemes and the cursor (0 = before the first). */
 export interface Line {
@@ -65,14 +72,14 @@ function wordEnd(l: Line): number {
 }
 
 /**
- * Applies an edit. An insert keeps only printable text and stops at {@linkcode MAX_INPUT_CHARS}
- * (what does not fit is dropped, whole graphemes only).
+ * Applies an edit. An insert keeps only printable text and line breaks, and stops at
+ * {@linkcode MAX_INPUT_CHARS} (what does not fit is dropped, whole graphemes only).
  */
 export function edit(l: Line, e: Edit): Line {
   const { chars, cursor } = l;
   switch (e.kind) {
     case "insert": {
-      const clean = printable(e.text).replace(/\uFFFD/g, "");
+      const clean = textLines(e.text).map((t) => t.replace(/\uFFFD/g, "")).join("\n");
       let room = MAX_INPUT_CHARS - lineText(l).length;
       const added: string[] = [];
       for (const g of graphemes(clean)) {
@@ -122,7 +129,8 @@ export function edit(l: Line, e: Edit): Line {
  */
 export function viewport(l: Line, width: number): { text: string; cursorCol: number } {
   const w = Math.max(1, width);
-  const widths = l.chars.map(graphemeWidth);
+  const shown = l.chars.map((g) => g === "\n" ? LINE_BREAK_MARK : g);
+  const widths = shown.map(graphemeWidth);
   let start = 0;
   let before = widths.slice(0, l.cursor).reduce((a, b) => a + b, 0);
   // Leave a column for the cursor itself at the end of a long line.
@@ -134,8 +142,8 @@ export function viewport(l: Line, width: number): { text: string; cursorCol: num
   let used = 0;
   for (let i = start; i < l.chars.length; i++) {
     if (used + widths[i]! > w) break;
-    text += l.chars[i];
+    text += shown[i];
     used += widths[i]!;
   }
-  return { text, cursorCol: textWidth(l.chars.slice(start, l.cursor).join("")) };
+  return { text, cursorCol: textWidth(shown.slice(start, l.cursor).join("")) };
 }

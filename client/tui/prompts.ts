@@ -1,7 +1,7 @@
 /**
- * The forms and lists of the client, on @clack/prompts. Every question can be cancelled (Esc or
- * Ctrl-C), which answers `null`: the caller goes back a step instead of exiting with a stack
- * trace. Problems are one line starting `pesuchat:`, with a hint on the next line when there is
+ * The forms and lists of the client, on @clack/prompts. Every question can be cancelled (Esc,
+ * Ctrl-C or Ctrl-D), which answers `null`: the caller goes back a step instead of exiting with a
+ * stack trace. Problems are one line starting `pesuchat:`, with a hint on the next line when there is
  * something to do about them.
  *
  * @module
@@ -9,6 +9,10 @@
 
 import * as clack from "@clack/prompts";
 import process from "node:process";
+
+// Ctrl-D is "end of input": without this, node:readline under the prompt closes on it, takes the
+// terminal out of raw mode (so the next password typed echoes in clear) and the form waits forever.
+clack.updateSettings({ aliases: { "\x04": "cancel" } });
 
 /** Where prompts are drawn: the terminal (stdout) for the client, stderr for scripts. */
 export type PromptOutput = typeof process.stdout | typeof process.stderr;

@@ -16,7 +16,7 @@ import { canonicalUsername } from "../../protocol/username.ts";
 import { fullTime } from "./format.ts";
 import { ClientProblem } from "./problems.ts";
 import { askSecret } from "./prompts.ts";
-import { printable } from "./text_width.ts";
+import { textLines, textWidth } from "./text_width.ts";
 import { connectTrusting, trustQuestion } from "./trust.ts";
 
 /** Longest `--wait`, in seconds. */
@@ -170,6 +170,9 @@ export async function sendCommand(t: ScriptTarget, peer: string, text: string): 
   try {
     const to = canonicalUsername(peer);
     if (!to) throw new ChatError("no_such_user", `there is no user ${JSON.stringify(peer)}`);
+    if (to === client.username) {
+      throw new ChatError("bad_input", "that is you; send to someone else");
+    }
     await client.checkContact(to);
     const message = await client.send(to, text);
     await client.settle();
@@ -194,12 +197,18 @@ export async function sendCommand(t: ScriptTarget, peer: string, text: string): 
 /** One received message as `receive` prints it. */
 export function receivedLine(m: StoredMessage, json: boolean): string {
   if (json) return JSON.stringify({ from: m.peer, text: m.text, ts: m.ts, id: m.mid.toHex() });
-  return `${fullTime(m.ts)} ${m.peer}: ${printable(m.text).replace(/\r?\n/g, "\n  ")}`;
+  const prefix = `${fullTime(m.ts)} ${m.peer}: `;
+  // Continuation lines start under the first line's text, so a reader sees where a message ends.
+  return prefix + textLines(m.text).join("\n" + " ".repeat(textWidth(prefix)));
 }
 
 /**
  * Prints the messages waiting on the server, then waits for more until none has come for `wait`
- * seconds, and exits. Messages are acknowledged only after they are stored in the profile.
+ * seconds, and exits. What is printed comes from the profile, not from the connection: every
+ * incoming message not printed yet, whichever process stored it (a `send` or `connect` that was
+ * connected when it arrived included). Before the last pass it stops taking deliveries, so a
+ * message that arrives while it closes stays on the server for next time instead of being
+ * acknowledged and never printed.
  */
 export async function receiveCommand(
   t: ScriptTarget,
@@ -212,24 +221,32 @@ export async function receiveCommand(
   const client = await scriptLogin(t, (c) => {
     off = [
       c.on("message", (m) => {
-        if (m.outgoing) return;
-        write(receivedLine(m, o.json));
-        count++;
-        last = Date.now();
+        if (!m.outgoing) last = Date.now();
       }),
       c.on("notice", (_peer, text) => console.error(`pesuchat: ${text}`)),
       c.on("problem", (p) => console.error(`pesuchat: ${p}`)),
     ];
   });
+  const printNew = async () => {
+    for (const m of await client.unprinted()) {
+      write(receivedLine(m, o.json));
+      // After the write: a crash in between prints it again rather than never.
+      client.markPrinted(m.mid);
+      count++;
+    }
+  };
   try {
     last = Date.now();
     const start = last;
     const quiet = o.wait * 1000;
+    await printNew();
     // Bounded: ends after `wait` quiet seconds, or MAX_WAIT_SECONDS however busy it is.
     while (Date.now() - last < quiet && Date.now() - start < MAX_WAIT_SECONDS * 1000) {
       await new Promise((r) => setTimeout(r, Math.min(POLL_MS, quiet)));
+      await printNew();
     }
-    await client.settle();
+    await client.stopDeliveries();
+    await printNew();
     return count;
   } finally {
     for (const f of off) f();

@@ -1,12 +1,13 @@
 /**
- * Settings: verify a contact, change the password, back up now, log out, delete the account.
+ * Settings: verify a contact, change the password, backups (on with a new recovery key, now,
+ * off), log out, delete the account.
  * Each says what it did, or one line about why it could not.
  *
  * @module
  */
 
 import type { ChatClient } from "../chat.ts";
-import { newPassword } from "./account_forms.ts";
+import { askBackup, newPassword, showRecoveryKey } from "./account_forms.ts";
 import { safetyNumberRows } from "./chat_screen.ts";
 import { displayName } from "./format.ts";
 import { explain } from "./problems.ts";
@@ -19,14 +20,40 @@ export interface SettingsExit {
   notice?: string;
 }
 
-type Item = "verify" | "password" | "backup" | "logout" | "delete" | "back";
+type Item =
+  | "verify"
+  | "password"
+  | "backup"
+  | "backupOn"
+  | "backupOff"
+  | "logout"
+  | "delete"
+  | "back";
 
 /** The settings menu, once. */
 export async function settingsMenu(client: ChatClient): Promise<SettingsExit> {
+  const backups = await client.backupsOn();
   const item = await choose<Item>("Settings", [
     { value: "verify", label: "Verify a contact (compare safety numbers)" },
     { value: "password", label: "Change password" },
-    { value: "backup", label: "Back up now", hint: "encrypted; the server cannot read it" },
+    ...(backups
+      ? [
+        {
+          value: "backup" as const,
+          label: "Back up now",
+          hint: "sealed under your recovery key; the server cannot read it",
+        },
+        {
+          value: "backupOff" as const,
+          label: "Turn backups off",
+          hint: "deletes the server's copy",
+        },
+      ]
+      : [{
+        value: "backupOn" as const,
+        label: "Turn backups on",
+        hint: "shows a recovery key to write down",
+      }]),
     { value: "logout", label: "Log out" },
     { value: "delete", label: "Delete account" },
     { value: "back", label: "Back" },
@@ -43,7 +70,16 @@ export async function settingsMenu(client: ChatClient): Promise<SettingsExit> {
         return list(await changePassword(client));
       case "backup":
         await client.backupNow();
-        return list("backup uploaded, encrypted under your password");
+        return list("backup uploaded, sealed under your recovery key");
+      case "backupOn": {
+        if (!(await askBackup())) return list("backups stay off");
+        await showRecoveryKey(await client.enableBackups());
+        return list("backups are on; the first one is uploaded");
+      }
+      case "backupOff":
+        if (!(await confirm("Turn backups off and delete the server's copy?"))) return list();
+        await client.disableBackups();
+        return list("backups are off; the server's copy is deleted");
       case "logout":
         await client.logout();
         say.success("logged out; your chats stay on this computer, encrypted");

@@ -81,6 +81,9 @@ export const ESC = Object.freeze({
   clearScreen: "\x1b[2J\x1b[H",
   clearLine: "\x1b[2K",
   hideCursor: "\x1b[?25l",
+  /** Bracketed paste: the terminal marks pasted text, so its line breaks do not send it. */
+  pasteOn: "\x1b[?2004h",
+  pasteOff: "\x1b[?2004l",
   showCursor: "\x1b[?25h",
   moveTo: (row: number, col: number) => `\x1b[${row + 1};${col + 1}H`,
 });
@@ -108,4 +111,54 @@ export function frameText(
     out += ESC.moveTo(i, 0) + ESC.clearLine + on + r.text + off;
   });
   return out + ESC.moveTo(cursor.row, cursor.col) + ESC.showCursor;
+}
+
+/**
+ * Puts the terminal back as the shell expects it: cooked mode (echo on), the cursor shown, no
+ * bracketed paste. Safe to call at any time, on a terminal or not.
+ */
+export function restoreTerminal(): void {
+  try {
+    if (process.stdin.isTTY) process.stdin.setRawMode(false);
+  } catch {
+    // not a terminal any more (hung up)
+  }
+  try {
+    if (Deno.stdout.isTerminal()) {
+      Deno.stdout.writeSync(new TextEncoder().encode(ESC.pasteOff + ESC.showCursor));
+    }
+  } catch {
+    // the terminal is gone
+  }
+}
+
+const FATAL_SIGNALS: [Deno.Signal, number][] = [["SIGTERM", 15], ["SIGHUP", 1]];
+
+/**
+ * Until the returned function is called, a SIGTERM or SIGHUP restores the terminal before the
+ * process exits with 128 + the signal's number (as a shell reports it), instead of leaving the
+ * terminal without echo.
+ */
+export function guardTerminal(): () => void {
+  const listeners = FATAL_SIGNALS.map(([signal, n]) => {
+    const fn = () => {
+      restoreTerminal();
+      Deno.exit(128 + n);
+    };
+    try {
+      Deno.addSignalListener(signal, fn);
+    } catch {
+      // no such signal here (Windows)
+    }
+    return [signal, fn] as const;
+  });
+  return () => {
+    for (const [signal, fn] of listeners) {
+      try {
+        Deno.removeSignalListener(signal, fn);
+      } catch {
+        // never added
+      }
+    }
+  };
 }

@@ -49,6 +49,11 @@ export function printable(text: string): string {
   return text.replace(/\t/g, " ").replace(UNSAFE, "\uFFFD");
 }
 
+/** The lines of a message, each made printable (a line break is a new line, never `\uFFFD`). */
+export function textLines(text: string): string[] {
+  return text.split(/\r\n|\r|\n/).map(printable);
+}
+
 /** `text` cut to at most `width` columns, ending in `…` when something was cut. */
 export function truncate(text: string, width: number): string {
   if (width <= 0) return "";

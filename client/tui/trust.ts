@@ -24,15 +24,18 @@ export function trustQuestion(
   return async (fingerprint) => {
     say.info(
       [
-        `first contact with ${server}; its key fingerprint is`,
-        `  ${fingerprint}`,
-        "compare it with the fingerprint the server's operator gave you",
-        "('pesuchat server run' prints it). If they are the same, trust it:",
+        `first contact with ${server}: compare its key fingerprint with the one the server's`,
+        "operator gave you ('pesuchat server run' prints it). If they are the same, trust it:",
         `it will be remembered in ${knownHosts}`,
       ].join("\n"),
       output,
     );
-    return (await confirm("Trust this server and remember its key?", { output })) ?? false;
+    // The fingerprint is part of the question, so even a small terminal that scrolls the lines
+    // above away shows it next to the question it belongs to.
+    return (await confirm(
+      `Trust this server and remember its key?\n${server} ${fingerprint}`,
+      { output },
+    )) ?? false;
   };
 }
 

@@ -85,9 +85,22 @@ export interface ActiveState extends BaseState {
    * half (a fresh DHs, KDF_RK with the peer's new key) waits for our next message.
    */
   readonly sending: SymmetricChain | null;
+  /**
+   * While `sending` is null in memory: that sending half, already under way since the receive
+   * (started beside the decryption, as version 1 does its whole step). Never stored: a state
+   * restored from bytes derives it when it sends, with a ratchet key of its own.
+   */
+  readonly upcoming?: Promise<SendingHalf> | null;
   /** PN: the length of our previous sending chain, sent in every header of this one. */
   readonly previousCounter: number;
   readonly receiving: ReceiverChain | null;
+}
+
+/** The sending half of a DH ratchet step: our new ratchet key, the root key and chain after it. */
+export interface SendingHalf {
+  readonly ratchetKey: RatchetKeyPair;
+  readonly rootKey: RootKey;
+  readonly chain: SymmetricChain;
 }
 
 /** A Double Ratchet state. */
@@ -230,24 +243,37 @@ export async function ratchetEncrypt(
  */
 async function sendingHalf(state: ActiveState, options: RatchetOptions): Promise<ActiveState> {
   if (!state.receiving) throw new HandshakeError("wrong_turn", "no peer ratchet key to send to");
-  const ratchetKey = await RatchetKeyPair.generate(options.ratchetKeysForVectorsOnly);
-  const next = await startChain(
+  const half = await (state.upcoming ?? startSendingHalf(
     state.rootKey,
-    await dhFor(state.version, ratchetKey, state.receiving.ratchetKey),
+    state.receiving.ratchetKey,
     state.version,
-  );
+    RatchetKeyPair.generate(options.ratchetKeysForVectorsOnly),
+  ));
   return {
     kind: "active",
     version: state.version,
     ad: state.ad,
-    rootKey: next.rootKey,
-    ratchetKey,
+    rootKey: half.rootKey,
+    ratchetKey: half.ratchetKey,
     skipped: state.skipped,
     steps: state.steps,
-    sending: next.chain,
+    sending: half.chain,
     previousCounter: state.previousCounter,
     receiving: state.receiving,
   };
+}
+
+/** A fresh DHs (being made as `newKey`), then KDF_RK(rootKey, DH(DHs, theirKey)). */
+async function startSendingHalf(
+  rootKey: RootKey,
+  theirKey: Uint8Array,
+  version: RatchetVersion,
+  newKey: Promise<RatchetKeyPair>,
+): Promise<SendingHalf> {
+  const ratchetKey = await newKey;
+  const next = await startChain(rootKey, await dhFor(version, ratchetKey, theirKey), version);
+  // Version 1 derives only the first sending key ahead: see ratchetEncrypt on prefetching.
+  return { ratchetKey, rootKey: next.rootKey, chain: await next.chain.prefetched(1) };
 }
 
 /** An active state like `s` with the parts a message changes replaced; no spread, one shape. */
@@ -269,6 +295,7 @@ function active(
     sending,
     previousCounter: s.previousCounter,
     receiving,
+    upcoming: sending === null ? s.upcoming : null,
   };
 }
 
@@ -379,8 +406,16 @@ async function dhRatchetStep(
     : 0;
 
   if (version === 2) {
-    // The receiving half only; the sending half waits for our next message (sendingHalf).
+    // The receiving half; the sending half is kept for our next message (sendingHalf). In a
+    // conversation (we had a receiving chain, so we have sent and been answered) it is started
+    // now, beside the decryption, so a reply does not wait for it; a responder's first message
+    // starts nothing, as it may never answer.
+    const speculate = state.kind === "active" && state.receiving !== null;
+    const newKey = speculate ? RatchetKeyPair.generate(options.ratchetKeysForVectorsOnly) : null;
+    newKey?.catch(() => {}); // awaited through `upcoming`; this keeps a failure from going unhandled
     const r = await startChain(state.rootKey, await dhFor(2, state.ratchetKey, theirKey), 2);
+    const upcoming = newKey ? startSendingHalf(r.rootKey, theirKey, 2, newKey) : null;
+    upcoming?.catch(() => {}); // the same
     const { key, passed, rest } = await r.chain.seek(header.counter);
     const [plaintext, passedOld, chain] = await Promise.all([
       key.open(m.ciphertext, m.ad, m.nonce),
@@ -403,6 +438,7 @@ async function dhRatchetStep(
         sending: null,
         previousCounter,
         receiving: new ReceiverChain(theirKey, chain),
+        upcoming,
       },
       plaintext,
     };
@@ -431,6 +467,7 @@ async function dhRatchetStep(
     // Version 1 derives only the first sending key ahead: see ratchetEncrypt on prefetching.
     return { rootKey: next.rootKey, chain: await next.chain.prefetched(1) };
   });
+  sending.catch(() => {}); // awaited below; this keeps an early failure from going unhandled
   const [passedOld, open, send] = await Promise.all([oldKeys, opened, sending]);
   const skipped = state.skipped
     .add(old?.ratchetKey ?? theirKey, passedOld, steps)

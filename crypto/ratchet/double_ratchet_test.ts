@@ -13,7 +13,7 @@ import {
   type RatchetState,
 } from "./double_ratchet.ts";
 import { HEADER_BYTES, HEADER_BYTES_V2, type RatchetVersion } from "./message.ts";
-import { serializeRatchet } from "./serialize.ts";
+import { deserializeRatchet, serializeRatchet } from "./serialize.ts";
 import { MAX_SKIPPED_KEYS, SKIPPED_KEY_MAX_STEPS } from "./skipped_keys.ts";
 
 const decryptError = (code: string) => (e: unknown) => e instanceof DecryptError && e.code === code;
@@ -277,4 +277,32 @@ Deno.test("a session keeps its ratchet version and refuses messages of the other
   const relabelled = m2.slice();
   relabelled[0] = 1;
   await assert.rejects(ratchetDecrypt(v2.bob, relabelled), DecryptError);
+});
+
+Deno.test("version 2 defers a DH step's sending half: a first message draws no ratchet key", async () => {
+  const { alice, bob } = await pair(2);
+  let drawn = 0;
+  const options = {
+    ratchetKeysForVectorsOnly: () => {
+      drawn++;
+      return X25519KeyPair.generate();
+    },
+  };
+  const first = await ratchetEncrypt(alice, utf8("hi"));
+  const b = (await ratchetDecrypt(bob, first.message, options)).state;
+  assert.equal(drawn, 0, "a responder that only reads makes no key");
+  assert.equal(b.sending, null);
+  // Restored from bytes, the pending half is taken at the send, with a key of its own.
+  const restored = deserializeRatchet(serializeRatchet(b));
+  const reply = await ratchetEncrypt(restored, utf8("hello"), options);
+  assert.equal(drawn, 1);
+  assert.notEqual(reply.state.sending, null);
+  const a = (await ratchetDecrypt(first.state, reply.message)).state;
+  // In a conversation the next step's half is started on receipt, and used by the reply.
+  const again = await ratchetEncrypt(a, utf8("again"));
+  const b2 = (await ratchetDecrypt(reply.state, again.message, options)).state;
+  assert.equal(drawn, 2, "started beside the decryption");
+  const answer = await ratchetEncrypt(b2, utf8("answer"), options);
+  assert.equal(drawn, 2, "the reply used it");
+  assert.equal(fromUtf8((await ratchetDecrypt(again.state, answer.message)).plaintext), "answer");
 });

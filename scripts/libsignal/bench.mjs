@@ -1,7 +1,7 @@
 // Signal's native libsignal (Node), run by scripts/bench_crypto.ts so pesuchat's figures sit beside
 // it from the same run, interleaved. Not part of pesuchat. Reads one JSON request a line on stdin,
 // {"case": "session_setup" | "ratchet_one_way" | "ratchet_ping_pong", "seconds": s}, and answers
-// {"count": n, "seconds": t} a line. The workloads match bench_crypto.ts: 256-byte messages, a fresh
+// {"count": n, "seconds": t, "cpuSeconds": c} a line (c: the process's CPU time, all threads). The workloads match bench_crypto.ts: 256-byte messages, a fresh
 // bundle (signed, one-time and ML-KEM prekey) per setup, and sessions kept live in memory with
 // the record serialised on every save, as a client that persists its state must.
 import * as SignalClient from "@signalapp/libsignal-client";
@@ -263,6 +263,7 @@ async function measure(name, seconds) {
     for (let i = 0; i < WARMUP_ITERATIONS; i++) await step(name, i);
     state.warm.add(name);
   }
+  const cpu = process.cpuUsage();
   const start = performance.now();
   const deadline = start + seconds * 1000;
   let count = 0;
@@ -274,7 +275,12 @@ async function measure(name, seconds) {
   ) {
     await step(name, count++);
   }
-  return { count, seconds: (performance.now() - start) / 1000 };
+  const used = process.cpuUsage(cpu);
+  return {
+    count,
+    seconds: (performance.now() - start) / 1000,
+    cpuSeconds: (used.user + used.system) / 1e6,
+  };
 }
 
 for await (const line of createInterface({ input: process.stdin })) {

@@ -27,10 +27,11 @@ export async function tempProfile(): Promise<Profile> {
   return new Profile(await Deno.makeTempDir({ prefix: "pesuchat_profile_" }));
 }
 
-/** Connects a chat client to `t` (a test server or a cluster node), trusting its key. */
+/** Connects a chat client to `t` (a test server or a cluster node), trusting its key, on `clock`. */
 export async function connectChat(
   t: Pick<TestServer, "port"> & { server: { fingerprint: string } },
   profile?: Profile,
+  clock?: () => number,
 ): Promise<TestChat> {
   const p = profile ?? await tempProfile();
   const client = await ChatClient.connect({
@@ -38,6 +39,7 @@ export async function connectChat(
     port: t.port,
     profile: p,
     trust: t.server.fingerprint,
+    ...(clock ? { clock } : {}),
   });
   const received: StoredMessage[] = [];
   const problems: string[] = [];
@@ -78,4 +80,17 @@ export async function eventually(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/** A profile folder with an account on `t` (full name: the username in capitals). */
+export async function accountProfile(
+  t: TestServer,
+  username: string,
+  password: string,
+): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "pesuchat_cli_profile_" });
+  const c = await connectChat(t, new Profile(dir));
+  await c.client.signup({ fullName: username.toUpperCase(), username, password });
+  await c.client.close();
+  return dir;
 }

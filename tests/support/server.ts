@@ -8,6 +8,8 @@
 import { randomBytes, X25519KeyPair } from "../../crypto/mod.ts";
 import { ServerConnection } from "../../client/connection.ts";
 import type { Deliver } from "../../protocol/messages.ts";
+import net from "node:net";
+import type { ByteStream } from "../../protocol/framing.ts";
 import { openStore, type StoreOptions } from "../../sql/mod.ts";
 import type { PrekeySet, Store } from "../../sql/store.ts";
 import { newSecrets } from "../../server/keystore.ts";
@@ -31,7 +33,23 @@ export async function startTestServer(
   limits?: Partial<ServerLimits>,
   storeOptions?: StoreOptions,
 ): Promise<TestServer> {
-  const db = await freshDatabase(kind);
+  return serveDatabase(await freshDatabase(kind), limits, storeOptions);
+}
+
+/**
+ * Stops `t`'s server (its database stays) and starts a new one on the same database, as a
+ * restart or another node would: nothing carries over but what the database holds.
+ */
+export async function restartTestServer(t: TestServer): Promise<TestServer> {
+  await t.server.shutdown();
+  return serveDatabase(t.db);
+}
+
+async function serveDatabase(
+  db: FreshDatabase,
+  limits?: Partial<ServerLimits>,
+  storeOptions?: StoreOptions,
+): Promise<TestServer> {
   const store = await openStore(db.location, storeOptions);
   await store.migrate();
   const log: string[] = [];
@@ -102,6 +120,60 @@ export async function rawClient(
   };
 }
 
+/**
+ * A raw client whose TCP connection comes from another loopback address (`127.0.0.2`, …), as
+ * a client on another machine would: node:net can bind the local end, Deno.connect cannot.
+ */
+export async function rawClientFrom(port: number, localAddress: string): Promise<RawClient> {
+  const socket = net.connect({ host: "127.0.0.1", port, localAddress });
+  await new Promise<void>((resolve, reject) => {
+    socket.once("connect", resolve);
+    socket.once("error", reject);
+  });
+  const chunks: Uint8Array[] = [];
+  let ended = false;
+  let wake = () => {};
+  socket.on("data", (d: Uint8Array) => {
+    chunks.push(new Uint8Array(d));
+    wake();
+  });
+  socket.on("close", () => {
+    ended = true;
+    wake();
+  });
+  const stream: ByteStream = {
+    async read(p) {
+      while (chunks.length === 0 && !ended) await new Promise<void>((r) => (wake = r));
+      const head = chunks[0];
+      if (!head) return null;
+      const n = Math.min(p.length, head.length);
+      p.set(head.subarray(0, n));
+      if (n === head.length) chunks.shift();
+      else chunks[0] = head.subarray(n);
+      return n;
+    },
+    write(p) {
+      return new Promise((resolve, reject) =>
+        socket.write(p, (e?: Error | null) => (e ? reject(e) : resolve(p.length)))
+      );
+    },
+    close() {
+      socket.destroy();
+    },
+  };
+  const key = await X25519KeyPair.generate();
+  const deliveries: Deliver[] = [];
+  const conn = await ServerConnection.over(stream, { staticKey: key });
+  return {
+    conn,
+    deviceKey: key,
+    deliveries,
+    waitFor() {
+      return Promise.reject(new Error("rawClientFrom() records no deliveries"));
+    },
+  };
+}
+
 /** Public keys shaped like real ones; the server stores them without reading them. */
 export function fakePrekeys(oneTime = 5, kyber = 3): PrekeySet {
   let id = 1;
@@ -130,7 +202,7 @@ export async function signUp(
     fullName,
     authKey,
     salt: randomBytes(16),
-    kdf: { memoryKiB: 19456, passes: 2, parallelism: 1 },
+    kdf: { memoryKiB: 65536, passes: 3, parallelism: 4 },
     identity: randomBytes(129),
     prekeys: fakePrekeys(),
   });

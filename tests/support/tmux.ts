@@ -53,8 +53,10 @@ export class TmuxClient {
     const dir = await Deno.makeTempDir({ prefix: "pesuchat_tmux_" });
     const socket = `${dir}/sock`;
     const program = o.program ?? [Deno.execPath(), "run", "-A", MAIN];
+    // After the program: its exit code, then the terminal's echo and line modes as the shell
+    // finds them ("[tty echo icanon]" when the program put the terminal back).
     const command = [...program, ...o.args].map(shellQuote).join(" ") +
-      `; echo "[exit $?]"; sleep 600`;
+      `; echo "[exit $?]"; echo "[tty $(stty -a | tr ' ' '\\n' | grep -xE -- '-?(echo|icanon)' | tr '\\n' ' ')]"; sleep 600`;
     const env = { NO_COLOR: "1", TERM: "xterm-256color", ...o.env };
     await tmux(
       socket,
@@ -82,6 +84,26 @@ export class TmuxClient {
     await tmux(this.socket, "send-keys", "-t", "pesuchat", "-l", text);
   }
 
+  /** Pastes `text` as a terminal does when the program asked for bracketed paste. */
+  async paste(text: string): Promise<void> {
+    await tmux(this.socket, "set-buffer", "-b", "t", "--", text);
+    await tmux(this.socket, "paste-buffer", "-p", "-d", "-b", "t", "-t", "pesuchat");
+  }
+
+  /** Resizes the pane (and the window) to `columns` × `rows`. */
+  async resize(columns: number, rows: number): Promise<void> {
+    await tmux(
+      this.socket,
+      "resize-window",
+      "-t",
+      "pesuchat",
+      "-x",
+      String(columns),
+      "-y",
+      String(rows),
+    );
+  }
+
   /** Types `text` and presses Enter. */
   async line(text: string): Promise<void> {
     await this.type(text);
@@ -102,10 +124,18 @@ export class TmuxClient {
     return (await this.screen()).split("\n");
   }
 
-  /** Waits until the screen matches `pattern`; returns the screen. Throws with the screen on timeout. */
-  async waitFor(pattern: RegExp | string, timeoutMs = SCREEN_TIMEOUT_MS): Promise<string> {
+  /** Waits until the screen matches `pattern` (or the test says yes); returns the screen. Throws with the screen on timeout. */
+  async waitFor(
+    pattern: RegExp | string | ((screen: string) => boolean),
+    timeoutMs = SCREEN_TIMEOUT_MS,
+  ): Promise<string> {
     const deadline = Date.now() + timeoutMs;
-    const test = (s: string) => typeof pattern === "string" ? s.includes(pattern) : pattern.test(s);
+    const test = (s: string) =>
+      typeof pattern === "string"
+        ? s.includes(pattern)
+        : typeof pattern === "function"
+        ? pattern(s)
+        : pattern.test(s);
     let last = "";
     while (Date.now() < deadline) {
       last = await this.screen();
@@ -129,6 +159,12 @@ export class TmuxClient {
   async exitCode(timeoutMs = SCREEN_TIMEOUT_MS): Promise<number> {
     const screen = await this.waitFor(/\[exit \d+\]/, timeoutMs);
     return Number(screen.match(/\[exit (\d+)\]/)![1]);
+  }
+
+  /** After the program ended: the terminal's modes as the shell found them, e.g. "icanon echo". */
+  async ttyModes(timeoutMs = SCREEN_TIMEOUT_MS): Promise<string> {
+    const screen = await this.waitFor(/\[tty [^\]]*\]/, timeoutMs);
+    return screen.match(/\[tty ([^\]]*)\]/)![1]!.trim();
   }
 
   /** Kills the tmux server (and with it the program) and removes its folder. */
