@@ -59,6 +59,8 @@ for (const kind of BUS_KINDS) {
           await bob.prompt(prompt!);
           await bob.line(answer!);
         }
+        await bob.prompt("Keep an encrypted backup");
+        await bob.keys("Enter"); // no backup
         await bob.waitFor("Chats");
         await bob.keys("Enter");
         await bob.prompt("Chat with (username)");
