@@ -220,6 +220,12 @@ export class ChatClient {
   // ---------------------------------------------------------------------------------------------
   // Accounts
 
+  /** Who may sign up on this server, as it said in the handshake: open, token or closed. */
+  get registration(): "open" | "token" | "closed" {
+    const r = (this.#conn.serverInfo as { registration?: unknown }).registration;
+    return r === "token" || r === "closed" ? r : "open";
+  }
+
   /**
    * Creates an account on the server and a local profile for it; logs in. With `backup`, a
    * recovery key is made and returned (shown to the user once) and encrypted backups go to the
@@ -232,6 +238,8 @@ export class ChatClient {
       username: string;
       password: string;
       backup?: boolean;
+      /** The operator's one-time invite token, on a server whose registration is "token". */
+      invite?: string;
       /** @internal Only tests choose: accounts as older versions made them. */
       kdf?: KdfParams;
     },
@@ -268,6 +276,7 @@ export class ChatClient {
         kdf,
         identity: identity.publicIdentity.encode(),
         prekeys: set,
+        ...(o.invite ? { invite: o.invite.trim() } : {}),
       }));
       store.setMeta("username", username);
       store.setMeta("server", this.serverId);

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
 import { type Address, parseAddresses } from "./servers.ts";
 import { Profile, profileDir } from "./profile.ts";
 import { runConnect } from "./tui/app.ts";
@@ -25,7 +25,7 @@ const COMMON_FLAGS =
   --profile DIR          the profile folder (default $PESUCHAT_HOME or ~/.pesuchat)
   --trust FINGERPRINT    trust this server key on first contact without asking`;
 
-const HELP: Record<ClientCommandName, string> = {
+export const HELP: Record<ClientCommandName, string> = {
   connect: `usage: pesuchat connect HOST:PORT[,HOST:PORT…] [flags]
 
 Opens the chat client: sign up or log in, the chat list, chats.
@@ -80,21 +80,22 @@ export function parseWait(v: string | undefined): number {
   return n;
 }
 
+/** The flags of a client command. */
+export function clientOptions(command: ClientCommandName): ParseArgsOptionsConfig {
+  return {
+    profile: { type: "string" },
+    trust: { type: "string" },
+    help: { type: "boolean", short: "h" },
+    ...(command === "connect" ? {} : { user: { type: "string" } }),
+    ...(command === "receive" ? { json: { type: "boolean" }, wait: { type: "string" } } : {}),
+  };
+}
+
 /** Parses the arguments after the command name; throws {@linkcode UsageError}. */
 export function parseClientArgs(command: ClientCommandName, args: string[]): ClientArgs {
   let parsed;
   try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        profile: { type: "string" },
-        trust: { type: "string" },
-        help: { type: "boolean", short: "h" },
-        ...(command === "connect" ? {} : { user: { type: "string" } }),
-        ...(command === "receive" ? { json: { type: "boolean" }, wait: { type: "string" } } : {}),
-      },
-    });
+    parsed = parseArgs({ args, allowPositionals: true, options: clientOptions(command) });
   } catch (e) {
     throw new UsageError((e as Error).message.split("\n")[0]!, `see 'pesuchat ${command} --help'`);
   }
@@ -195,8 +196,19 @@ export function report(e: unknown, write: (line: string) => void = console.error
 
 /** Runs `pesuchat <command> args`; returns the exit code. */
 export async function clientCommand(command: ClientCommandName, args: string[]): Promise<number> {
+  let parsed: ClientArgs;
   try {
-    return await run(parseClientArgs(command, args));
+    parsed = parseClientArgs(command, args);
+  } catch (e) {
+    if (!(e instanceof UsageError)) return report(e);
+    // A wrong command line: what is wrong, then the command's usage, as every command does.
+    console.error(`pesuchat: ${e.message}`);
+    console.error("");
+    console.error(HELP[command]);
+    return 2;
+  }
+  try {
+    return await run(parsed);
   } catch (e) {
     return report(e);
   }

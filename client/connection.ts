@@ -60,7 +60,7 @@ export class ServerConnection {
   onDeliver: (d: Deliver) => void;
   onClose: (reason: CloseReason) => void;
   /** What the server said about itself in the handshake. */
-  readonly serverInfo: { server?: string; version?: string };
+  readonly serverInfo: { server?: string; version?: string; registration?: string };
 
   private constructor(
     channel: SecureChannel,
@@ -79,7 +79,12 @@ export class ServerConnection {
     const timeout = o.timeoutMs ?? CONNECT_TIMEOUT_MS;
     let conn: Deno.TcpConn | null = null;
     let connectTimer: ReturnType<typeof setTimeout> | undefined;
+    const silent = () =>
+      new ProtocolError("timeout", `no answer from ${hostname}:${port} in ${timeout / 1000} s`);
+    let timedOut = false;
     const timer = setTimeout(() => {
+      // A port that accepts and never answers: the handshake's read is cut short here.
+      timedOut = true;
       try {
         conn?.close();
       } catch {
@@ -91,16 +96,7 @@ export class ServerConnection {
         Deno.connect({ hostname, port, transport: "tcp" }),
         new Promise<never>((_, reject) => {
           // Cleared below: a pending timer would keep a finished command alive until it fires.
-          connectTimer = setTimeout(
-            () =>
-              reject(
-                new ProtocolError(
-                  "timeout",
-                  `no answer from ${hostname}:${port} in ${timeout / 1000} s`,
-                ),
-              ),
-            timeout,
-          );
+          connectTimer = setTimeout(() => reject(silent()), timeout);
         }),
       ]);
       conn.setNoDelay(true);
@@ -111,7 +107,7 @@ export class ServerConnection {
       } catch {
         // closed already
       }
-      throw e;
+      throw timedOut ? silent() : e;
     } finally {
       clearTimeout(timer);
       clearTimeout(connectTimer);

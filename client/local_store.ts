@@ -67,6 +67,8 @@ CREATE TABLE IF NOT EXISTS sessions (username TEXT PRIMARY KEY, sealed BLOB NOT 
   version INTEGER NOT NULL DEFAULT 0) STRICT;
 CREATE TABLE IF NOT EXISTS base_keys (base_key BLOB PRIMARY KEY, signed_prekey_id INTEGER NOT NULL,
   at INTEGER NOT NULL) STRICT;
+CREATE TABLE IF NOT EXISTS prekey_envelopes (digest BLOB PRIMARY KEY,
+  signed_prekey_id INTEGER NOT NULL, at INTEGER NOT NULL) STRICT;
 CREATE TABLE IF NOT EXISTS messages (seq INTEGER PRIMARY KEY AUTOINCREMENT, mid BLOB NOT NULL UNIQUE,
   peer TEXT NOT NULL, outgoing INTEGER NOT NULL, ts INTEGER NOT NULL, state INTEGER NOT NULL,
   sealed BLOB NOT NULL) STRICT;
@@ -357,6 +359,19 @@ export class LocalStore {
    */
   forgetBaseKeys(signedPrekeyId: number): void {
     this.#stmt("DELETE FROM base_keys WHERE signed_prekey_id = ?").run(signedPrekeyId);
+    this.#stmt("DELETE FROM prekey_envelopes WHERE signed_prekey_id = ?").run(signedPrekeyId);
+  }
+
+  /** True when a prekey envelope with this SHA-256 digest was opened here before. */
+  prekeyEnvelopeSeen(digest: Uint8Array): boolean {
+    return this.#stmt("SELECT 1 FROM prekey_envelopes WHERE digest = ?").get(digest) !== undefined;
+  }
+
+  /** Remembers an opened prekey envelope's digest, in the transaction that stores it. */
+  rememberPrekeyEnvelope(digest: Uint8Array, signedPrekeyId: number): void {
+    this.#stmt(
+      "INSERT OR IGNORE INTO prekey_envelopes (digest, signed_prekey_id, at) VALUES (?, ?, ?)",
+    ).run(digest, signedPrekeyId, Date.now());
   }
 
   // -- messages --------------------------------------------------------------------------------

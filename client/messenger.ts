@@ -21,6 +21,7 @@ import {
   safetyNumber,
   Session,
   SessionRecord,
+  sha256,
 } from "../crypto/mod.ts";
 import type { Deliver, RequestOf, RequestType, ResultOf } from "../protocol/messages.ts";
 import { canonicalUsername } from "../protocol/username.ts";
@@ -482,14 +483,6 @@ export class Messenger {
    */
   async #open(d: Deliver, record: SessionRecord): Promise<StepResult<Received>> {
     const s = this.store;
-    const isReplayedStart = (body: Uint8Array) => {
-      try {
-        const init = envelopeInitiation(body);
-        return init !== null && s.baseKeySeen(init.baseKey);
-      } catch {
-        return false;
-      }
-    };
     const peer = d.from;
     if (s.hasMessage(d.mid) || s.wasSeen(d.mid)) return { record: null, result: { kind: "known" } };
     const refuse = (why: string, next: SessionRecord | null): StepResult<Received> => ({
@@ -504,28 +497,32 @@ export class Messenger {
         record.current && !record.retired ? record.retire() : null,
       );
     const repeated = refuse(`a repeated message from ${peer} was ignored`, null);
+    // A first message the server sends again under a new id is byte for byte one read before:
+    // refused as a repeat, with no repair (which would give up the live session).
+    let start: { baseKey: Uint8Array; signedPrekeyId: number } | null = null;
+    try {
+      start = envelopeInitiation(d.body);
+    } catch (e) {
+      return undecryptable(e);
+    }
+    const digest = start ? await sha256(d.body) : null;
+    if (digest && s.prekeyEnvelopeSeen(digest)) return repeated;
+    const remember = () => {
+      if (digest) s.rememberPrekeyEnvelope(digest, start!.signedPrekeyId);
+    };
     let plaintext: Uint8Array;
     let next: SessionRecord;
     let fresh: Session | null = null;
-    let write: () => void = () => {};
+    let write: () => void = remember;
     try {
       ({ plaintext, record: next } = await record.decrypt(d.body));
     } catch (e) {
       if (!(e instanceof RecordOpenError)) return undecryptable(e);
       if (e.reason === "duplicate") return repeated;
-      if (e.reason === "undecryptable") {
-        // A first message of a session accepted here before, that no longer opens: a replay
-        // after the ratchet moved on (its old chain is gone). Repairing would let a replaying
-        // server reset sessions at will.
-        return isReplayedStart(d.body) ? repeated : undecryptable(e);
-      }
-      // A prekey envelope no session here started from: a new session, unless it is a replay.
-      let init: { baseKey: Uint8Array; signedPrekeyId: number };
-      try {
-        init = envelopeInitiation(d.body)!;
-      } catch (e) {
-        return undecryptable(e);
-      }
+      if (e.reason === "undecryptable") return undecryptable(e);
+      // A prekey envelope no session here started from: a new session, unless its base key
+      // started one before (a replay of a message not seen yet, or one whose session is gone).
+      const init = start!;
       if (s.baseKeySeen(init.baseKey)) return repeated;
       let r: Awaited<ReturnType<typeof Session.respond>>;
       try {
@@ -546,6 +543,7 @@ export class Messenger {
         // The base key and the one-time prekeys go in the transaction that stores the message:
         // never consumed without it, never replayable once it is stored.
         if (!s.rememberBaseKey(init.baseKey, init.signedPrekeyId)) throw new StepConflict();
+        remember();
         this.prekeys.consume(r.consumed);
       };
     }

@@ -5,6 +5,8 @@ import {
   ClientPrekeys,
   KYBER_BATCH,
   KYBER_LOW,
+  LAST_RESORT_KEEP_MS,
+  LAST_RESORT_ROTATE_MS,
   ONE_TIME_BATCH,
   ONE_TIME_LOW,
   SIGNED_PREKEY_KEEP_MS,
@@ -55,6 +57,29 @@ Deno.test("ClientPrekeys.rotateIfDue() replaces the signed prekey on schedule an
   assert.equal(await p.signedPrekey(set.signedPrekey.id), null);
   assert.ok(p.store.listPrekeys(PrekeyKind.signed).length >= 1);
   p.store.close();
+});
+
+Deno.test("ClientPrekeys.rotateIfDue() replaces the last-resort ML-KEM key at LAST_RESORT_ROTATE_MS, keeps it LAST_RESORT_KEEP_MS", async () => {
+  let now = 1_000_000_000_000;
+  const dir = await Deno.makeTempDir({ prefix: "pesuchat_prekeys_" });
+  const store = LocalStore.open(`${dir}/local.db`);
+  store.unlock(await AccountKey.generate());
+  const p = new ClientPrekeys(store, await IdentityKeyPair.generate(), () => now);
+  const set = await p.initialSet();
+  const old = set.kyberLastResort.id;
+  now += LAST_RESORT_ROTATE_MS - 1;
+  assert.equal((await p.rotateIfDue())?.kyberLastResort, undefined, "N-1: not yet");
+  now += 1;
+  const rotated = await p.rotateIfDue();
+  assert.ok(rotated?.kyberLastResort && rotated.kyberLastResort.id !== old, "N: replaced");
+  assert.equal((await p.kyberPrekey(rotated.kyberLastResort.id))?.lastResort, true);
+  now += LAST_RESORT_KEEP_MS;
+  await p.rotateIfDue();
+  assert.ok(await p.kyberPrekey(old), "kept for LAST_RESORT_KEEP_MS after it was replaced");
+  now += 1;
+  await p.rotateIfDue();
+  assert.equal(await p.kyberPrekey(old), null, "and gone one moment later");
+  store.close();
 });
 
 Deno.test("ClientPrekeys.consume() deletes used one-time keys but never the last-resort key", async () => {

@@ -7,12 +7,15 @@ import {
   checkKdfParams,
   DEFAULT_KDF_PARAMS,
   derivePasswordKeys,
+  KDF_FLOOR,
   KDF_MAX_MEMORY_KIB,
   KDF_MAX_PARALLELISM,
   KDF_MAX_PASSES,
   KDF_MIN_MEMORY_KIB,
   KDF_MIN_PASSES,
   type KdfParams,
+  LEGACY_KDF_PARAMS,
+  meetsKdfFloor,
   newSalt,
   openBlob,
   PasswordError,
@@ -108,6 +111,15 @@ Deno.test("checkKdfParams() bounds memory at N and N+1 both ways", () => {
   assert.throws(() => checkKdfParams(p(KDF_MAX_MEMORY_KIB + 1)), outOfBounds);
   checkKdfParams(p(KDF_MIN_MEMORY_KIB));
   assert.throws(() => checkKdfParams(p(KDF_MIN_MEMORY_KIB - 1)), outOfBounds);
+});
+
+Deno.test("meetsKdfFloor() takes KDF_FLOOR's memory and passes and refuses one less of either", () => {
+  const p = (over: Partial<KdfParams>): KdfParams => ({ ...DEFAULT_KDF_PARAMS, ...over });
+  assert.equal(meetsKdfFloor(p(KDF_FLOOR)), true);
+  assert.equal(meetsKdfFloor(p({ memoryKiB: KDF_FLOOR.memoryKiB - 1 })), false);
+  assert.equal(meetsKdfFloor(p({ passes: KDF_FLOOR.passes - 1 })), false);
+  assert.equal(meetsKdfFloor(LEGACY_KDF_PARAMS), false);
+  assert.deepEqual(DEFAULT_KDF_PARAMS, { memoryKiB: 65536, passes: 3, parallelism: 4 });
 });
 
 Deno.test("checkKdfParams() bounds passes and parallelism at N and N+1", () => {

@@ -16,6 +16,8 @@ export type ProtocolErrorCode =
   | "not_allowed" // a request not allowed in this state (e.g. send before login)
   | "rate_limited" // too many requests or failed logins
   | "bad_credentials" // wrong username or password
+  | "registration_closed" // the server takes no new sign-ups
+  | "invite_required" // sign-up needs a valid invite token from the operator
   | "username_taken"
   | "invalid_username"
   | "no_such_user"
@@ -24,6 +26,7 @@ export type ProtocolErrorCode =
   | "no_prekeys" // the recipient has no bundle to hand out
   | "server_busy" // the server is at a connection or handshake limit
   | "unavailable" // the server's database is unreachable; try again
+  | "not_reading" // the peer left too many replies unread; the connection is closed
   | "closed" // the connection is closed
   | "timeout" // the peer did not answer in time
   | "internal"; // a server fault; details are in the server's log

@@ -67,6 +67,25 @@ export const MAX_FAILED_LOGINS_PER_ADDRESS = 20;
 export const LOGIN_WINDOW_MS = 10 * 60_000;
 export const LOGIN_LOCKOUT_MS = 30_000;
 
+/**
+ * Unwritten bytes queued on one connection. Past it the peer is not reading and the connection is
+ * closed; it holds the largest reply (a backup in JSON) and a full window of deliveries' worth of
+ * headroom, so a slow but live client is never cut off.
+ */
+export const MAX_UNSENT_BYTES = 32 * 1024 * 1024;
+/** Above this many unwritten bytes the server stops reading a connection's requests and stops
+ * pushing it deliveries until its replies drain. */
+export const PAUSE_READING_BYTES = 1024 * 1024;
+/** A connection whose peer takes none of its pending replies for this long is closed. */
+export const WRITE_STALL_TIMEOUT_MS = 60_000;
+/** Requests of one connection being handled at once (sends excepted: they are chained); the
+ * server reads no further request until one finishes. */
+export const MAX_REQUESTS_IN_FLIGHT = 8;
+
+/** Sign-ups accepted from one address (IPv6: one /64) in SIGNUP_WINDOW_MS. */
+export const MAX_SIGNUPS_PER_ADDRESS = 5;
+export const SIGNUP_WINDOW_MS = 60 * 60_000;
+
 /** Requests a client may have outstanding before `request()` waits. */
 export const MAX_OUTSTANDING_REQUESTS = 1000;
 /** A request with no reply in this time fails with "timeout". */

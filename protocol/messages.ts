@@ -92,6 +92,8 @@ export const requestSchemas = {
     kdf: kdfSchema,
     identity,
     prekeys: prekeySetSchema,
+    /** The operator's one-time invite token, on a server whose registration is "token". */
+    invite: optional(str(1, 64)),
   }),
   login: object({ username, authKey }),
   resume: object({}),

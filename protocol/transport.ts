@@ -32,6 +32,11 @@ const RECORD_HEADER = 4;
 /** Bytes sealed before a write is issued when many records are queued. */
 const WRITE_BATCH_BYTES = 256 * 1024;
 const EMPTY = new Uint8Array(0);
+/** Before closing a stream whose reading was refused: how long and how much of the peer's input
+ * is read and dropped, and how long a pause in it ends that early. */
+const LINGER_MS = 2_000;
+const LINGER_IDLE_MS = 300;
+const LINGER_BYTES = 4 * 1024 * 1024;
 
 /** An established, encrypted channel. */
 export class SecureChannel {
@@ -46,10 +51,15 @@ export class SecureChannel {
 
   #queue: Uint8Array[] = [];
   #queued = 0;
+  #written = 0;
   #pumping: Promise<void> | null = null;
   #closed = false;
   #error: ProtocolError | null = null;
+  /** Why reading stopped while writing still works (a bad frame, a record over the limit). */
   #refused: ProtocolError | null = null;
+  /** Past this many unwritten bytes the peer is not reading: the channel closes. The server sets
+   * it (MAX_UNSENT_BYTES); a client waits on its own server instead. */
+  maxUnsentBytes = Number.POSITIVE_INFINITY;
 
   #ready: Uint8Array[] = [];
   #header = new Uint8Array(RECORD_HEADER);
@@ -83,14 +93,48 @@ export class SecureChannel {
     return this.#queued;
   }
 
-  /** Queues a record; it is sealed and written as soon as the writer is free. */
+  /**
+   * Queues a record; it is sealed and written as soon as the writer is free. A peer that leaves
+   * more than `maxUnsentBytes` unread is cut off (`not_reading`): the queue is dropped, so what one
+   * connection can make the process hold stays bounded.
+   */
   send(record: Uint8Array): void {
     if (this.#closed) throw this.#error ?? new ProtocolError("closed", "the connection is closed");
+    if (this.#queued + RECORD_HEADER + record.length > this.maxUnsentBytes) {
+      this.#fail(
+        new ProtocolError(
+          "not_reading",
+          `the peer left more than ${this.maxUnsentBytes} bytes unread`,
+        ),
+      );
+      return;
+    }
     const header = new Uint8Array(RECORD_HEADER);
     new DataView(header.buffer).setUint32(0, record.length);
     this.#queue.push(header, record);
     this.#queued += RECORD_HEADER + record.length;
     this.#pumping ??= this.#pump();
+  }
+
+  /**
+   * Resolves once at most `bytes` are queued and unwritten, or the channel closed. When the peer
+   * takes nothing for `stallMs` meanwhile, the channel is closed (`not_reading`).
+   */
+  async room(bytes: number, stallMs: number): Promise<void> {
+    let seen = this.#written;
+    let since = Date.now();
+    while (this.#queued > bytes && this.#pumping && !this.#closed) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const tick = new Promise((r) => timer = setTimeout(r, Math.min(stallMs, 250)));
+      await Promise.race([this.#pumping, tick]);
+      clearTimeout(timer);
+      if (this.#written !== seen) {
+        seen = this.#written;
+        since = Date.now();
+      } else if (Date.now() - since >= stallMs) {
+        this.#fail(new ProtocolError("not_reading", `the peer read nothing in ${stallMs} ms`));
+      }
+    }
   }
 
   /** Resolves when everything queued so far is written. */
@@ -114,6 +158,7 @@ export class SecureChannel {
           batch += sealed.length + 2;
         }
         await writeAll(this.#stream, frames.length === 1 ? frames[0]! : concat(...frames));
+        this.#written += batch;
       }
     } catch (e) {
       this.#fail(
@@ -150,13 +195,14 @@ export class SecureChannel {
 
   /**
    * The next record, or null when the peer closed cleanly. Throws `ProtocolError` when the stream
-   * can no longer be trusted (a frame that fails authentication, a record over the limit, a
-   * truncated frame); the channel is closed then.
+   * can no longer be trusted. After a truncated frame or a broken socket the channel is closed.
+   * After a frame that fails authentication or a record over the limit only reading stops: the
+   * caller can still send an error record (and replies already due) before it closes.
    */
   async receive(): Promise<Uint8Array | null> {
     while (this.#ready.length === 0) {
       // Records that arrived before a bad one are handed out first; then the error.
-      if (this.#refused) throw this.#fail(this.#refused);
+      if (this.#refused) throw this.#refused;
       if (this.#closed) {
         if (this.#error && this.#error.code !== "closed") throw this.#error;
         return null;
@@ -166,6 +212,7 @@ export class SecureChannel {
         f = await this.#reader.next();
       } catch (e) {
         if (this.#closed) return null;
+        if (e instanceof ProtocolError && e.code === "bad_message") throw this.#refuse(e);
         throw this.#fail(
           e instanceof ProtocolError ? e : new ProtocolError("closed", (e as Error).message),
         );
@@ -181,7 +228,7 @@ export class SecureChannel {
       try {
         plaintext = await this.#transport.receive.decryptWithAd(EMPTY, f);
       } catch {
-        throw this.#fail(new ProtocolError("bad_message", "a frame failed authentication"));
+        throw this.#refuse(new ProtocolError("bad_message", "a frame failed authentication"));
       }
       this.#parse(plaintext);
     }
@@ -238,6 +285,12 @@ export class SecureChannel {
     return false;
   }
 
+  /** Stops reading for good; writing goes on until the caller closes. */
+  #refuse(error: ProtocolError): ProtocolError {
+    this.#refused ??= error;
+    return this.#refused;
+  }
+
   #fail(error: ProtocolError): ProtocolError {
     if (!this.#closed) {
       this.#error = error;
@@ -259,14 +312,39 @@ export class SecureChannel {
     }
   }
 
-  /** Writes what is queued, then closes. */
+  /**
+   * Writes what is queued, then closes. When reading had stopped on a bad frame or record, the
+   * peer's unread bytes are first read and dropped for a moment (bounded in bytes and time):
+   * closing a socket with unread input resets the connection, and the peer would lose the error
+   * record that says why it was closed.
+   */
   async end(): Promise<void> {
     try {
       await this.flush();
     } catch {
       // the peer is gone; closing is all that is left
     }
+    if (this.#refused && !this.#closed) await this.#linger();
     this.close();
+  }
+
+  async #linger(): Promise<void> {
+    const buf = new Uint8Array(64 * 1024);
+    const deadline = Date.now() + LINGER_MS;
+    let dropped = 0;
+    while (dropped < LINGER_BYTES && Date.now() < deadline) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const idle = new Promise<null>((r) => timer = setTimeout(() => r(null), LINGER_IDLE_MS));
+      try {
+        const n = await Promise.race([this.#stream.read(buf), idle]);
+        if (n === null) return;
+        dropped += n;
+      } catch {
+        return;
+      } finally {
+        clearTimeout(timer);
+      }
+    }
   }
 }
 

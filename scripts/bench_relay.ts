@@ -65,6 +65,8 @@ export async function startServer(dir: string, extra: string[] = []): Promise<Se
       "10000000",
       "--max-connections",
       "20000",
+      "--signups-per-hour",
+      "10000000",
       ...extra,
     ],
     stdin: "null",

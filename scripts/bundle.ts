@@ -16,13 +16,22 @@ const WRAPPER = `#!/bin/sh
 here=$(dirname "$0")
 home=\${PESUCHAT_HOME:-\${HOME:-.}/.pesuchat}
 paths="$home,./pesuchat-data"
+# A path is granted to Deno in a comma-separated list: an empty one or one with a comma would make
+# Deno print its own errors, so the wrapper refuses them in pesuchat's words.
+grant() {
+  case "$2" in
+    "") printf 'pesuchat: %s needs a value\npesuchat: see pesuchat --help\n' "$1" >&2; exit 2 ;;
+    *,*) printf 'pesuchat: %s: a path with a comma cannot be used: %s\npesuchat: choose a path without ","\n' "$1" "$2" >&2; exit 2 ;;
+  esac
+  paths="$paths,$2"
+}
 prev=""
 for a in "$@"; do
-  case "$prev" in --dir|--profile|--password-file|--join) paths="$paths,$a" ;; esac
-  case "$a" in --dir=*|--profile=*|--password-file=*|--join=*) paths="$paths,\${a#*=}" ;; esac
+  case "$prev" in --dir|--profile|--password-file|--join) grant "$prev" "$a" ;; esac
+  case "$a" in --dir=*|--profile=*|--password-file=*|--join=*) grant "\${a%%=*}" "\${a#*=}" ;; esac
   prev=$a
 done
-[ -n "\${PESUCHAT_PASSWORD_FILE:-}" ] && paths="$paths,$PESUCHAT_PASSWORD_FILE"
+[ -n "\${PESUCHAT_PASSWORD_FILE:-}" ] && grant PESUCHAT_PASSWORD_FILE "$PESUCHAT_PASSWORD_FILE"
 exec "\${DENO:-deno}" run --quiet --no-prompt --allow-net ${ALLOW_ENV} \\
   --allow-read="$paths" --allow-write="$paths" "$here/pesuchat.js" "$@"
 `;

@@ -114,6 +114,7 @@ export async function signup(
   );
   requireKdfFloor(b.kdf);
   const credentials = await newCredentials(b);
+  const giveInviteBack = await s.registration.admit(c.address.replace(/:\d+$/, ""), b.invite);
   let user: UserRecord;
   try {
     user = await s.store.createUser(
@@ -122,6 +123,7 @@ export async function signup(
       c.deviceKey,
     );
   } catch (e) {
+    await giveInviteBack().catch(() => {});
     if (e instanceof StoreError && e.code === "conflict") {
       throw new ProtocolError("username_taken", `the username ${username} is taken`);
     }

@@ -28,6 +28,7 @@ export interface LimitsConfig {
   requestBurst?: number;
   maxConnections?: number;
   maxPendingPerUser?: number;
+  signupsPerAddress?: number;
 }
 
 /** The contents of `server.json`. */
@@ -39,6 +40,8 @@ export interface ServerConfig {
   passwordProtected: boolean;
   createdAt: string;
   limits?: LimitsConfig;
+  /** Who may sign up: "open" (the default), "token" (an operator's invite token) or "closed". */
+  registration?: "open" | "token" | "closed";
 }
 
 /** A problem with the server's folder or settings, in a sentence a person can act on. */
@@ -90,6 +93,11 @@ function validateConfig(raw: unknown, where: string): ServerConfig {
     bad("database needs kind sqlite with file, or kind mysql with url");
   }
   if (typeof c.passwordProtected !== "boolean") bad("passwordProtected must be true or false");
+  if (
+    c.registration !== undefined && !["open", "token", "closed"].includes(c.registration as string)
+  ) {
+    bad("registration must be open, token or closed");
+  }
   return raw as ServerConfig;
 }
 

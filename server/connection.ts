@@ -17,7 +17,14 @@ import {
   RequestError,
 } from "../protocol/codec.ts";
 import { ProtocolError, type ProtocolErrorCode } from "../protocol/errors.ts";
-import { LOGIN_TIMEOUT_MS, MAX_RECORD_BYTES, MAX_UNACKED_DELIVERIES } from "../protocol/limits.ts";
+import {
+  LOGIN_TIMEOUT_MS,
+  MAX_RECORD_BYTES,
+  MAX_REQUESTS_IN_FLIGHT,
+  MAX_UNACKED_DELIVERIES,
+  MAX_UNSENT_BYTES,
+  PAUSE_READING_BYTES,
+} from "../protocol/limits.ts";
 import { PRELOGIN_REQUESTS, type RequestOf, type RequestType } from "../protocol/messages.ts";
 import type { SecureChannel } from "../protocol/transport.ts";
 import { StoreError } from "../sql/store.ts";
@@ -28,6 +35,10 @@ import { handlers } from "./handlers.ts";
 
 /** Messages fetched from the queue per read while draining a backlog. */
 export const DRAIN_PAGE = 500;
+/** What a client is told when the database fails its request. */
+export const DATABASE_UNAVAILABLE = "the server's database is unavailable, try again";
+/** Longest wait for replies already due before a broken connection is closed. */
+const SETTLE_BEFORE_CLOSE_MS = 5_000;
 
 /** The logged-in user of a connection. */
 export interface SessionUser {
@@ -45,6 +56,8 @@ export class ClientConnection {
   #draining = false;
   #offeredWhileDraining = false;
   #sendChain: Promise<void> = Promise.resolve();
+  #inFlight = new Set<Promise<void>>();
+  #due = new Set<Promise<void>>();
   #loginTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
@@ -53,6 +66,7 @@ export class ClientConnection {
     readonly address: string,
   ) {
     this.bucket = new TokenBucket(server.limits.requestsPerSecond, server.limits.requestBurst);
+    channel.maxUnsentBytes = MAX_UNSENT_BYTES;
     this.#loginTimer = setTimeout(() => {
       if (!this.user) this.bye("timeout", "no login within the time allowed");
     }, LOGIN_TIMEOUT_MS);
@@ -67,24 +81,57 @@ export class ClientConnection {
   async run(): Promise<void> {
     try {
       for (;;) {
+        await this.#roomToRead();
         const record = await this.channel.receive();
         if (record === null) break;
         if (!this.#handleRecord(record)) {
-          // A broken client: the error reply goes out, nothing after it is read.
+          // A broken client: replies already due and the error go out, nothing more is read.
+          await this.#settle();
           await this.channel.end();
           break;
         }
       }
     } catch (e) {
       const code = e instanceof ProtocolError ? e.code : "internal";
-      this.server.logger.info("connection closed", {
+      this.server.quietLog("connection closed", {
         addr: this.address,
         user: this.user?.username,
         reason: code,
       });
+      if (e instanceof ProtocolError && !this.channel.closed) {
+        // Reading stopped (a frame that failed authentication, a record over the limit) but the
+        // way back is intact: finish what was asked before, then say why, then close.
+        await this.#settle();
+        this.#reply(undefined, e.code, e.message);
+        await this.channel.end();
+      }
     } finally {
       this.close();
     }
+  }
+
+  /**
+   * Waits while this connection has as many requests in hand as it may, or more replies unread
+   * than PAUSE_READING_BYTES: a client that does not read its replies is not read either, so it
+   * cannot make the server queue without bound.
+   */
+  async #roomToRead(): Promise<void> {
+    while (this.#inFlight.size >= MAX_REQUESTS_IN_FLIGHT) await Promise.race(this.#inFlight);
+    await this.channel.room(PAUSE_READING_BYTES, this.server.limits.writeStallMs);
+  }
+
+  /** Waits (bounded) for replies already due: requests in hand and sends awaiting commit. */
+  async #settle(): Promise<void> {
+    const all = Promise.allSettled([...this.#inFlight, this.#sendChain, ...this.#due]);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([all, new Promise((r) => timer = setTimeout(r, SETTLE_BEFORE_CLOSE_MS))]);
+    clearTimeout(timer);
+  }
+
+  /** Remembers a reply that will be sent later (a send's, after its commit) until it is sent. */
+  due(p: Promise<unknown>): void {
+    const settled = p.then(() => {}, () => {}).finally(() => this.#due.delete(settled));
+    this.#due.add(settled);
   }
 
   /** Handles one record; false when the connection must end after the reply to it. */
@@ -96,10 +143,15 @@ export class ClientConnection {
       // The record was authenticated by the transport, so the stream itself is intact: answer
       // with the error, then close, because a client that sends malformed messages is broken.
       const err = e as ProtocolError;
-      this.channel.send(
-        encodeError(e instanceof RequestError ? e.requestId : undefined, err.code, err.message),
-      );
-      this.server.logger.info("bad message", {
+      const re = e instanceof RequestError ? e.requestId : undefined;
+      if (err.code === "unknown_type") {
+        // A newer client probing an older server: say so and carry on.
+        if (!this.bucket.take()) this.#reply(re, "rate_limited", "too many requests; slow down");
+        else this.#reply(re, err.code, err.message);
+        return true;
+      }
+      this.#reply(re, err.code, err.message);
+      this.server.quietLog("bad message", {
         addr: this.address,
         user: this.user?.username,
         code: err.code,
@@ -130,7 +182,8 @@ export class ClientConnection {
       this.#sendChain = this.#sendChain.then(() => this.#dispatch(type, id, body));
       return true;
     }
-    void this.#dispatch(type, id, body);
+    const p: Promise<void> = this.#dispatch(type, id, body).finally(() => this.#inFlight.delete(p));
+    this.#inFlight.add(p);
     return true;
   }
 
@@ -151,13 +204,11 @@ export class ClientConnection {
   /** Answers request `id` with the error `e`, logging faults that are the server's. */
   #replyError(id: number, e: unknown): void {
     if (e instanceof ProtocolError) return this.#reply(id, e.code, e.message);
-    if (e instanceof StoreError && (e.code === "unavailable" || e.code === "full")) {
+    if (e instanceof StoreError) {
+      // Whatever the database's trouble (gone, full, damaged), the client can only wait and
+      // retry; the details are for the operator's log.
       this.server.logger.info("database error", { code: e.code, error: e.message });
-      return this.#reply(
-        id,
-        "unavailable",
-        "the server cannot reach its database; try again shortly",
-      );
+      return this.#reply(id, "unavailable", DATABASE_UNAVAILABLE);
     }
     this.server.logger.info("internal error", {
       addr: this.address,
@@ -166,7 +217,7 @@ export class ClientConnection {
     this.#reply(id, "internal", "the server failed to handle this request");
   }
 
-  #reply(id: number, code: ProtocolErrorCode, message: string): void {
+  #reply(id: number | undefined, code: ProtocolErrorCode, message: string): void {
     if (!this.channel.closed) this.channel.send(encodeError(id, code, message));
   }
 
@@ -208,9 +259,12 @@ export class ClientConnection {
   /** A message was committed for this connection's user; push it now if the window allows. */
   offer(m: QueuedMessage): void {
     if (!this.user || this.channel.closed) return;
-    if (this.#backlog || this.#unacked.size >= MAX_UNACKED_DELIVERIES) {
-      this.#backlog = true;
-      if (this.#draining) this.#offeredWhileDraining = true;
+    if (
+      this.#backlog || this.#unacked.size >= MAX_UNACKED_DELIVERIES ||
+      this.channel.queuedBytes > PAUSE_READING_BYTES
+    ) {
+      // Left in the queue; the drain picks it up once the window and the socket have room.
+      this.wake();
       return;
     }
     this.#push(m);
@@ -240,6 +294,8 @@ export class ClientConnection {
       while (this.#backlog && this.user && !this.channel.closed) {
         const room = MAX_UNACKED_DELIVERIES - this.#unacked.size;
         if (room <= 0) return;
+        await this.channel.room(PAUSE_READING_BYTES, this.server.limits.writeStallMs);
+        if (!this.user || this.channel.closed) return;
         this.#offeredWhileDraining = false;
         const rows = await this.server.store.pending(
           this.user.id,

@@ -30,6 +30,10 @@ export const KEYSTORE_KDF: Readonly<Argon2Params> = Object.freeze({
 });
 const KEYSTORE_AD = utf8("pesuchat keystore v1");
 const KEYSTORE_INFO = utf8("pesuchat keystore key v1");
+/** A second value derived from the launch password and stored in the clear: it tells a wrong
+ * password (it differs) from a damaged file (it matches, yet the seal does not open). */
+const KEYSTORE_CHECK_INFO = utf8("pesuchat keystore check v1");
+const CHECK_BYTES = 16;
 
 /** What the keystore holds. */
 export interface KeystoreSecrets {
@@ -85,17 +89,25 @@ async function decodeSecrets(bytes: Uint8Array): Promise<KeystoreSecrets> {
     if (typeof raw.dbPassword === "string") s.dbPassword = raw.dbPassword;
     return s;
   } catch {
-    throw new KeystoreError("corrupt", "the keystore's contents are damaged");
+    throw new KeystoreError("corrupt", "the keystore is damaged: its contents do not parse");
   }
 }
 
-async function passwordKey(
+async function passwordKeys(
   password: string,
   salt: Uint8Array,
   params: Argon2Params,
-): Promise<Uint8Array> {
+): Promise<{ key: Uint8Array; check: Uint8Array }> {
   const stretched = await argon2id(utf8(password.normalize("NFKC")), salt, params, 32);
-  return hkdfSha256(stretched, new Uint8Array(0), KEYSTORE_INFO, 32);
+  const [key, check] = await Promise.all([
+    hkdfSha256(stretched, new Uint8Array(0), KEYSTORE_INFO, 32),
+    hkdfSha256(stretched, new Uint8Array(0), KEYSTORE_CHECK_INFO, CHECK_BYTES),
+  ]);
+  return { key, check };
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 /** The keystore file's text, sealed under `password`, or unsealed when `password` is null. */
@@ -109,12 +121,13 @@ export async function sealKeystore(
   }
   const salt = randomBytes(16);
   const nonce = randomBytes(12);
-  const key = await passwordKey(password, salt, KEYSTORE_KDF);
+  const { key, check } = await passwordKeys(password, salt, KEYSTORE_KDF);
   const sealed = await aesGcmSeal(key, nonce, plain, KEYSTORE_AD);
   return JSON.stringify({
     version: 1,
     protected: true,
     kdf: { alg: "argon2id", ...KEYSTORE_KDF, salt: toBase64(salt) },
+    check: toBase64(check),
     nonce: toBase64(nonce),
     sealed: toBase64(sealed),
   }) + "\n";
@@ -141,7 +154,7 @@ export async function openKeystore(
   try {
     raw = JSON.parse(text);
   } catch {
-    throw new KeystoreError("corrupt", "the keystore is not valid JSON");
+    throw new KeystoreError("corrupt", "the keystore is damaged: it is not valid JSON");
   }
   if (raw.version !== 1) {
     throw new KeystoreError(
@@ -158,13 +171,20 @@ export async function openKeystore(
     throw new KeystoreError("corrupt", "the keystore names an unknown key derivation");
   }
   let plain: Uint8Array;
+  let passwordRight = false;
   try {
     const params = {
       memoryKiB: Number(kdf.memoryKiB),
       passes: Number(kdf.passes),
       parallelism: Number(kdf.parallelism),
     };
-    const key = await passwordKey(password, fromBase64(String(kdf.salt)), params);
+    const { key, check } = await passwordKeys(password, fromBase64(String(kdf.salt)), params);
+    if (typeof raw.check === "string") {
+      if (!sameBytes(check, fromBase64(raw.check))) {
+        throw new KeystoreError("wrong_password", "the launch password does not open the keystore");
+      }
+      passwordRight = true;
+    }
     plain = await aesGcmOpen(
       key,
       fromBase64(String(raw.nonce)),
@@ -172,10 +192,14 @@ export async function openKeystore(
       KEYSTORE_AD,
     );
   } catch (e) {
+    if (e instanceof KeystoreError) throw e;
     if (e instanceof DecryptError && e.code === "auth_failed") {
+      if (passwordRight) {
+        throw new KeystoreError("corrupt", "the keystore is damaged: the password is right");
+      }
       throw new KeystoreError("wrong_password", "the launch password does not open the keystore");
     }
-    throw new KeystoreError("corrupt", `the keystore cannot be opened: ${(e as Error).message}`);
+    throw new KeystoreError("corrupt", `the keystore is damaged: ${(e as Error).message}`);
   }
   return decodeSecrets(plain);
 }

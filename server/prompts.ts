@@ -7,6 +7,7 @@
  */
 
 import * as clack from "@clack/prompts";
+import { ConfigError } from "./config.ts";
 
 // Ctrl-D cancels like Ctrl-C: otherwise node:readline closes under the prompt, leaves raw mode
 // (a password typed next would echo) and the question never ends.
@@ -27,7 +28,8 @@ export interface Prompter {
   note(message: string): void;
 }
 
-/** The operator cancelled a question (Ctrl-C or end of input). */
+/** The operator cancelled a question (Ctrl-C on a terminal). Answers on a pipe running out is a
+ * `ConfigError` instead: a script's mistake, not a person's choice. */
 export class PromptCancelled extends Error {
   override name = "PromptCancelled";
   constructor() {
@@ -85,7 +87,10 @@ export function linePrompter(input: ReadableStream<Uint8Array>): Prompter {
           buffered = "";
           break;
         }
-        throw new PromptCancelled();
+        throw new ConfigError(
+          `the answers on stdin ran out before this question: ${message}`,
+          "give one answer a line for every question, or use flags with --yes",
+        );
       }
       buffered += value;
       const parts = buffered.split(/\r?\n/);

@@ -24,14 +24,16 @@ export async function send(c: ClientConnection, b: RequestOf<"send">, id: number
   }
   const sender = c.user!;
   const ts = Date.now();
-  s.committer.submit({
-    recipientId,
-    senderId: sender.id,
-    senderName: sender.username,
-    mid: b.mid,
-    body: b.body,
-    sentAt: ts,
-  })
-    .then((qid) => c.sendSendOk(id, qid, ts), (e) => c.sendError(id, e));
+  c.due(
+    s.committer.submit({
+      recipientId,
+      senderId: sender.id,
+      senderName: sender.username,
+      mid: b.mid,
+      body: b.body,
+      sentAt: ts,
+    })
+      .then((qid) => c.sendSendOk(id, qid, ts), (e) => c.sendError(id, e)),
+  );
   return null;
 }

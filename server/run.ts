@@ -8,10 +8,16 @@
 import { join, resolve } from "node:path";
 import { openStore } from "../sql/mod.ts";
 import { ConfigError, KEYSTORE_FILE, readConfig, storeLocation } from "./config.ts";
-import { KeystoreError, keystoreNeedsPassword, openKeystore } from "./keystore.ts";
+import {
+  KeystoreError,
+  keystoreNeedsPassword,
+  type KeystoreSecrets,
+  openKeystore,
+} from "./keystore.ts";
 import { clusterSubject, joinDatabase } from "./cluster_join.ts";
 import { Logger } from "./log.ts";
 import type { Prompter } from "./prompts.ts";
+import { explainingDatabase } from "./db_problems.ts";
 import { PesuchatServer, type ServerLimits } from "./server.ts";
 import { setup } from "./setup.ts";
 
@@ -52,37 +58,16 @@ export async function startFromDir(
     );
     config = r.config;
   }
-  const text = await Deno.readTextFile(join(dir, KEYSTORE_FILE)).catch((e) => {
-    throw new ConfigError(`cannot read the keystore in ${dir}: ${(e as Error).message}`);
-  });
-  let password: string | null = null;
-  if (keystoreNeedsPassword(text)) {
-    password = o.password ??
-      (Deno.stdin.isTerminal() ? await ask.password("Launch password") : null);
-    if (password === null) {
-      throw new ConfigError(
-        "the keystore needs the launch password",
-        "give it with --password-file FILE or PESUCHAT_PASSWORD, or run on a terminal to be asked",
-      );
-    }
+  const secrets = await unlock(dir, o.password, ask);
+  if (config.database.kind === "sqlite" && !o.init) {
+    await mustHoldData(join(dir, config.database.file));
   }
-  let secrets;
-  try {
-    secrets = await openKeystore(text, password);
-  } catch (e) {
-    if (e instanceof KeystoreError && e.code === "wrong_password") {
-      throw new ConfigError(
-        "wrong launch password: the keystore did not open",
-        "nothing was started; try again",
-      );
-    }
-    throw e;
-  }
-  const location = storeLocation(dir, config.database, secrets.dbPassword);
-  const store = await openStore(location);
+  const database = config.database;
+  const location = storeLocation(dir, database, secrets.dbPassword);
+  const store = await explainingDatabase(database, dir, () => openStore(location));
   let node: Awaited<ReturnType<typeof joinDatabase>> | null = null;
   try {
-    const m = await store.migrate();
+    const m = await explainingDatabase(database, dir, () => store.migrate());
     if (m.from !== m.to) logger.info("database migrated", { from: m.from, to: m.to });
     node = await joinDatabase(location, o.bus, logger);
     const server = await PesuchatServer.start({
@@ -93,6 +78,7 @@ export async function startFromDir(
       logger,
       limits: { ...config.limits, ...o.limits },
       version: o.version,
+      registration: config.registration,
       cluster: o.bus
         ? {
           bus: o.bus,
@@ -115,6 +101,66 @@ export async function startFromDir(
     await store.close().catch(() => {});
     throw e;
   }
+}
+
+/** Opens the keystore of the server in `dir`, with `password` or by asking on a terminal. */
+export async function unlock(
+  dir: string,
+  givenPassword: string | undefined,
+  ask: Prompter,
+): Promise<KeystoreSecrets> {
+  const text = await Deno.readTextFile(join(dir, KEYSTORE_FILE)).catch((e) => {
+    throw new ConfigError(`cannot read the keystore in ${dir}: ${(e as Error).message}`);
+  });
+  let password: string | null = null;
+  if (keystoreNeedsPassword(text)) {
+    password = givenPassword ??
+      (Deno.stdin.isTerminal() ? await ask.password("Launch password") : null);
+    if (password === null) {
+      throw new ConfigError(
+        "the keystore needs the launch password",
+        "give it with --password-file FILE or PESUCHAT_PASSWORD, or run on a terminal to be asked",
+      );
+    }
+  }
+  let secrets;
+  try {
+    secrets = await openKeystore(text, password);
+  } catch (e) {
+    if (e instanceof KeystoreError && e.code === "wrong_password") {
+      throw new ConfigError(
+        "wrong launch password: the keystore did not open",
+        "nothing was started; try again",
+      );
+    }
+    if (e instanceof KeystoreError && e.code === "corrupt") {
+      throw new ConfigError(
+        `${join(dir, KEYSTORE_FILE)}: ${e.message}`,
+        "restore keystore.json from a backup; without it clients cannot trust this server again",
+      );
+    }
+    throw e;
+  }
+  return secrets;
+}
+
+/**
+ * Refuses an SQLite file that is gone or empty: opening it would make a fresh server with no
+ * accounts, and every client would find its account missing.
+ */
+async function mustHoldData(file: string): Promise<void> {
+  let size: number;
+  try {
+    size = (await Deno.stat(file)).size;
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+    size = -1;
+  }
+  if (size > 0) return;
+  throw new ConfigError(
+    `the database ${file} is ${size < 0 ? "missing" : "empty"}; nothing was started`,
+    "restore it from a backup; to start afresh with no accounts, run again with --init",
+  );
 }
 
 /**

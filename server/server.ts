@@ -13,11 +13,11 @@ import {
   DEFAULT_REQUEST_BURST,
   DEFAULT_REQUESTS_PER_SECOND,
   HANDSHAKE_TIMEOUT_MS,
-  MAX_CONCURRENT_HANDSHAKES,
-  MAX_HANDSHAKES_PER_ADDRESS,
   MAX_ONE_TIME_BUNDLES_PER_REQUESTER,
   MAX_PENDING_PER_USER,
   MAX_RECORD_BYTES_PRELOGIN,
+  MAX_SIGNUPS_PER_ADDRESS,
+  WRITE_STALL_TIMEOUT_MS,
 } from "../protocol/limits.ts";
 import { serverHandshake } from "../protocol/transport.ts";
 import { canonicalUsername } from "../protocol/username.ts";
@@ -28,6 +28,8 @@ import { GroupCommitter } from "./group_commit.ts";
 import type { KeystoreSecrets } from "./keystore.ts";
 import type { Logger } from "./log.ts";
 import { LoginThrottle, WindowCounter } from "./rate_limit.ts";
+import { HandshakeSlots } from "./handshake_slots.ts";
+import { Registration, type RegistrationMode } from "./registration.ts";
 
 /** Limits an operator can raise or lower. */
 export interface ServerLimits {
@@ -36,6 +38,10 @@ export interface ServerLimits {
   maxConnections: number;
   /** Undelivered messages one user may have queued. */
   maxPendingPerUser: number;
+  /** A connection that reads none of its pending replies for this long is closed. */
+  writeStallMs: number;
+  /** Sign-ups accepted from one address (IPv6: one /64) an hour. */
+  signupsPerAddress: number;
 }
 
 /** The default limits. */
@@ -44,6 +50,8 @@ export const DEFAULT_LIMITS: Readonly<ServerLimits> = Object.freeze({
   requestBurst: DEFAULT_REQUEST_BURST,
   maxConnections: DEFAULT_MAX_CONNECTIONS,
   maxPendingPerUser: MAX_PENDING_PER_USER,
+  writeStallMs: WRITE_STALL_TIMEOUT_MS,
+  signupsPerAddress: MAX_SIGNUPS_PER_ADDRESS,
 });
 
 /** Options of {@linkcode PesuchatServer.start}. */
@@ -59,6 +67,8 @@ export interface ServerOptions {
   cluster?: { bus: string; subject: string; sweepMs?: number };
   /** Called last at shutdown (the node's lock on the database). */
   release?: () => Promise<void>;
+  /** Who may sign up (default open). */
+  registration?: RegistrationMode;
 }
 
 /** Usernames remembered for sends (name → id); bounded, oldest forgotten first. */
@@ -80,6 +90,7 @@ export class PesuchatServer {
   readonly cluster: Cluster | null;
   /** Bundles with one-time keys handed to each (requester, target) pair. */
   readonly bundleFetches = new WindowCounter(MAX_ONE_TIME_BUNDLES_PER_REQUESTER, BUNDLE_WINDOW_MS);
+  readonly registration: Registration;
   readonly fingerprint: string;
   readonly hostname: string;
   readonly port: number;
@@ -97,8 +108,7 @@ export class PesuchatServer {
   #userIds = new Map<string, number>();
   #pending = new Map<number, number>();
   #pendingRead = new Map<number, number>();
-  #handshakes = 0;
-  #handshakesByHost = new Map<string, number>();
+  #slots = new HandshakeSlots();
   #quiet = new Map<string, { count: number; logged: number }>();
   #open = 0;
   #stopping = false;
@@ -116,6 +126,11 @@ export class PesuchatServer {
     this.throttle = new LoginThrottle(o.store);
     this.logger = o.logger;
     this.limits = { ...DEFAULT_LIMITS, ...o.limits };
+    this.registration = new Registration(
+      o.registration ?? "open",
+      o.store,
+      this.limits.signupsPerAddress,
+    );
     this.#secrets = o.secrets;
     this.#listener = listener;
     this.#version = o.version;
@@ -156,6 +171,13 @@ export class PesuchatServer {
     return new PesuchatServer(o, listener, fp, dataKey, pepperKey);
   }
 
+  /** Bytes of replies and deliveries queued for clients and not yet written to their sockets. */
+  get unsentBytes(): number {
+    let n = 0;
+    for (const c of this.#connections) n += c.channel.queuedBytes;
+    return n;
+  }
+
   /** Connections open now (handshaking or established). */
   get connectionCount(): number {
     return this.#open;
@@ -181,7 +203,7 @@ export class PesuchatServer {
    * Logs an event that a flood could repeat thousands of times a second: at most one line a
    * second per event, with how many there have been.
    */
-  #quietLog(event: string, fields: Record<string, string>): void {
+  quietLog(event: string, fields: Record<string, string | undefined>): void {
     const q = this.#quiet.get(event) ?? { count: 0, logged: 0 };
     q.count++;
     this.#quiet.set(event, q);
@@ -195,38 +217,32 @@ export class PesuchatServer {
   async #serve(conn: Deno.TcpConn): Promise<void> {
     const host = conn.remoteAddr.hostname;
     const addr = `${host}:${conn.remoteAddr.port}`;
-    const fromHost = this.#handshakesByHost.get(host) ?? 0;
-    const busy = this.#open >= this.limits.maxConnections
+    const abort = () => {
+      try {
+        conn.close();
+      } catch {
+        // closed already
+      }
+    };
+    const slot = this.#open >= this.limits.maxConnections
       ? "max_connections"
-      : this.#handshakes >= MAX_CONCURRENT_HANDSHAKES
-      ? "max_handshakes"
-      : fromHost >= MAX_HANDSHAKES_PER_ADDRESS
-      ? "max_handshakes_per_address"
-      : null;
-    if (busy) {
-      this.#quietLog("connection refused", { addr, reason: busy });
+      : this.#slots.take(host, abort);
+    if (typeof slot === "string") {
+      this.quietLog("connection refused", { addr, reason: slot });
       conn.close();
       return;
     }
     this.#open++;
-    this.#handshakes++;
-    this.#handshakesByHost.set(host, fromHost + 1);
     let handshaking = true;
     const handshakeDone = () => {
-      if (!handshaking) return;
       handshaking = false;
-      this.#handshakes--;
-      const n = (this.#handshakesByHost.get(host) ?? 1) - 1;
-      if (n > 0) this.#handshakesByHost.set(host, n);
-      else this.#handshakesByHost.delete(host);
+      slot.release();
     };
+    let timedOut = false;
     const timer = setTimeout(() => {
       if (handshaking) {
-        try {
-          conn.close();
-        } catch {
-          // closed already
-        }
+        timedOut = true;
+        abort();
       }
     }, HANDSHAKE_TIMEOUT_MS);
     let client: ClientConnection | null = null;
@@ -234,7 +250,11 @@ export class PesuchatServer {
       conn.setNoDelay(true);
       const channel = await serverHandshake(conn, {
         staticKey: this.#secrets.serverKey,
-        payload: utf8(JSON.stringify({ server: "pesuchat", version: this.#version })),
+        payload: utf8(JSON.stringify({
+          server: "pesuchat",
+          version: this.#version,
+          registration: this.registration.mode,
+        })),
         maxRecordBytes: MAX_RECORD_BYTES_PRELOGIN,
       });
       handshakeDone();
@@ -248,15 +268,21 @@ export class PesuchatServer {
       await client.run();
     } catch (e) {
       const err = e as Error & { code?: string };
-      this.#quietLog("handshake failed", {
-        addr,
-        reason: handshaking ? (err.code ?? err.name) : "closed",
-      });
-      try {
-        conn.close();
-      } catch {
-        // closed already
+      if (!handshaking) {
+        // Closed after the handshake: ClientConnection.run logged why.
+      } else if (slot.evicted) {
+        this.quietLog("handshake evicted", { addr, reason: "max_handshakes" });
+      } else if (timedOut) {
+        // Closing the socket from the timer surfaces as an interrupted read (EINTR); say what it was.
+        this.quietLog("handshake timed out", { addr, after_ms: String(HANDSHAKE_TIMEOUT_MS) });
+      } else if (err.code === "closed") {
+        // The client hung up mid-handshake: typically a person who declined the server's key at
+        // the first-contact question. Nothing failed.
+        this.quietLog("left during the handshake", { addr });
+      } else {
+        this.quietLog("handshake failed", { addr, reason: err.code ?? err.name });
       }
+      abort();
     } finally {
       handshakeDone();
       clearTimeout(timer);

@@ -118,4 +118,15 @@ export const MYSQL_MIGRATIONS: readonly Migration[] = [
     // drop) but is emptied; without it the old backup blobs open for no one.
     statements: [`UPDATE backups SET wrapped_key = ''`],
   },
+  {
+    version: 4,
+    name: "invite tokens",
+    // Invite tokens for registration "token": only a hash is kept, so a dump hands out nothing.
+    statements: [
+      `CREATE TABLE IF NOT EXISTS invites (
+        token_hash VARBINARY(32) NOT NULL PRIMARY KEY,
+        created_at BIGINT NOT NULL
+      ) ${TABLE_OPTIONS}`,
+    ],
+  },
 ];

@@ -100,4 +100,15 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
     // drop) but is emptied; without it the old backup blobs open for no one.
     statements: [`UPDATE backups SET wrapped_key = X''`],
   },
+  {
+    version: 4,
+    name: "invite tokens",
+    // Invite tokens for registration "token": only a hash is kept, so a dump hands out nothing.
+    statements: [
+      `CREATE TABLE invites (
+        token_hash BLOB PRIMARY KEY,
+        created_at INTEGER NOT NULL
+      ) STRICT, WITHOUT ROWID`,
+    ],
+  },
 ];

@@ -260,6 +260,22 @@ class MysqlStore implements Store {
     }, { idempotent: true });
   }
 
+  addInvite(tokenHash: Uint8Array, createdAt: number): Promise<void> {
+    return this.#pool.write("addInvite", async (c) => {
+      await run(c, "INSERT IGNORE INTO invites (token_hash, created_at) VALUES (?, ?)", [
+        tokenHash,
+        createdAt,
+      ]);
+    }, { idempotent: true });
+  }
+
+  takeInvite(tokenHash: Uint8Array): Promise<boolean> {
+    return this.#pool.write("takeInvite", async (c) => {
+      const result = await run(c, "DELETE FROM invites WHERE token_hash = ?", [tokenHash]);
+      return result.affectedRows > 0;
+    });
+  }
+
   setSignedPrekey(userId: number, prekey: SignedPrekeyRecord): Promise<void> {
     return this.#pool.write("setSignedPrekey", async (c) => {
       await replaceSigned(c, "signed_prekeys", userId, prekey);

@@ -109,6 +109,7 @@ Deno.test("mysql: migrate() makes InnoDB tables with utf8mb4_bin", async () => {
   assert.deepEqual(tables.map((r) => r.t), [
     "backups",
     "devices",
+    "invites",
     "kyber_last_resort",
     "kyber_prekeys",
     "login_failures",

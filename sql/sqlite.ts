@@ -256,6 +256,20 @@ class SqliteStoreImpl implements SqliteStore {
     }));
   }
 
+  addInvite(tokenHash: Uint8Array, createdAt: number): Promise<void> {
+    return this.#durable(settle(() => {
+      this.#db.stmt("INSERT OR IGNORE INTO invites (token_hash, created_at) VALUES (?, ?)")
+        .run(tokenHash, createdAt);
+    }));
+  }
+
+  takeInvite(tokenHash: Uint8Array): Promise<boolean> {
+    return this.#durable(settle(() => {
+      const { changes } = this.#db.stmt("DELETE FROM invites WHERE token_hash = ?").run(tokenHash);
+      return changes > 0;
+    }));
+  }
+
   #insertKeys(userId: number, keys: PrekeySet): void {
     this.#upsertSigned("signed_prekeys", userId, keys.signedPrekey);
     this.#upsertSigned("kyber_last_resort", userId, keys.kyberLastResort);

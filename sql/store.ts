@@ -182,6 +182,11 @@ export interface Store {
    */
   deleteUser(userId: number): Promise<void>;
 
+  /** Stores an invite token's hash (the operator's one-time sign-up permission). Idempotent. */
+  addInvite(tokenHash: Uint8Array, createdAt: number): Promise<void>;
+  /** Removes an invite token's hash; true when it was there (used up, or revoked). */
+  takeInvite(tokenHash: Uint8Array): Promise<boolean>;
+
   /** Replaces the user's signed prekey; `StoreError("not_found")` for an unknown user. */
   setSignedPrekey(userId: number, prekey: SignedPrekeyRecord): Promise<void>;
   setKyberLastResort(userId: number, prekey: SignedPrekeyRecord): Promise<void>;

@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import { ChatError } from "../client/chat.ts";
+import { ChatError, MAX_RECOVERY_KEY_ATTEMPTS } from "../client/chat.ts";
 import { LocalStore } from "../client/local_store.ts";
 import {
   AccountKey,
@@ -19,6 +19,7 @@ import {
   randomBytes,
   RecoveryKey,
 } from "../crypto/mod.ts";
+import { MYSQL_MIGRATIONS, SQLITE_MIGRATIONS } from "../sql/migrations.ts";
 import { connectChat, type TestChat } from "./support/chat.ts";
 import { adminConnection, DATABASE_KINDS, type FreshDatabase } from "./support/databases.ts";
 import { startTestServer, type TestServer } from "./support/server.ts";
@@ -166,17 +167,34 @@ Deno.test("backup: restore on a fresh profile with the recovery key; a wrong or 
     // The restored profile keeps backing up under the same key.
     assert.equal(await fresh.client.backupsOn(), true);
 
-    // Every try wrong: refused after MAX_RECOVERY_KEY_ATTEMPTS, nothing written.
+    // MAX_RECOVERY_KEY_ATTEMPTS tries: the right key on the last one still opens the backup…
+    const last = await connectChat(t);
+    let tries = 0;
+    const r2 = await last.client.login({
+      username: "alice",
+      password: PW_A,
+      restore: () => Promise.resolve(true),
+      recoveryKey: () =>
+        Promise.resolve(
+          ++tries < MAX_RECOVERY_KEY_ATTEMPTS ? RecoveryKey.generate().textUnsafe() : recoveryKey!,
+        ),
+    });
+    assert.equal(r2.restored, true);
+    assert.equal(tries, MAX_RECOVERY_KEY_ATTEMPTS);
+    await last.client.close();
+    // …and with every one of them wrong it is refused, asking no more, writing nothing.
     const wrong = await connectChat(t);
+    tries = 0;
     await assert.rejects(
       wrong.client.login({
         username: "alice",
         password: PW_A,
         restore: () => Promise.resolve(true),
-        recoveryKey: () => Promise.resolve(RecoveryKey.generate().textUnsafe()),
+        recoveryKey: () => Promise.resolve((tries++, RecoveryKey.generate().textUnsafe())),
       }),
       (e) => e instanceof ChatError && e.code === "wrong_recovery_key",
     );
+    assert.equal(tries, MAX_RECOVERY_KEY_ATTEMPTS);
     assert.equal(await wrong.profile.hasAccount(wrong.client.server, "alice"), false);
     await wrong.client.close();
     await fresh.client.close();
@@ -314,3 +332,95 @@ Deno.test("argon2id: new accounts use 64 MiB, t=3, p=4; a cheaper answer is refu
     await t.stop();
   }
 });
+
+Deno.test("password changed on another machine: this profile asks for the previous password once, then opens with the new one", async () => {
+  const t = await startTestServer("sqlite");
+  try {
+    const { chat: home } = await signedUp(t, "alice", PW_A, false);
+    const { chat: bob } = await signedUp(t, "bob", PW_B, false);
+    await bob.client.send("alice", "kept on this machine");
+    await home.waitFor(1);
+    await home.client.close();
+    const work = await connectChat(t);
+    await work.client.login({ username: "alice", password: PW_A });
+    await work.client.changePassword(PW_A, PW_B + " new");
+    await work.client.close();
+
+    // Back home: the server knows only the new password, the profile only the old one.
+    const refused = await connectChat(t, home.profile);
+    await assert.rejects(
+      refused.client.login({ username: "alice", password: PW_B + " new" }),
+      (e) =>
+        e instanceof ChatError && e.code === "wrong_password" &&
+        /previous password/.test(e.message),
+    );
+    await refused.client.close();
+    const again = await connectChat(t, home.profile);
+    let asked = 0;
+    await again.client.login({
+      username: "alice",
+      password: PW_B + " new",
+      previousPassword: () => Promise.resolve((asked++, PW_A)),
+    });
+    assert.equal(asked, 1);
+    assert.deepEqual((await again.client.history("bob")).map((m) => m.text), [
+      "kept on this machine",
+    ]);
+    await again.client.close();
+    const later = await connectChat(t, home.profile);
+    await later.client.login({ username: "alice", password: PW_B + " new" });
+    await later.client.close();
+    await bob.client.close();
+  } finally {
+    await t.stop();
+  }
+});
+
+for (const kind of DATABASE_KINDS) {
+  Deno.test(`[${kind}] migration 3 empties the account keys older versions stored wrapped under the password`, async () => {
+    const migrations = kind === "sqlite" ? SQLITE_MIGRATIONS : MYSQL_MIGRATIONS;
+    const m = migrations.find((x) => x.version === 3)!;
+    assert.match(m.name, /password-derived/);
+    const t = await startTestServer(kind);
+    try {
+      const { chat: a } = await signedUp(t, "alice", PW_A, true);
+      await a.client.close();
+      const id = (await userOf(t, "alice")).id;
+      const planted = randomBytes(60);
+      const run = async (sql: string, params: unknown[] = []) => {
+        if (t.db.kind === "sqlite") {
+          const d = new DatabaseSync(t.db.location);
+          try {
+            d.prepare(sql).run(...(params as Uint8Array[]));
+          } finally {
+            d.close();
+          }
+          return;
+        }
+        const c = await adminConnection();
+        try {
+          await c.query(`USE \`${new URL(t.db.location).pathname.slice(1)}\``);
+          await c.query(sql, params);
+        } finally {
+          await c.end();
+        }
+      };
+      // What an older version left: a wrapped account key beside the backup.
+      await run("UPDATE backups SET wrapped_key = ? WHERE user_id = ?", [planted, id]);
+      assert.ok(
+        (await storedBlobs(t.db)).some((b) =>
+          b.length === 60 && b.every((x, i) => x === planted[i])
+        ),
+      );
+      for (const sql of m.statements) await run(sql);
+      assert.ok(
+        !(await storedBlobs(t.db)).some((b) =>
+          b.length === 60 && b.every((x, i) => x === planted[i])
+        ),
+      );
+      assert.ok(await t.store.getBackup(id), "the backup row stays (migrations never drop)");
+    } finally {
+      await t.stop();
+    }
+  });
+}

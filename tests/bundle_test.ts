@@ -106,3 +106,34 @@ Deno.test("the bundle's wrapper lets setup --join read the folder it names, and 
   assert.match(joined.text, /uses SQLite, which only one machine can use/);
   await Deno.remove(home, { recursive: true });
 });
+
+Deno.test("the bundle's wrapper answers an empty path or one with a comma in pesuchat's words, never Deno's", async () => {
+  const wrapper = await buildBundle();
+  const home = await Deno.makeTempDir({ prefix: "pesuchat_bundle_" });
+  for (
+    const [args, problem] of [
+      [["server", "run", "--dir", ""], /^pesuchat: --dir needs a value$/m],
+      [["server", "run", "--dir="], /^pesuchat: --dir needs a value$/m],
+      [
+        ["connect", "127.0.0.1:1", "--profile", join(home, "a,b")],
+        /--profile: a path with a comma/,
+      ],
+      [
+        ["server", "setup", `--password-file=${join(home, "x,y")}`],
+        /--password-file: a path with a comma/,
+      ],
+    ] as const
+  ) {
+    const out = await new Deno.Command(wrapper, {
+      args: [...args],
+      cwd: home,
+      env: { DENO: Deno.execPath(), PESUCHAT_HOME: join(home, "profile"), NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 2, `${args.join(" ")}: ${stderr}`);
+    assert.match(stderr, problem);
+    assert.doesNotMatch(stderr, /panicked|RUST_BACKTRACE|backtrace|--allow-|error:/i, stderr);
+  }
+});

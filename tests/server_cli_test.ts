@@ -46,11 +46,12 @@ Deno.test("server setup runs unattended from flags, then run starts with the sam
 
 Deno.test("server setup on an existing folder changes nothing and says what exists", async () => {
   const dir = join(await tempDir(), "srv");
-  assert.equal((await setupUnattended(dir, freePort())).code, 0);
+  const port = freePort();
+  assert.equal((await setupUnattended(dir, port)).code, 0);
   const before = await Promise.all(
     ["server.json", "keystore.json", "pesuchat.db"].map((f) => Deno.readFile(join(dir, f))),
   );
-  const again = await setupUnattended(dir, 9999);
+  const again = await setupUnattended(dir, port);
   assert.equal(again.code, 0, again.output);
   assert.match(again.output, /is set up already/);
   assert.match(again.output, /nothing was changed/);

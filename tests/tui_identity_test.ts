@@ -92,3 +92,51 @@ Deno.test("connect: a contact's changed identity shows in the chat and blocks se
     await t.stop();
   }
 });
+
+Deno.test("connect: a message the server damaged shows as a line in the open chat, and the chat goes on", async () => {
+  const t = await startTestServer("sqlite");
+  const server = `127.0.0.1:${t.port}`;
+  const profile = await Deno.makeTempDir({ prefix: "pesuchat_tui_" });
+  const bob = await TmuxClient.start({
+    args: ["connect", server, "--profile", profile, "--trust", t.server.fingerprint],
+  });
+  try {
+    const alice = await connectChat(t);
+    await alice.client.signup({ fullName: "Alice A", username: "alice", password: PW_ALICE });
+    await signUp(bob, "bob", PW_BOB);
+    await bob.keys("Enter");
+    await bob.prompt("Chat with (username)");
+    await bob.line("alice");
+    await bob.waitFor("start of your chat with alice");
+    await alice.client.send("bob", "hello bob");
+    await bob.waitFor("alice: hello bob");
+
+    // The server flips a bit of the next body it stores for Bob (and so of what it pushes).
+    let damage = true;
+    const enqueue = t.store.enqueue.bind(t.store);
+    t.store.enqueue = (items) => {
+      for (const it of items) {
+        if (damage && it.senderName === "alice") {
+          it.body[it.body.length - 1]! ^= 1;
+          damage = false;
+        }
+      }
+      return enqueue(items);
+    };
+    await alice.client.send("bob", "this one is damaged");
+    await bob.waitFor("a message from alice could not be decrypted");
+    // Bob's next message starts a new session; Alice reads it and hears of the new session.
+    await bob.line("did you write?");
+    await alice.waitFor(1);
+    assert.equal(alice.received[0]!.text, "did you write?");
+    await alice.client.send("bob", "yes, again");
+    await bob.waitFor("alice: yes, again");
+    assert.ok(alice.notices.some((n) => /bob started a new session/.test(n)), alice.notices.join());
+    await bob.line("/quit");
+    assert.equal(await bob.exitCode(), 0);
+    await alice.client.close();
+  } finally {
+    await bob.stop();
+    await t.stop();
+  }
+});

@@ -18,6 +18,7 @@ export interface SignupAnswers {
   email?: string;
   username: string;
   password: string;
+  invite?: string;
   /** Keep an encrypted backup on the server (sealed under a recovery key the user keeps). */
   backup: boolean;
 }
@@ -92,8 +93,15 @@ export async function newPassword(username: string, label = "Password"): Promise
   return null;
 }
 
-/** The sign-up form: full name, email (optional), username, password twice, backup or not. */
-export async function signupForm(): Promise<SignupAnswers | null> {
+/** The sign-up form: an invite token when the server needs one, full name, email (optional),
+ * username, password twice, backup or not. */
+export async function signupForm(needsInvite = false): Promise<SignupAnswers | null> {
+  const invite = needsInvite
+    ? await ask("Invite token (this server needs one; ask its operator)", {
+      validate: (v) => v.trim() ? undefined : "the invite token cannot be empty",
+    })
+    : undefined;
+  if (invite === null) return null;
   const fullName = await ask("Full name", {
     validate: (v) => v.trim() ? undefined : "the full name cannot be empty",
   });
@@ -115,6 +123,7 @@ export async function signupForm(): Promise<SignupAnswers | null> {
     username: canonical,
     password,
     backup,
+    ...(invite ? { invite: invite.trim() } : {}),
   };
 }
 

@@ -152,7 +152,16 @@ class App {
   }
 
   async signup(): Promise<Screen> {
-    const answers = await signupForm();
+    // The server said in the handshake who may sign up: ask for a token, or say it is closed,
+    // before anyone types a form for nothing.
+    if (this.client.registration === "closed") {
+      say.problem(
+        "this server does not take new sign-ups",
+        "ask its operator for an account, or log in",
+      );
+      return { kind: "welcome" };
+    }
+    const answers = await signupForm(this.client.registration === "token");
     if (answers === null) return { kind: "welcome" };
     const ready = await this.#ensureConnected({ kind: "welcome" });
     if (ready.kind === "exit") return ready;

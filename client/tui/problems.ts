@@ -82,6 +82,13 @@ export function explain(e: unknown): Problem {
   }
   if (e instanceof ChatError) return chatProblem(e);
   if (e instanceof ServerError) {
+    if (e.code === "unavailable") {
+      return {
+        message: "the server's database is unavailable, try again",
+        hint: "try again in a moment; if it lasts, tell the server's operator",
+        exitCode: 1,
+      };
+    }
     return { message: `the server refused: ${e.message}`, exitCode: 1 };
   }
   if (e instanceof Deno.errors.ConnectionRefused) {

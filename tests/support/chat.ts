@@ -60,7 +60,8 @@ export async function connectChat(
       while (received.length < n) {
         if (Date.now() > deadline) {
           throw new Error(
-            `expected ${n} messages, got ${received.length}; problems: ${problems.join("; ")}`,
+            `expected ${n} messages, got ${received.length}; problems: ${problems.join("; ")}; ` +
+              `notices: ${notices.join("; ")}`,
           );
         }
         await new Promise((r) => setTimeout(r, 25));

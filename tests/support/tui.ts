@@ -6,7 +6,10 @@
 
 import type { TmuxClient } from "./tmux.ts";
 
-/** Signs up from the welcome menu (full name = the username in capitals) and waits for the list. */
+/**
+ * Signs up from the welcome menu (full name = the username in capitals, no server backup) and
+ * waits for the list.
+ */
 export async function tuiSignUp(c: TmuxClient, username: string, password: string): Promise<void> {
   await c.prompt("pesuchat ·");
   await c.keys("Down", "Enter");
@@ -22,6 +25,8 @@ export async function tuiSignUp(c: TmuxClient, username: string, password: strin
     await c.prompt(prompt!);
     await c.line(answer!);
   }
+  await c.prompt("Keep an encrypted backup");
+  await c.keys("Enter"); // no backup
   await c.waitFor("Chats");
 }
 
