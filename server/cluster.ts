@@ -49,8 +49,8 @@ export interface ClusterHost {
   online(userId: number): ClientConnection | undefined;
   /** Every logged-in connection here. */
   onlineConnections(): Iterable<ClientConnection>;
-  /** Messages for `userId` were queued (count > 0) or acknowledged (< 0) on another node. */
-  pendingChanged(userId: number, count: number): void;
+  /** Messages for `userId` were queued on another node. */
+  pendingChanged(userId: number): void;
   /** The account named `name` was deleted on another node. */
   usernameGone(name: string): void;
   /** `c`'s account logged in on another node. */
@@ -202,7 +202,7 @@ export class Cluster {
     switch (n.t) {
       case "q":
         for (let i = 0; i < n.u.length; i++) {
-          h.pendingChanged(n.u[i]!, n.c[i]!);
+          h.pendingChanged(n.u[i]!);
           if (n.c[i]! > 0) h.online(n.u[i]!)?.wake();
         }
         return;

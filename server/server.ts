@@ -152,7 +152,7 @@ export class PesuchatServer {
         pepperKey: this.pepperKey,
         online: (id) => this.#online.get(id),
         onlineConnections: () => this.#online.values(),
-        pendingChanged: (id, n) => this.#pendingAdd(id, n),
+        pendingChanged: (id) => this.#pendingForget(id),
         usernameGone: (name) => this.#forgetName(name),
         takenOver: (c) => this.#evict(c),
       }, o.cluster.sweepMs)
@@ -358,9 +358,13 @@ export class PesuchatServer {
     return n;
   }
 
-  #pendingAdd(userId: number, count: number): void {
-    const n = this.#pending.get(userId);
-    if (n !== undefined) this.#pending.set(userId, Math.max(0, n + count));
+  /**
+   * Another node queued messages for `userId`: the cached count is read again from the database
+   * at the next send. (Adding the notice's count instead would count twice the messages that a
+   * read made before the notice arrived already saw.)
+   */
+  #pendingForget(userId: number): void {
+    this.#pending.delete(userId);
   }
 
   /** Lowers a user's pending count after acknowledged deliveries. */

@@ -100,7 +100,7 @@ Deno.test({
       // The real server goes away; the client tries the other address, which has another key.
       await a.stop();
       await until(
-        () => impostor.log.some((l) => /handshake failed/.test(l)),
+        () => impostor.log.some((l) => /handshake failed|left during the handshake/.test(l)),
         "the client to try the other address",
       );
       assert.equal(client.isOnline, false);
