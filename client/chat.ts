@@ -95,14 +95,16 @@ export class ChatClient {
     connection: new Set(),
     notice: new Set(),
     problem: new Set(),
+    failed: new Set(),
   };
   /** The logged-in account's conversations; null before login and after logout. */
   #messenger: Messenger | null = null;
   #fullName = "";
   #backupTimer: ReturnType<typeof setTimeout> | null = null;
   #closing = false;
-  #reconnecting = false;
   #online = true;
+  /** A reconnect loop is running: the connection comes back by itself. */
+  #reconnecting = false;
   /** Deliveries that arrived between the server accepting a login and the store opening. */
   #early: Deliver[] = [];
   /** Set by {@linkcode stopDeliveries}: what arrives now stays on the server, unacknowledged. */
@@ -616,6 +618,17 @@ export class ChatClient {
     return this.#m.send(peer, text);
   }
 
+  /**
+   * Sends what waits in the outbox now. Throws `ChatError("offline")` when no connection will come
+   * back by itself (another login took the account over): logging in again sends it.
+   */
+  async retry(): Promise<void> {
+    if (!this.isOnline && !this.#reconnecting) {
+      throw new ChatError("offline", "not connected; log in again to send what waits");
+    }
+    await this.#m.retry();
+  }
+
   /** Resolves when everything received so far has been processed (for scripts and tests). */
   async settle(): Promise<void> {
     await this.#messenger?.settle();
@@ -685,8 +698,9 @@ export class ChatClient {
   async disableBackups(): Promise<void> {
     if (this.#backupTimer) clearTimeout(this.#backupTimer);
     this.#backupTimer = null;
-    this.#m.store.deleteMeta("recovery_key");
+    // The server's copy goes first: offline, backups stay on rather than half off.
     await explainServer(this.#request("backup_delete", {}));
+    this.#m.store.deleteMeta("recovery_key");
   }
 
   /** Uploads an encrypted backup now; `ChatError("backups_off")` when backups are off. */

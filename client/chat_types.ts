@@ -66,6 +66,8 @@ export interface ChatEvents {
   message(m: StoredMessage): void;
   /** Outgoing messages changed state (sent, delivered, read). */
   state(peer: string, mids: Uint8Array[], state: MessageStateValue): void;
+  /** An outgoing message could not be sent: refused, or waiting too long (it is still resent). */
+  failed(peer: string, mid: Uint8Array, reason: string): void;
   /** A contact's identity changed; it must be acknowledged before the next send. */
   identityChanged(peer: string): void;
   /** The connection went down, is retrying, or came back. */

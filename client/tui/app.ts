@@ -257,6 +257,10 @@ class App {
 
   async chat(peer: string): Promise<Screen> {
     const how = await chatScreen(this.client, this.term, peer, this.#status);
+    if (how === "relogin") {
+      say.info("log in again: what is not sent yet goes out once you are logged in");
+      return await this.connect({ kind: "welcome" });
+    }
     return how === "quit" ? { kind: "exit", code: 0 } : { kind: "list" };
   }
 

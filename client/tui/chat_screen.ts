@@ -8,7 +8,7 @@
  */
 
 import { type ChatClient, ChatError } from "../chat.ts";
-import type { StoredMessage } from "../local_store.ts";
+import { MessageState, type StoredMessage } from "../local_store.ts";
 import {
   type ChatView,
   type Entry,
@@ -34,8 +34,8 @@ export const LAST_RECEIPT_WAIT_MS = 5_000;
 
 const PROMPT = "> ";
 
-/** How the chat screen was left. */
-export type ChatExit = "back" | "quit";
+/** How the chat screen was left ("relogin": /retry with no connection coming back by itself). */
+export type ChatExit = "back" | "quit" | "relogin";
 
 /** What the input line is for: a message, or the answer to a question the screen asked. */
 type Mode =
@@ -46,6 +46,7 @@ const HELP = [
   "/verify   show the safety number with this contact and mark them verified",
   "/accept   accept the contact's new safety number after it changed",
   "/reject   refuse the new safety number: nothing is sent to it, the old one stays",
+  "/retry    send again what is not sent yet (✗ not sent, or still …)",
   "/back     back to the chat list",
   "/quit     leave pesuchat",
   "//text    send a message that starts with /",
@@ -107,6 +108,7 @@ class ChatScreen {
     const off = [
       this.client.on("message", (m) => this.#onMessage(m)),
       this.client.on("state", (p, mids, state) => this.#onState(p, mids, state)),
+      this.client.on("failed", (p, mid, reason) => this.#onFailed(p, mid, reason)),
       this.client.on("identityChanged", (p) => this.#onIdentityChanged(p)),
       this.client.on("connection", (s, detail) => this.#onConnection(s, detail)),
       this.client.on("notice", (p, text) => p === this.peer && this.#note(text, "warn")),
@@ -188,6 +190,21 @@ class ChatScreen {
       return { kind: "message", message: { ...e.message, state } };
     });
     if (changed) this.#render();
+  }
+
+  #onFailed(peer: string, mid: Uint8Array, reason: string): void {
+    if (peer !== this.peer) return;
+    const id = mid.toHex();
+    this.#entries = this.#entries.map((e) =>
+      e.kind === "message" && e.message.mid.toHex() === id &&
+        e.message.state <= MessageState.pending
+        ? {
+          kind: "message",
+          message: { ...e.message, state: MessageState.failed, failure: reason },
+        }
+        : e
+    );
+    this.#render();
   }
 
   #onIdentityChanged(peer: string): void {
@@ -316,6 +333,9 @@ class ChatScreen {
       case "/reject":
         await this.#reject();
         return;
+      case "/retry":
+        await this.#retry();
+        return;
       default:
         this.#note(`unknown command ${name}; /help lists the commands`, "error");
     }
@@ -351,6 +371,21 @@ class ChatScreen {
       }
       if (lineText(this.#line) === "") this.#line = lineOf(text);
       this.#note(`not sent: ${explain(e).message}`, "error");
+    }
+  }
+
+  async #retry(): Promise<void> {
+    try {
+      this.#note("sending again what is not sent yet");
+      await this.client.retry();
+    } catch (e) {
+      if (e instanceof ChatError && e.code === "offline") {
+        // Nothing reconnects by itself (another login took the account): log in again, and
+        // what waits goes out as soon as the login is done.
+        this.#done.resolve("relogin");
+        return;
+      }
+      this.#note(explain(e).message, "error");
     }
   }
 

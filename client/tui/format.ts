@@ -12,6 +12,8 @@ import { fit, printable, textWidth, truncate } from "./text_width.ts";
 /** The mark after a sent message: pending, sent, delivered, read. Incoming messages have none. */
 export function stateMark(state: MessageStateValue): string {
   switch (state) {
+    case MessageState.failed:
+      return "✗ not sent";
     case MessageState.pending:
       return "…";
     case MessageState.sent:
