@@ -103,14 +103,3 @@ export async function explainServer<T>(p: Promise<T>): Promise<T> {
     }
   }
 }
-
-/** Splits "host:port" (IPv6 hosts in brackets). */
-export function splitHost(text: string): [string, number] {
-  const m = text.match(/^\[?([^\]]+?)\]?:(\d+)$/);
-  if (!m) throw new ChatError("bad_input", `expected HOST:PORT, got ${JSON.stringify(text)}`);
-  const port = Number(m[2]);
-  if (port < 1 || port > 65535) {
-    throw new ChatError("bad_input", `bad port in ${JSON.stringify(text)}`);
-  }
-  return [m[1]!, port];
-}

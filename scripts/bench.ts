@@ -20,6 +20,11 @@ export const SUITES: Readonly<Record<string, { script: string; about: string }>>
     script: "bench_store.ts",
     about: "the relay's enqueue, pending and ack on SQLite and MySQL/MariaDB",
   },
+  cluster: {
+    script: "bench_cluster.ts",
+    about: "the relay load on two nodes over MariaDB and a bus, half the pairs across nodes, " +
+      "and on one node",
+  },
   relay: {
     script: "bench_relay.ts",
     about:

@@ -9,6 +9,7 @@
 import { type ChatClient, ChatError } from "../chat.ts";
 import { HostKeyChangedError, HostKeyUnknownError } from "../known_hosts.ts";
 import type { Profile } from "../profile.ts";
+import type { Address } from "../servers.ts";
 import { askRecoveryKey, loginForm, showRecoveryKey, signupForm } from "./account_forms.ts";
 import { chatList } from "./chat_list.ts";
 import { chatScreen } from "./chat_screen.ts";
@@ -41,6 +42,8 @@ export type Screen =
 export interface ConnectTarget {
   hostname: string;
   port: number;
+  /** More addresses of the same server, tried in order. */
+  alternates?: Address[];
   profile: Profile;
   trust?: string;
 }

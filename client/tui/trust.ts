@@ -8,6 +8,7 @@
 import { ChatClient } from "../chat.ts";
 import { HostKeyUnknownError } from "../known_hosts.ts";
 import type { Profile } from "../profile.ts";
+import type { Address } from "../servers.ts";
 import { ClientProblem } from "./problems.ts";
 import { confirm, type PromptOutput, say } from "./prompts.ts";
 import { TRUST_QUESTION, trustLines } from "../words.ts";
@@ -33,6 +34,7 @@ export function trustQuestion(
 export interface TrustTarget {
   hostname: string;
   port: number;
+  alternates?: Address[];
   profile: Profile;
   trust?: string;
 }
@@ -50,6 +52,7 @@ export async function connectTrusting(
     return await ChatClient.connect({
       hostname: t.hostname,
       port: t.port,
+      alternates: t.alternates,
       profile: t.profile,
       trust: t.trust,
       confirmNewServer: t.trust === undefined ? ask : undefined,
