@@ -1,5 +1,5 @@
 /**
- * Command-line dispatch: `server setup`, `server run`, `connect`, `send`, `receive`, `help`,
+ * Command-line dispatch: `server setup`, `server run`, `connect`, `web`, `send`, `receive`, `help`,
  * `--help`, `--version`. Each command module owns its flags and help; this file checks the flags
  * against them first, so every command answers a wrong command line the same way: one line
  * saying what is wrong (with the nearest flag when one was mistyped), the usage, exit code 2.
@@ -15,6 +15,7 @@ usage:
   pesuchat server setup [flags]     create a server: folder, database, keys, password, address
   pesuchat server run [--dir DIR]   run a server that was set up
   pesuchat connect HOST:PORT        open the chat client
+  pesuchat web [HOST:PORT]          open the chat client in your browser (on 127.0.0.1)
   pesuchat send HOST:PORT USER TEXT send one message from a script
   pesuchat receive HOST:PORT        print waiting messages (--json for one object per line)
   pesuchat help COMMAND             the flags of a command (as 'pesuchat COMMAND --help')
@@ -40,6 +41,7 @@ const COMMAND_NAMES = [
   "server run",
   "server invite",
   "connect",
+  "web",
   "send",
   "receive",
 ] as const;
@@ -57,6 +59,10 @@ async function command(name: CommandName): Promise<Command> {
       : name === "server run"
       ? { help: s.RUN_HELP, options: s.RUN_OPTIONS, positionals: false }
       : { help: s.INVITE_HELP, options: s.INVITE_OPTIONS, positionals: false };
+  }
+  if (name === "web") {
+    const w = await import("./client/web/cli.ts");
+    return { help: w.WEB_HELP, options: w.WEB_OPTIONS, positionals: true };
   }
   const c = await import("./client/cli.ts");
   return { help: c.HELP[name], options: c.clientOptions(name), positionals: true };
@@ -100,7 +106,14 @@ export async function runCli(args: string[], version: string): Promise<number> {
     const { clientCommand } = await import("./client/cli.ts");
     return await clientCommand(first, args.slice(1));
   }
-  const known = ["server", "connect", "send", "receive", "help"];
+  if (first === "web") {
+    const c = await command(first);
+    const problem = checkFlags(c, args.slice(1));
+    if (problem) return usageError(problem, c.help);
+    const { webCommand } = await import("./client/web/cli.ts");
+    return await webCommand(args.slice(1));
+  }
+  const known = ["server", "connect", "web", "send", "receive", "help"];
   return usageError(`unknown command '${first}'${nearest(first, known)}`, USAGE);
 }
 

@@ -28,15 +28,9 @@ import {
 import type { Deliver, RequestOf, RequestType, ResultOf } from "../protocol/messages.ts";
 import { canonicalUsername, USERNAME_RULE } from "../protocol/username.ts";
 import { makeBackup, restoreBackup } from "./backup.ts";
-import {
-  ChatError,
-  type ChatEvents,
-  explainServer,
-  passwordProblem,
-  splitHost,
-} from "./chat_types.ts";
+import { ChatError, type ChatEvents, explainServer, passwordProblem } from "./chat_types.ts";
 import { type CloseReason, ServerConnection, ServerError } from "./connection.ts";
-import { HostKeyUnknownError, KnownHosts } from "./known_hosts.ts";
+import { HostKeyChangedError, HostKeyUnknownError, KnownHosts } from "./known_hosts.ts";
 import type { Contact, ConversationSummary, StoredMessage } from "./local_store.ts";
 import { LocalStore } from "./local_store.ts";
 import { Messenger } from "./messenger.ts";
@@ -44,6 +38,7 @@ import { RoomStore } from "./room_store.ts";
 import { Rooms } from "./rooms_core.ts";
 import { ClientPrekeys } from "./prekeys.ts";
 import type { Profile } from "./profile.ts";
+import { type Address, serverIdOf, showAddress } from "./servers.ts";
 
 export {
   ChatError,
@@ -51,8 +46,8 @@ export {
   MIN_PASSWORD_CHARS,
   passwordProblem,
   passwordRules,
-  splitHost,
 } from "./chat_types.ts";
+export { type Address, parseAddresses, showAddress, splitHost } from "./servers.ts";
 
 /** What the user is told when another login took the account over. */
 export const TAKEN_OVER =
@@ -71,6 +66,8 @@ export const RECONNECT_MAX_MS = 15_000;
 export interface ConnectOptions {
   hostname: string;
   port: number;
+  /** More addresses of the same server (other nodes), tried in order when one fails. */
+  alternates?: Address[];
   profile: Profile;
   /** A fingerprint to trust on first contact without asking (`--trust`). */
   trust?: string;
@@ -84,7 +81,10 @@ type Listeners = { [K in keyof ChatEvents]: Set<ChatEvents[K]> };
 
 /** One user's chat with one server. */
 export class ChatClient {
-  readonly server: string;
+  /** The name the profile knows this server by, from its key: the same on every address. */
+  readonly serverId: string;
+  readonly #addresses: Address[];
+  #current = 0;
   readonly #profile: Profile;
   #conn: ServerConnection;
   readonly #deviceKey: X25519KeyPair;
@@ -99,6 +99,7 @@ export class ChatClient {
     problem: new Set(),
     room: new Set(),
     action: new Set(),
+    failed: new Set(),
   };
   /** The logged-in account's conversations; null before login and after logout. */
   #messenger: Messenger | null = null;
@@ -108,6 +109,8 @@ export class ChatClient {
   #backupTimer: ReturnType<typeof setTimeout> | null = null;
   #closing = false;
   #online = true;
+  /** A reconnect loop is running: the connection comes back by itself. */
+  #reconnecting = false;
   /** Deliveries that arrived between the server accepting a login and the store opening. */
   #early: Deliver[] = [];
   /** Set by {@linkcode stopDeliveries}: what arrives now stays on the server, unacknowledged. */
@@ -115,7 +118,7 @@ export class ChatClient {
 
   private constructor(
     profile: Profile,
-    server: string,
+    where: { addresses: Address[]; current: number; serverId: string },
     conn: ServerConnection,
     deviceKey: X25519KeyPair,
     knownHosts: KnownHosts,
@@ -123,7 +126,9 @@ export class ChatClient {
   ) {
     this.#profile = profile;
     this.#clock = clock;
-    this.server = server;
+    this.#addresses = where.addresses;
+    this.#current = where.current;
+    this.serverId = where.serverId;
     this.#conn = conn;
     this.#deviceKey = deviceKey;
     this.#knownHosts = knownHosts;
@@ -137,24 +142,54 @@ export class ChatClient {
    */
   static async connect(o: ConnectOptions): Promise<ChatClient> {
     await o.profile.ensure();
-    const server = `${o.hostname}:${o.port}`;
+    const addresses = [{ hostname: o.hostname, port: o.port }, ...(o.alternates ?? [])];
     const knownHosts = await KnownHosts.load(o.profile.knownHosts);
     const deviceKey = await X25519KeyPair.generate();
-    const open = () =>
-      ServerConnection.open(o.hostname, o.port, {
-        staticKey: deviceKey,
-        verifyServerKey: knownHosts.verifier(server, o.trust),
-      });
-    let conn: ServerConnection;
-    try {
-      conn = await open();
-    } catch (e) {
-      if (!(e instanceof HostKeyUnknownError) || !o.confirmNewServer) throw e;
-      if (!(await o.confirmNewServer(e.presentedFingerprint))) throw e;
-      await knownHosts.add(server, e.key);
-      conn = await open();
+    let firstError: unknown = null;
+    // Each address in turn: one that does not answer passes to the next, but a key that is
+    // unknown or changed stops here, as it would with one address.
+    for (let i = 0; i < addresses.length; i++) {
+      const server = showAddress(addresses[i]!);
+      const open = () =>
+        ServerConnection.open(addresses[i]!.hostname, addresses[i]!.port, {
+          staticKey: deviceKey,
+          verifyServerKey: knownHosts.verifier(server, o.trust),
+        });
+      let conn: ServerConnection;
+      try {
+        try {
+          conn = await open();
+        } catch (e) {
+          if (!(e instanceof HostKeyUnknownError) || !o.confirmNewServer) throw e;
+          if (!(await o.confirmNewServer(e.presentedFingerprint))) throw e;
+          await knownHosts.add(server, e.key);
+          conn = await open();
+        }
+      } catch (e) {
+        if (e instanceof HostKeyUnknownError || e instanceof HostKeyChangedError) throw e;
+        firstError ??= e;
+        continue;
+      }
+      const serverId = await serverIdOf(conn.serverKey);
+      // Stores an older profile kept under any address of this key now go under the key.
+      for (const host of knownHosts.hostsWith(conn.serverKey)) {
+        await o.profile.adoptLegacy(host, serverId);
+      }
+      return new ChatClient(
+        o.profile,
+        { addresses, current: i, serverId },
+        conn,
+        deviceKey,
+        knownHosts,
+        o.clock ?? Date.now,
+      );
     }
-    return new ChatClient(o.profile, server, conn, deviceKey, knownHosts, o.clock ?? Date.now);
+    throw firstError;
+  }
+
+  /** The address connected to now ("host:port"). */
+  get server(): string {
+    return showAddress(this.#addresses[this.#current]!);
   }
 
   on<K extends keyof ChatEvents>(event: K, fn: ChatEvents[K]): () => void {
@@ -252,7 +287,7 @@ export class ChatClient {
         ...(o.invite ? { invite: o.invite.trim() } : {}),
       }));
       store.setMeta("username", username);
-      store.setMeta("server", this.server);
+      store.setMeta("server", this.serverId);
       store.setMeta("salt", salt);
       store.setMeta("kdf", JSON.stringify(kdf));
       store.setMeta("wrapped_account_key", await accountKey.wrap(keys.masterKey));
@@ -271,7 +306,7 @@ export class ChatClient {
 
   /** The local store path of `username` on this server. */
   profilePath(username: string): string {
-    return this.#profile.accountStore(this.server, username);
+    return this.#profile.accountStore(this.serverId, username);
   }
 
   /**
@@ -294,7 +329,7 @@ export class ChatClient {
     const username = canonicalUsername(o.username);
     if (!username) throw new ChatError("wrong_password", "wrong username or password");
     const path = this.profilePath(username);
-    const exists = await this.#profile.hasAccount(this.server, username);
+    const exists = await this.#profile.hasAccount(this.serverId, username);
     const pre = await explainServer(this.#request("prelogin", { username }));
     this.#checkServerKdf(pre.kdf, exists ? readLocalKdf(path) : null);
     const keys = await derivePasswordKeys(o.password, pre.salt, pre.kdf);
@@ -325,11 +360,11 @@ export class ChatClient {
             store,
             username,
             backup.blob,
-            await this.#profile.backupSeen(this.server, username),
+            await this.#profile.backupSeen(this.serverId, username),
             o.recoveryKey,
           );
           await store.setSecret("recovery_key", key.bytesUnsafe());
-          await this.#profile.noteBackup(this.server, username, seq);
+          await this.#profile.noteBackup(this.serverId, username, seq);
           // The server's one-time prekeys may be ones used since the backup was made: replace
           // them all (and the signed and last-resort keys) with a fresh set.
           const identity = await IdentityKeyPair.deserialize((await store.getSecret("identity"))!);
@@ -352,7 +387,7 @@ export class ChatClient {
           newIdentity = true;
         }
         store.setMeta("username", username);
-        store.setMeta("server", this.server);
+        store.setMeta("server", this.serverId);
         store.setMeta("wrapped_account_key", await accountKey.wrap(keys.masterKey));
       }
       store.setMeta("salt", pre.salt);
@@ -455,7 +490,8 @@ export class ChatClient {
   }
 
   #closed(reason: CloseReason): void {
-    if (this.#closing) return;
+    // A connection that fails while the reconnect loop tries it is that loop's business.
+    if (this.#closing || this.#reconnecting) return;
     this.#online = false;
     if (reason.code === "logged_in_elsewhere") {
       this.#emit("connection", "offline", TAKEN_OVER);
@@ -470,39 +506,64 @@ export class ChatClient {
   }
 
   async #reconnect(): Promise<void> {
+    this.#reconnecting = true;
+    try {
+      await this.#reconnectLoop();
+    } finally {
+      this.#reconnecting = false;
+    }
+  }
+
+  async #reconnectLoop(): Promise<void> {
     let delay = RECONNECT_FIRST_MS;
-    const [host, port] = splitHost(this.server);
+    const serverKey = this.#conn.serverKey;
+    const n = this.#addresses.length;
+    const failed = this.#current;
     while (!this.#closing) {
       await new Promise((r) => setTimeout(r, delay));
-      if (this.#closing) return;
-      let conn: ServerConnection | null = null;
-      try {
-        conn = await ServerConnection.open(host, port, {
-          staticKey: this.#deviceKey,
-          verifyServerKey: this.#knownHosts.verifier(this.server),
-        });
-        this.#conn = conn;
-        this.#wire(conn);
-        await conn.request("resume", {});
-        this.#online = true;
-        this.#emit("connection", "online", "connected again");
-        void this.#messenger?.afterConnect().then(() => this.#rooms?.flush()).catch(() => {});
-        return;
-      } catch (e) {
-        if ((e as Error).name === "HostKeyChangedError") {
-          this.#emit("connection", "offline", (e as Error).message);
+      let keyProblem: string | null = null;
+      let keyProblems = 0;
+      // Every address once, the one that just failed last: another node is likelier to answer.
+      for (let k = 1; k <= n && !this.#closing; k++) {
+        const i = (failed + k) % n;
+        const address = this.#addresses[i]!;
+        let conn: ServerConnection | null = null;
+        try {
+          conn = await ServerConnection.open(address.hostname, address.port, {
+            staticKey: this.#deviceKey,
+            verifyServerKey: this.#knownHosts.sameServer(showAddress(address), serverKey),
+          });
+          this.#conn = conn;
+          this.#wire(conn);
+          await conn.request("resume", {});
+          this.#current = i;
+          this.#online = true;
+          this.#emit("connection", "online", "connected again");
+          void this.#messenger?.afterConnect().then(() => this.#rooms?.flush()).catch(() => {});
           return;
+        } catch (e) {
+          if (conn) {
+            conn.onClose = () => {};
+            conn.close();
+          }
+          if (e instanceof HostKeyChangedError || e instanceof HostKeyUnknownError) {
+            // Never talk to a key other than this server's; another address may still answer.
+            keyProblem = e.message;
+            keyProblems++;
+            continue;
+          }
+          if (e instanceof ServerError && e.code === "unknown_device") {
+            // The server binds one device per account: another login replaced this one.
+            this.#emit("connection", "offline", TAKEN_OVER);
+            return;
+          }
         }
-        if (e instanceof ServerError && e.code === "unknown_device") {
-          // Our own close of this connection is not a loss to reconnect from.
-          if (conn) conn.onClose = () => {};
-          conn?.close();
-          // The server binds one device per account: another login replaced this one.
-          this.#emit("connection", "offline", TAKEN_OVER);
-          return;
-        }
-        delay = Math.min(delay * 2, RECONNECT_MAX_MS);
       }
+      if (keyProblems === n) {
+        this.#emit("connection", "offline", keyProblem!);
+        return;
+      }
+      delay = Math.min(delay * 2, RECONNECT_MAX_MS);
     }
   }
 
@@ -568,6 +629,17 @@ export class ChatClient {
   get rooms(): Rooms {
     if (!this.#rooms) throw new ChatError("not_logged_in", "log in first");
     return this.#rooms;
+  }
+
+  /**
+   * Sends what waits in the outbox now. Throws `ChatError("offline")` when no connection will come
+   * back by itself (another login took the account over): logging in again sends it.
+   */
+  async retry(): Promise<void> {
+    if (!this.isOnline && !this.#reconnecting) {
+      throw new ChatError("offline", "not connected; log in again to send what waits");
+    }
+    await this.#m.retry();
   }
 
   /** Resolves when everything received so far has been processed (for scripts and tests). */
@@ -641,8 +713,9 @@ export class ChatClient {
   async disableBackups(): Promise<void> {
     if (this.#backupTimer) clearTimeout(this.#backupTimer);
     this.#backupTimer = null;
-    this.#m.store.deleteMeta("recovery_key");
+    // The server's copy goes first: offline, backups stay on rather than half off.
     await explainServer(this.#request("backup_delete", {}));
+    this.#m.store.deleteMeta("recovery_key");
   }
 
   /** Uploads an encrypted backup now; `ChatError("backups_off")` when backups are off. */
@@ -655,10 +728,10 @@ export class ChatClient {
     const raw = await m.store.getSecret("recovery_key");
     if (!raw) throw new ChatError("backups_off", "backups are off; turn them on in settings");
     const key = RecoveryKey.fromBytes(raw);
-    const seq = await this.#profile.backupSeen(this.server, m.username) + 1;
+    const seq = await this.#profile.backupSeen(this.serverId, m.username) + 1;
     const blob = await m.run(() => makeBackup(m.store, m.username, seq, key));
     await explainServer(this.#request("backup_put", { blob }));
-    await this.#profile.noteBackup(this.server, m.username, seq);
+    await this.#profile.noteBackup(this.serverId, m.username, seq);
   }
 
   /**

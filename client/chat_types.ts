@@ -67,6 +67,8 @@ export interface ChatEvents {
   message(m: StoredMessage): void;
   /** Outgoing messages changed state (sent, delivered, read). */
   state(peer: string, mids: Uint8Array[], state: MessageStateValue): void;
+  /** An outgoing message could not be sent: refused, or waiting too long (it is still resent). */
+  failed(peer: string, mid: Uint8Array, reason: string): void;
   /** A contact's identity changed; it must be acknowledged before the next send. */
   identityChanged(peer: string): void;
   /** The connection went down, is retrying, or came back. */
@@ -105,15 +107,4 @@ export async function explainServer<T>(p: Promise<T>): Promise<T> {
         throw new ChatError("server", e.message);
     }
   }
-}
-
-/** Splits "host:port" (IPv6 hosts in brackets). */
-export function splitHost(text: string): [string, number] {
-  const m = text.match(/^\[?([^\]]+?)\]?:(\d+)$/);
-  if (!m) throw new ChatError("bad_input", `expected HOST:PORT, got ${JSON.stringify(text)}`);
-  const port = Number(m[2]);
-  if (port < 1 || port > 65535) {
-    throw new ChatError("bad_input", `bad port in ${JSON.stringify(text)}`);
-  }
-  return [m[1]!, port];
 }

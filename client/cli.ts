@@ -7,7 +7,7 @@
  */
 
 import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
-import { splitHost } from "./chat.ts";
+import { type Address, parseAddresses } from "./servers.ts";
 import { Profile, profileDir } from "./profile.ts";
 import { runConnect } from "./tui/app.ts";
 import { ClientProblem, explain, UsageError } from "./tui/problems.ts";
@@ -26,17 +26,18 @@ export type ClientCommandName = "connect" | "send" | "receive";
 export const DEFAULT_WAIT_SECONDS = 2;
 
 const COMMON_FLAGS =
-  `  --profile DIR          the profile folder (default $PESUCHAT_HOME or ~/.pesuchat)
+  `  HOST:PORT,HOST:PORT…   several addresses of one server (its nodes): tried in order
+  --profile DIR          the profile folder (default $PESUCHAT_HOME or ~/.pesuchat)
   --trust FINGERPRINT    trust this server key on first contact without asking`;
 
 export const HELP: Record<ClientCommandName, string> = {
-  connect: `usage: pesuchat connect HOST:PORT [flags]
+  connect: `usage: pesuchat connect HOST:PORT[,HOST:PORT…] [flags]
 
 Opens the chat client: sign up or log in, the chat list, chats.
 
 ${COMMON_FLAGS}`,
-  send: `usage: pesuchat send HOST:PORT USER TEXT [flags]
-       pesuchat send HOST:PORT --group ROOM TEXT [flags]
+  send: `usage: pesuchat send HOST:PORT[,HOST:PORT…] USER TEXT [flags]
+       pesuchat send HOST:PORT[,HOST:PORT…] --group ROOM TEXT [flags]
 
 Sends TEXT to USER (or to the room ROOM, by name or id) and exits once the server has it.
 TEXT "-" reads the text from stdin.
@@ -45,7 +46,7 @@ The password comes from PESUCHAT_PASSWORD or PESUCHAT_PASSWORD_FILE, or is asked
 ${COMMON_FLAGS}
   --user NAME            send as NAME (default: the profile's only account on the server)
   --group ROOM           send to a group or channel you are in, by its name or id`,
-  receive: `usage: pesuchat receive HOST:PORT [flags]
+  receive: `usage: pesuchat receive HOST:PORT[,HOST:PORT…] [flags]
 
 Prints the messages waiting for you, waits for more until none comes for --wait seconds, and
 exits. The password comes as for send.
@@ -63,6 +64,8 @@ export interface ClientArgs {
   help: boolean;
   hostname: string;
   port: number;
+  /** The other addresses of `HOST:PORT,HOST:PORT,…`, tried in order after the first. */
+  alternates: Address[];
   profile?: string;
   trust?: string;
   user?: string;
@@ -119,13 +122,13 @@ export function parseClientArgs(command: ClientCommandName, args: string[]): Cli
     json: v.json === true,
     wait: parseWait(v.wait as string | undefined),
   };
-  if (base.help) return { ...base, hostname: "", port: 0 };
+  if (base.help) return { ...base, hostname: "", port: 0, alternates: [] };
   const [server, ...rest] = positionals;
   const usage = HELP[command].split("\n")[0]!;
   if (!server) throw new UsageError(`missing HOST:PORT`, usage);
-  let hostname: string, port: number;
+  let hostname: string, port: number, alternates: Address[];
   try {
-    [hostname, port] = splitHost(server);
+    [{ hostname, port }, ...alternates] = parseAddresses(server) as [Address, ...Address[]];
   } catch (e) {
     throw new UsageError((e as Error).message, usage);
   }
@@ -137,15 +140,15 @@ export function parseClientArgs(command: ClientCommandName, args: string[]): Cli
   }
   if (command === "send" && v.group !== undefined) {
     if (rest.length === 0) throw new UsageError("missing TEXT", usage);
-    return { ...base, hostname, port, group: v.group as string, text: rest.join(" ") };
+    return { ...base, hostname, port, alternates, group: v.group as string, text: rest.join(" ") };
   }
   if (command === "send") {
     const [peer, ...words] = rest;
     if (!peer || words.length === 0) throw new UsageError("missing USER or TEXT", usage);
-    return { ...base, hostname, port, peer, text: words.join(" ") };
+    return { ...base, hostname, port, alternates, peer, text: words.join(" ") };
   }
   if (rest.length > 0) throw new UsageError(`unexpected ${JSON.stringify(rest[0])}`, usage);
-  return { ...base, hostname, port };
+  return { ...base, hostname, port, alternates };
 }
 
 async function readStdinText(): Promise<string> {
@@ -170,7 +173,14 @@ async function run(a: ClientArgs): Promise<number> {
     return 0;
   }
   const profile = new Profile(profileDir(a.profile));
-  const target = { hostname: a.hostname, port: a.port, profile, trust: a.trust, user: a.user };
+  const target = {
+    hostname: a.hostname,
+    port: a.port,
+    alternates: a.alternates,
+    profile,
+    trust: a.trust,
+    user: a.user,
+  };
   switch (a.command) {
     case "connect":
       if (!Deno.stdin.isTerminal() || !Deno.stdout.isTerminal()) {

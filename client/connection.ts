@@ -16,6 +16,13 @@ import { clientHandshake, type SecureChannel } from "../protocol/transport.ts";
 
 /** Time allowed to open the TCP connection and finish the handshake. */
 export const CONNECT_TIMEOUT_MS = 10_000;
+/** A connection that has been silent this long is asked for a sign of life (a ping). */
+export const KEEPALIVE_INTERVAL_MS = 5_000;
+/**
+ * A ping unanswered this long means the connection is dead (a hung server, a network path that
+ * drops everything): it is closed, so the client reconnects and resends what waits.
+ */
+export const KEEPALIVE_TIMEOUT_MS = 10_000;
 
 /** The server answered a request with an error. `code` is the wire code. */
 export class ServerError extends Error {
@@ -57,6 +64,9 @@ export class ServerConnection {
   #waiters: (() => void)[] = [];
   #closeReason: CloseReason | null = null;
   readonly #closed: Promise<CloseReason>;
+  #lastHeard = Date.now();
+  #probing = false;
+  readonly #keepalive: ReturnType<typeof setInterval>;
   onDeliver: (d: Deliver) => void;
   onClose: (reason: CloseReason) => void;
   /** What the server said about itself in the handshake. */
@@ -72,6 +82,23 @@ export class ServerConnection {
     this.onDeliver = o.onDeliver ?? (() => {});
     this.onClose = o.onClose ?? (() => {});
     this.#closed = this.#readLoop();
+    this.#keepalive = setInterval(() => this.#probe(), KEEPALIVE_INTERVAL_MS);
+  }
+
+  /** Pings a connection that has been silent; closes it when the ping goes unanswered. */
+  #probe(): void {
+    if (this.#closeReason || this.#probing) return;
+    if (Date.now() - this.#lastHeard < KEEPALIVE_INTERVAL_MS) return;
+    this.#probing = true;
+    const dead = setTimeout(() =>
+      this.#finish({
+        code: "timeout",
+        message: `the server did not answer for ${KEEPALIVE_TIMEOUT_MS / 1000} s`,
+      }), KEEPALIVE_TIMEOUT_MS);
+    this.request("ping", {}).catch(() => {}).finally(() => {
+      clearTimeout(dead);
+      this.#probing = false;
+    });
   }
 
   /** Connects to `hostname:port` and runs the handshake. */
@@ -190,6 +217,7 @@ export class ServerConnection {
       for (;;) {
         const record = await this.#channel.receive();
         if (record === null) break;
+        this.#lastHeard = Date.now();
         const m = decodeServerMessage(record);
         if (m.kind === "deliver") {
           this.onDeliver(m.deliver);
@@ -232,6 +260,7 @@ export class ServerConnection {
   #finish(reason: CloseReason): void {
     if (this.#closeReason) return;
     this.#closeReason = reason;
+    clearInterval(this.#keepalive);
     this.#channel.close();
     for (const [, p] of this.#pending) {
       clearTimeout(p.timer);

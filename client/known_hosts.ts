@@ -74,6 +74,11 @@ export class KnownHosts {
     return equalBytes(known, key) ? "trusted" : "changed";
   }
 
+  /** Every address remembered with exactly this key. */
+  hostsWith(key: Uint8Array): string[] {
+    return [...this.#entries].filter(([, k]) => equalBytes(k, key)).map(([h]) => h);
+  }
+
   /** The remembered key of `host`, if any. */
   get(host: string): Uint8Array | undefined {
     return this.#entries.get(host);
@@ -120,6 +125,32 @@ export class KnownHosts {
       if (trust !== undefined && trust === fp) {
         await this.add(host, key);
         return;
+      }
+      throw new HostKeyUnknownError(host, fp, key);
+    };
+  }
+
+  /**
+   * A `verifyServerKey` callback for another address of a server already connected to (a
+   * cluster's other node): passes `key` (remembering it for `host` if new), and throws
+   * `HostKeyChangedError` or `HostKeyUnknownError` for any other key.
+   */
+  sameServer(host: string, serverKey: Uint8Array): (key: Uint8Array) => Promise<void> {
+    return async (key) => {
+      const status = this.check(host, key);
+      if (status === "trusted") return;
+      if (status === "unknown" && equalBytes(key, serverKey)) {
+        await this.add(host, key);
+        return;
+      }
+      const fp = await fingerprint(key);
+      if (status === "changed") {
+        throw new HostKeyChangedError(
+          host,
+          await fingerprint(this.#entries.get(host)!),
+          fp,
+          this.path,
+        );
       }
       throw new HostKeyUnknownError(host, fp, key);
     };

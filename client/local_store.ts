@@ -13,6 +13,7 @@ import { fromUtf8, utf8 } from "../crypto/mod.ts";
 
 /** Delivery state of a message, as shown next to it. */
 export const MessageState = Object.freeze({
+  failed: -1, // not accepted by the server for long, or refused: shown with its reason, resendable
   pending: 0, // written locally, not yet accepted by the server
   sent: 1, // the server has it
   delivered: 2, // the recipient's device has it
@@ -35,6 +36,8 @@ export interface StoredMessage {
   ts: number;
   state: MessageStateValue;
   text: string;
+  /** Why a failed message could not be sent (state `failed` only). */
+  failure?: string;
 }
 
 /** A row of the chat list. */
@@ -77,6 +80,7 @@ CREATE TABLE IF NOT EXISTS outbox (mid BLOB PRIMARY KEY, peer TEXT NOT NULL, cre
   sealed BLOB NOT NULL) STRICT;
 CREATE TABLE IF NOT EXISTS seen (mid BLOB PRIMARY KEY, at INTEGER NOT NULL) STRICT;
 CREATE TABLE IF NOT EXISTS unprinted (mid BLOB PRIMARY KEY) STRICT;
+CREATE TABLE IF NOT EXISTS send_failures (mid BLOB PRIMARY KEY, reason TEXT NOT NULL) STRICT;
 `;
 
 /**
@@ -454,17 +458,49 @@ export class LocalStore {
   }
 
   async #decode(rows: Record<string, unknown>[]): Promise<StoredMessage[]> {
-    return await Promise.all(rows.map(async (r) => ({
-      seq: r.seq as number,
-      mid: r.mid as Uint8Array,
-      peer: r.peer as string,
-      outgoing: r.outgoing === 1,
-      ts: r.ts as number,
-      state: r.state as MessageStateValue,
-      text: fromUtf8(
-        await this.open(`message ${(r.mid as Uint8Array).toHex()}`, r.sealed as Uint8Array),
-      ),
-    })));
+    return await Promise.all(rows.map(async (r) => {
+      const m: StoredMessage = {
+        seq: r.seq as number,
+        mid: r.mid as Uint8Array,
+        peer: r.peer as string,
+        outgoing: r.outgoing === 1,
+        ts: r.ts as number,
+        state: r.state as MessageStateValue,
+        text: fromUtf8(
+          await this.open(`message ${(r.mid as Uint8Array).toHex()}`, r.sealed as Uint8Array),
+        ),
+      };
+      if (m.state === MessageState.failed) m.failure = this.failure(m.mid) ?? undefined;
+      return m;
+    }));
+  }
+
+  /**
+   * Marks an outgoing message failed, with why; true when that changed anything (it was
+   * pending, or failed for another reason).
+   */
+  markFailed(mid: Uint8Array, reason: string): boolean {
+    if (this.failure(mid) === reason) return false;
+    this.#stmt("INSERT OR REPLACE INTO send_failures (mid, reason) VALUES (?, ?)").run(mid, reason);
+    this.#stmt("UPDATE messages SET state = ? WHERE mid = ? AND outgoing = 1 AND state <= ?").run(
+      MessageState.failed,
+      mid,
+      MessageState.pending,
+    );
+    return true;
+  }
+
+  /** Why a message failed, or null. */
+  failure(mid: Uint8Array): string | null {
+    const row = this.#stmt("SELECT reason FROM send_failures WHERE mid = ?").get(mid) as
+      | { reason: string }
+      | undefined;
+    return row?.reason ?? null;
+  }
+
+  /** Forgets a failure (the message went after all). */
+  clearFailure(mid: Uint8Array): void {
+    this.#stmt("DELETE FROM send_failures WHERE mid = ?").run(mid);
   }
 
   /** The last `limit` messages with `peer`, oldest first. */
@@ -526,17 +562,23 @@ export class LocalStore {
   }
 
   /** Envelopes not yet accepted by the server, oldest first. */
-  async outbox(): Promise<{ mid: Uint8Array; peer: string; envelope: Uint8Array }[]> {
-    const rows = this.#stmt("SELECT mid, peer, sealed FROM outbox ORDER BY created_at, rowid")
+  async outbox(): Promise<
+    { mid: Uint8Array; peer: string; envelope: Uint8Array; createdAt: number }[]
+  > {
+    const rows = this.#stmt(
+      "SELECT mid, peer, sealed, created_at FROM outbox ORDER BY created_at, rowid",
+    )
       .all() as {
         mid: Uint8Array;
         peer: string;
         sealed: Uint8Array;
+        created_at: number;
       }[];
     return await Promise.all(rows.map(async (r) => ({
       mid: r.mid,
       peer: r.peer,
       envelope: await this.open(`outbox ${r.mid.toHex()}`, r.sealed),
+      createdAt: r.created_at,
     })));
   }
 

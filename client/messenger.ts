@@ -48,6 +48,10 @@ import { SessionLock, StepConflict, type StepResult } from "./session_lock.ts";
 
 /** Delivery receipts wait this long to share one envelope. */
 export const RECEIPT_DELAY_MS = 50;
+/** What waits in the outbox is sent again this often until the server takes it. */
+export const RESEND_INTERVAL_MS = 3_000;
+/** A message the server has not taken after this long is shown as failed (and still resent). */
+export const SEND_FAILED_AFTER_MS = 10_000;
 
 /** What the messenger needs from the client around it. */
 export interface MessengerLink {
@@ -91,6 +95,8 @@ export class Messenger {
   #checkedIdentities = new Set<string>();
   #flushing: Promise<void> | null = null;
   #flushAgain = false;
+  #resendTimer: ReturnType<typeof setTimeout> | null = null;
+  #stopped = false;
 
   constructor(
     readonly store: LocalStore,
@@ -440,42 +446,84 @@ export class Messenger {
 
   async #flush(): Promise<void> {
     const s = this.store;
-    for (;;) {
-      this.#flushAgain = false;
-      const items = await s.outbox();
-      if (!this.link.isOnline()) return;
-      if (items.length === 0) {
-        if (this.#flushAgain) continue;
-        return;
-      }
-      const results = await Promise.allSettled(
-        items.map((it) =>
-          this.link.request("send", { to: it.peer, mid: it.mid, body: it.envelope })
-        ),
-      );
-      const sent = new Map<string, Uint8Array[]>();
-      let progress = false;
-      for (let i = 0; i < items.length; i++) {
-        const r = results[i]!;
-        const it = items[i]!;
-        const gone = r.status === "rejected" && r.reason instanceof ServerError &&
-          r.reason.code === "no_such_user";
-        if (r.status === "fulfilled" || gone) {
-          s.transaction(() => {
-            s.deleteOutbox(it.mid);
-            if (!gone) s.raiseState([it.mid], MessageState.sent);
-          });
-          if (gone) {
-            this.link.emit("problem", `${it.peer} no longer exists; a message to them was dropped`);
-          } else sent.set(it.peer, [...(sent.get(it.peer) ?? []), it.mid]);
-          progress = true;
-        } else if (r.reason instanceof ServerError && r.reason.code === "queue_full") {
-          this.link.emit("problem", `${it.peer} has too many undelivered messages; will retry`);
+    let waiting = 0;
+    try {
+      for (;;) {
+        this.#flushAgain = false;
+        const items = await s.outbox();
+        waiting = items.length;
+        if (items.length === 0) {
+          if (this.#flushAgain) continue;
+          return;
         }
+        if (!this.link.isOnline()) {
+          for (const it of items) this.#failIfOverdue(it, "not connected to the server");
+          return;
+        }
+        const results = await Promise.allSettled(
+          items.map((it) =>
+            this.link.request("send", { to: it.peer, mid: it.mid, body: it.envelope })
+          ),
+        );
+        const sent = new Map<string, Uint8Array[]>();
+        let progress = false;
+        for (let i = 0; i < items.length; i++) {
+          const r = results[i]!;
+          const it = items[i]!;
+          if (r.status === "fulfilled") {
+            s.transaction(() => {
+              s.deleteOutbox(it.mid);
+              s.raiseState([it.mid], MessageState.sent);
+              s.clearFailure(it.mid);
+            });
+            sent.set(it.peer, [...(sent.get(it.peer) ?? []), it.mid]);
+            progress = true;
+            waiting--;
+            continue;
+          }
+          const why = sendFailure(it.peer, r.reason);
+          if (r.reason instanceof ServerError && PERMANENT_SEND_CODES.has(r.reason.code)) {
+            // Refused for good: this envelope can never go; the text stays, marked failed.
+            s.transaction(() => {
+              s.deleteOutbox(it.mid);
+              s.markFailed(it.mid, why);
+            });
+            this.link.emit("failed", it.peer, it.mid, why);
+            progress = true;
+            waiting--;
+          } else {
+            this.#failIfOverdue(it, why);
+          }
+        }
+        for (const [peer, mids] of sent) this.link.emit("state", peer, mids, MessageState.sent);
+        if (!progress && !this.#flushAgain) return;
       }
-      for (const [peer, mids] of sent) this.link.emit("state", peer, mids, MessageState.sent);
-      if (!progress && !this.#flushAgain) return;
+    } finally {
+      // Whatever still waits goes again on a timer, with the same message id (the server keeps
+      // one copy per id), not only when another message is sent or the connection comes back.
+      if (waiting > 0) this.#scheduleResend();
     }
+  }
+
+  /** Shows a message that has waited too long as failed, with why; it stays in the outbox. */
+  #failIfOverdue(it: { mid: Uint8Array; peer: string; createdAt: number }, why: string): void {
+    if (Date.now() - it.createdAt < SEND_FAILED_AFTER_MS) return;
+    if (this.store.markFailed(it.mid, why)) this.link.emit("failed", it.peer, it.mid, why);
+  }
+
+  #scheduleResend(): void {
+    if (this.#stopped) return;
+    this.#resendTimer ??= setTimeout(() => {
+      this.#resendTimer = null;
+      void this.flushOutbox().catch(() => {});
+    }, RESEND_INTERVAL_MS);
+  }
+
+  /** Sends what waits in the outbox now (the user asked to retry). */
+  retry(): Promise<void> {
+    if (this.#resendTimer) clearTimeout(this.#resendTimer);
+    this.#resendTimer = null;
+    return this.flushOutbox();
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -681,9 +729,50 @@ export class Messenger {
 
   /** Stops timers; the store is closed by the client. */
   stop(): void {
+    this.#stopped = true;
+    if (this.#resendTimer) clearTimeout(this.#resendTimer);
+    this.#resendTimer = null;
     if (this.#receiptTimer) clearTimeout(this.#receiptTimer);
     this.#receiptTimer = null;
     this.#pendingReceipts.clear();
+  }
+}
+
+/**
+ * Send errors that mean this envelope can never go (the recipient is gone, the server refuses
+ * its form or size). Anything else (a busy or unavailable server, a connection that ended for
+ * whatever reason) is retried with the same envelope.
+ */
+const PERMANENT_SEND_CODES: ReadonlySet<string> = new Set([
+  "no_such_user",
+  "bad_message",
+  "record_too_large",
+  "frame_too_large",
+  "unknown_type",
+]);
+
+/** Why a send failed, in words for the chat. */
+function sendFailure(peer: string, e: unknown): string {
+  const code = e instanceof ServerError || e instanceof ChatError ? e.code : "";
+  switch (code) {
+    case "unavailable":
+      return "the server's database is unavailable";
+    case "queue_full":
+      return `${peer} has too many undelivered messages`;
+    case "rate_limited":
+    case "server_busy":
+      return "the server is busy";
+    case "timeout":
+      return "the server did not answer";
+    case "closed":
+    case "offline":
+    case "logged_in_elsewhere":
+    case "shutdown":
+      return "not connected to the server";
+    case "no_such_user":
+      return `${peer} no longer exists`;
+    default:
+      return `the server refused it (${(e as Error).message})`;
   }
 }
 

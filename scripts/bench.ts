@@ -24,6 +24,11 @@ export const SUITES: Readonly<Record<string, { script: string; about: string }>>
     script: "bench_group.ts",
     about: "one sender to a group of 50 online members: sender keys against 49 pairwise messages",
   },
+  cluster: {
+    script: "bench_cluster.ts",
+    about: "the relay load on two nodes over MariaDB and a bus, half the pairs across nodes, " +
+      "and on one node",
+  },
   relay: {
     script: "bench_relay.ts",
     about:

@@ -33,14 +33,19 @@ const BODY_BYTES = 200;
 /** One result line. */
 export type BenchResult = Record<string, string | number>;
 
-interface ServerProcess {
+/** A server process started by {@linkcode startServer}. */
+export interface ServerProcess {
   port: number;
   pid: number;
   child: Deno.ChildProcess;
   stop(): Promise<void>;
 }
 
-export async function startServer(dir: string): Promise<ServerProcess> {
+/**
+ * Starts `server run` on `dir` (set up first, unattended, if it is not) on a free port, with the
+ * request limit raised; `extra` flags are added.
+ */
+export async function startServer(dir: string, extra: string[] = []): Promise<ServerProcess> {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = l.addr.port;
   l.close();
@@ -62,6 +67,7 @@ export async function startServer(dir: string): Promise<ServerProcess> {
       "20000",
       "--signups-per-hour",
       "10000000",
+      ...extra,
     ],
     stdin: "null",
     stdout: "null",
@@ -104,7 +110,8 @@ function fakePrekeys(): PrekeySet {
   };
 }
 
-interface BenchUser {
+/** A signed-up benchmark user. */
+export interface BenchUser {
   name: string;
   authKey: Uint8Array;
   deviceKey: X25519KeyPair;
@@ -113,6 +120,7 @@ interface BenchUser {
 /** Connections opened at once: below the server's limit of handshakes from one address. */
 const PARALLEL_CONNECTS = 25;
 
+/** Signs up `n` users named `prefix0…` on the server at `port`. */
 export async function signUpUsers(
   port: number,
   prefix: string,
@@ -149,7 +157,7 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-export const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
+export const round = (x: number, d = 1): number => Math.round(x * 10 ** d) / 10 ** d;
 
 /** CPU seconds a process has used (user + system), from /proc. */
 function cpuSeconds(pid: number | "self"): number {
@@ -157,21 +165,25 @@ function cpuSeconds(pid: number | "self"): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-/** U users in U/2 pairs, each sender with up to IN_FLIGHT unacknowledged sends, for `seconds`. */
-async function relay(
-  port: number,
-  pid: number,
+/**
+ * U users in U/2 pairs (user 2p sends to user 2p + 1), each sender with up to IN_FLIGHT
+ * unacknowledged sends, for `seconds`. User i connects to `portOf(i)` (one server, or the nodes
+ * of a cluster); `pids` are the server processes whose CPU is counted.
+ */
+export async function relay(
+  portOf: (user: number) => number,
+  pids: number[],
   users: number,
   seconds: number,
 ): Promise<BenchResult> {
-  const accounts = await signUpUsers(port, `relay${users}_`, users);
+  const accounts = await signUpUsers(portOf(0), `relay${users}_`, users);
   const sentAt = new Map<string, number>();
   const latencies: number[] = [];
   let measuring = false;
   let delivered = 0;
   const conns: ServerConnection[] = [];
-  for (const u of accounts) {
-    const conn = await ServerConnection.open("127.0.0.1", port, { staticKey: u.deviceKey });
+  for (const [i, u] of accounts.entries()) {
+    const conn = await ServerConnection.open("127.0.0.1", portOf(i), { staticKey: u.deviceKey });
     await conn.request("resume", {});
     const pending: number[] = [];
     let ackTimer: ReturnType<typeof setTimeout> | null = null;
@@ -223,11 +235,12 @@ async function relay(
   await new Promise((r) => setTimeout(r, 1000));
   measuring = true;
   const start = performance.now();
-  const cpu0 = [cpuSeconds(pid), cpuSeconds("self")];
+  const serverCpu = () => pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+  const cpu0 = [serverCpu(), cpuSeconds("self")];
   await new Promise((r) => setTimeout(r, seconds * 1000));
   measuring = false;
   const elapsed = (performance.now() - start) / 1000;
-  const cpu1 = [cpuSeconds(pid), cpuSeconds("self")];
+  const cpu1 = [serverCpu(), cpuSeconds("self")];
   running = false;
   await Promise.all(senders);
   for (const c of conns) c.close();
@@ -350,8 +363,8 @@ export async function runRelayBench(args: string[]): Promise<void> {
   const server = await startServer(join(dir, "server"));
   try {
     if (want("relay")) {
-      print(await relay(server.port, server.pid, 2, seconds));
-      print(await relay(server.port, server.pid, 50, seconds));
+      print(await relay(() => server.port, [server.pid], 2, seconds));
+      print(await relay(() => server.port, [server.pid], 50, seconds));
     }
     if (want("offline_drain")) print(await offlineDrain(server.port));
     if (want("idle_connections")) {

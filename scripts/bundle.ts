@@ -2,7 +2,7 @@
  * Builds dist/pesuchat.js with `deno bundle` (offline) and dist/pesuchat, a wrapper that runs it
  * with the narrowest permissions: the network, the environment variables in permissions.ts, and
  * read/write only on pesuchat's own folders (the profile folder, `./pesuchat-data`, and the
- * folders or files named by --dir, --profile and --password-file).
+ * folders or files named by --dir, --profile, --password-file and --join).
  *
  * usage: deno task bundle
  *
@@ -27,8 +27,8 @@ grant() {
 }
 prev=""
 for a in "$@"; do
-  case "$prev" in --dir|--profile|--password-file) grant "$prev" "$a" ;; esac
-  case "$a" in --dir=*|--profile=*|--password-file=*) grant "\${a%%=*}" "\${a#*=}" ;; esac
+  case "$prev" in --dir|--profile|--password-file|--join) grant "$prev" "$a" ;; esac
+  case "$a" in --dir=*|--profile=*|--password-file=*|--join=*) grant "\${a%%=*}" "\${a#*=}" ;; esac
   prev=$a
 done
 [ -n "\${PESUCHAT_PASSWORD_FILE:-}" ] && grant PESUCHAT_PASSWORD_FILE "$PESUCHAT_PASSWORD_FILE"

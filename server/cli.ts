@@ -10,6 +10,7 @@ import { ConfigError, DEFAULT_DIR, isPort } from "./config.ts";
 import { Logger } from "./log.ts";
 import { defaultPrompter, PromptCancelled } from "./prompts.ts";
 import { startFromDir, stopOnSignal } from "./run.ts";
+import { joinCluster } from "./join.ts";
 import { setup } from "./setup.ts";
 import { invite } from "./invite.ts";
 import { StoreError } from "../sql/store.ts";
@@ -26,6 +27,7 @@ export const SETUP_OPTIONS = {
   yes: { type: "boolean", short: "y" },
   change: { type: "boolean" },
   registration: { type: "string" },
+  join: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -47,6 +49,8 @@ export const RUN_OPTIONS = {
   "max-connections": { type: "string" },
   "requests-per-second": { type: "string" },
   "signups-per-hour": { type: "string" },
+  bus: { type: "string" },
+  "sweep-seconds": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -69,6 +73,8 @@ Creates a server in a folder in five steps; each is asked unless given as a flag
                          kind of database: a new URL or password), --password-file or
                          --no-password; the server key never changes. Without --change such
                          a flag on a folder set up already is refused.
+  --join FROM            a new node of the cluster FROM belongs to: FROM's keystore and
+                         database in --dir (no new key); --listen and --port may differ
 
 The environment's PESUCHAT_PASSWORD (or PESUCHAT_CURRENT_PASSWORD) is taken as the current
 launch password when --change must re-seal the keystore; only --password-file sets a new one.`;
@@ -93,7 +99,11 @@ export const RUN_HELP = `usage: pesuchat server run [flags]
                              start an SQLite database that is missing or empty afresh
   --listen ADDRESS, --port PORT   override the configured address for this run
   --max-connections N, --requests-per-second N, --signups-per-hour N
-                             override limits for this run (sign-ups are counted per address)`;
+                             override limits for this run (sign-ups are counted per address)
+  --bus nats://HOST:PORT|redis://HOST:PORT   run as one node of several on one MySQL/MariaDB
+                             database (see docs/cluster.md)
+  --sweep-seconds N          with --bus: read every connection's queue every N seconds even
+                             when the bus is up, for notices it lost (default 10; 0 never)`;
 
 function env(name: string): string | undefined {
   try {
@@ -132,6 +142,18 @@ function portFlag(v: string | undefined, usage: string): number | undefined {
   return n;
 }
 
+function sweepFlag(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v.trim() === "" || !Number.isFinite(n) || n < 0 || n > 3600) {
+    throw new FlagError(
+      `--sweep-seconds: expected seconds from 0 to 3600, got ${JSON.stringify(v)}`,
+      RUN_HELP,
+    );
+  }
+  return n * 1000;
+}
+
 function countFlag(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
@@ -168,6 +190,22 @@ async function setupCommand(args: string[]): Promise<number> {
     : values["password-file"] !== undefined
     ? await passwordFrom(values["password-file"])
     : undefined;
+  if (values.join !== undefined) {
+    const dir = values.dir ?? DEFAULT_DIR;
+    const r = await joinCluster(
+      {
+        from: values.join,
+        dir,
+        password: password ?? await passwordFrom(undefined),
+        hostname: values.listen,
+        port: portFlag(values.port, SETUP_HELP),
+      },
+      (line) => console.error(`pesuchat: ${line}`),
+    );
+    console.error(`pesuchat: start it with: pesuchat server run --dir ${dir} --bus URL`);
+    console.error(`pesuchat: the server key is the cluster's: ${r.fingerprint}`);
+    return 0;
+  }
   const r = await setup(
     {
       dir: values.dir,
@@ -239,6 +277,8 @@ async function runCommand(args: string[], version: string): Promise<number> {
       port: portFlag(values.port, RUN_HELP),
       limits,
       version,
+      bus: values.bus,
+      sweepMs: sweepFlag(values["sweep-seconds"]),
     },
     defaultPrompter(),
     logger,

@@ -14,6 +14,7 @@ import {
   type KeystoreSecrets,
   openKeystore,
 } from "./keystore.ts";
+import { clusterSubject, joinDatabase } from "./cluster_join.ts";
 import { Logger } from "./log.ts";
 import type { Prompter } from "./prompts.ts";
 import { explainingDatabase } from "./db_problems.ts";
@@ -32,6 +33,10 @@ export interface RunOptions {
   hostname?: string;
   port?: number;
   version: string;
+  /** The bus to other nodes: nats://HOST:PORT or redis://HOST:PORT. */
+  bus?: string;
+  /** How often a node reads its connections' queues even with the bus up; 0 never. */
+  sweepMs?: number;
 }
 
 /** Starts a server from its folder; returns it running. */
@@ -58,14 +63,13 @@ export async function startFromDir(
     await mustHoldData(join(dir, config.database.file));
   }
   const database = config.database;
-  const store = await explainingDatabase(
-    database,
-    dir,
-    () => openStore(storeLocation(dir, database, secrets.dbPassword)),
-  );
+  const location = storeLocation(dir, database, secrets.dbPassword);
+  const store = await explainingDatabase(database, dir, () => openStore(location));
+  let node: Awaited<ReturnType<typeof joinDatabase>> | null = null;
   try {
     const m = await explainingDatabase(database, dir, () => store.migrate());
     if (m.from !== m.to) logger.info("database migrated", { from: m.from, to: m.to });
+    node = await joinDatabase(location, o.bus, logger);
     const server = await PesuchatServer.start({
       store,
       secrets,
@@ -75,14 +79,25 @@ export async function startFromDir(
       limits: { ...config.limits, ...o.limits },
       version: o.version,
       registration: config.registration,
+      cluster: o.bus
+        ? {
+          bus: o.bus,
+          subject: await clusterSubject(secrets.serverKey.publicKey, node.database),
+          sweepMs: o.sweepMs,
+        }
+        : undefined,
+      release: node.lock ? () => node!.lock!.release() : undefined,
     });
     logger.info("listening", {
       addr: `${server.hostname}:${server.port}`,
       db: config.database.kind,
+      bus: server.cluster?.busUrl,
+      node: server.cluster?.nodeId,
     });
     logger.info("server key", { fingerprint: server.fingerprint });
     return server;
   } catch (e) {
+    await node?.lock?.release();
     await store.close().catch(() => {});
     throw e;
   }

@@ -22,6 +22,7 @@ import {
 import { serverHandshake } from "../protocol/transport.ts";
 import { canonicalUsername } from "../protocol/username.ts";
 import type { NewQueued, Store } from "../sql/store.ts";
+import { Cluster } from "./cluster.ts";
 import { ClientConnection } from "./connection.ts";
 import { GroupCommitter } from "./group_commit.ts";
 import type { KeystoreSecrets } from "./keystore.ts";
@@ -62,12 +63,21 @@ export interface ServerOptions {
   logger: Logger;
   limits?: Partial<ServerLimits>;
   version: string;
+  /** Join a cluster: the bus URL and the subject this cluster's nodes share. */
+  cluster?: { bus: string; subject: string; sweepMs?: number };
+  /** Called last at shutdown (the node's lock on the database). */
+  release?: () => Promise<void>;
   /** Who may sign up (default open). */
   registration?: RegistrationMode;
 }
 
 /** Usernames remembered for sends (name → id); bounded, oldest forgotten first. */
 const MAX_CACHED_USERS = 100_000;
+/**
+ * In a cluster, a cached pending count is read again from the database after this long: other
+ * nodes' acknowledgements lower it without a notice.
+ */
+export const CLUSTER_PENDING_CACHE_MS = 5000;
 
 /** A running pesuchat server. */
 export class PesuchatServer {
@@ -76,6 +86,8 @@ export class PesuchatServer {
   readonly limits: ServerLimits;
   readonly committer: GroupCommitter;
   readonly throttle: LoginThrottle;
+  /** This node's part in a cluster, when it runs on a bus. */
+  readonly cluster: Cluster | null;
   /** Bundles with one-time keys handed to each (requester, target) pair. */
   readonly bundleFetches = new WindowCounter(MAX_ONE_TIME_BUNDLES_PER_REQUESTER, BUNDLE_WINDOW_MS);
   readonly registration: Registration;
@@ -90,10 +102,12 @@ export class PesuchatServer {
   readonly #secrets: KeystoreSecrets;
   readonly #listener: Deno.TcpListener;
   readonly #version: string;
+  readonly #release: (() => Promise<void>) | undefined;
   #connections = new Set<ClientConnection>();
   #online = new Map<number, ClientConnection>();
   #userIds = new Map<string, number>();
   #pending = new Map<number, number>();
+  #pendingRead = new Map<number, number>();
   #slots = new HandshakeSlots();
   #quiet = new Map<string, { count: number; logged: number }>();
   #open = 0;
@@ -108,6 +122,7 @@ export class PesuchatServer {
     pepperKey: HmacKey,
   ) {
     this.store = o.store;
+    // Failed logins are counted in the database, so every node of a cluster sees the same counts.
     this.throttle = new LoginThrottle(o.store);
     this.logger = o.logger;
     this.limits = { ...DEFAULT_LIMITS, ...o.limits };
@@ -119,6 +134,7 @@ export class PesuchatServer {
     this.#secrets = o.secrets;
     this.#listener = listener;
     this.#version = o.version;
+    this.#release = o.release;
     this.fingerprint = fp;
     this.dataKey = dataKey;
     this.pepperKey = pepperKey;
@@ -129,6 +145,18 @@ export class PesuchatServer {
       (items, qids) => this.#committed(items, qids),
       (e) => this.logger.info("delivery error", { error: (e as Error)?.message ?? String(e) }),
     );
+    this.cluster = o.cluster
+      ? new Cluster(o.cluster.bus, o.cluster.subject, {
+        logger: this.logger,
+        store: this.store,
+        pepperKey: this.pepperKey,
+        online: (id) => this.#online.get(id),
+        onlineConnections: () => this.#online.values(),
+        pendingChanged: (id) => this.#pendingForget(id),
+        usernameGone: (name) => this.#forgetName(name),
+        takenOver: (c) => this.#evict(c),
+      }, o.cluster.sweepMs)
+      : null;
     this.#accepting = this.#acceptLoop();
   }
 
@@ -267,12 +295,16 @@ export class PesuchatServer {
   attach(c: ClientConnection): void {
     const id = c.user!.id;
     const old = this.#online.get(id);
-    if (old && old !== c) {
-      this.#online.delete(id);
-      old.user = null;
-      old.bye("logged_in_elsewhere", "this account logged in on another connection");
-    }
+    if (old && old !== c) this.#evict(old);
     this.#online.set(id, c);
+    this.cluster?.attached(c);
+  }
+
+  /** Tells a connection its account logged in elsewhere, and forgets its login. */
+  #evict(c: ClientConnection): void {
+    if (c.user && this.#online.get(c.user.id) === c) this.#online.delete(c.user.id);
+    c.user = null;
+    c.bye("logged_in_elsewhere", "this account logged in on another connection");
   }
 
   /** Unregisters a connection's login. */
@@ -301,8 +333,13 @@ export class PesuchatServer {
     return user.id;
   }
 
-  /** Drops a deleted user from the caches. */
+  /** Drops a deleted user from the caches, on every node. */
   forgetUsername(name: string): void {
+    this.#forgetName(name);
+    this.cluster?.usernameGone(name);
+  }
+
+  #forgetName(name: string): void {
     const id = this.#userIds.get(name);
     this.#userIds.delete(name);
     if (id !== undefined) this.#pending.delete(id);
@@ -311,11 +348,23 @@ export class PesuchatServer {
   /** How many messages wait for `userId` (counted once from the store, then kept up to date). */
   async pendingFor(userId: number): Promise<number> {
     let n = this.#pending.get(userId);
-    if (n === undefined) {
+    const stale = this.cluster !== null &&
+      Date.now() - (this.#pendingRead.get(userId) ?? 0) > CLUSTER_PENDING_CACHE_MS;
+    if (n === undefined || stale) {
       n = await this.store.pendingCount(userId);
       this.#pending.set(userId, n);
+      if (this.cluster) this.#pendingRead.set(userId, Date.now());
     }
     return n;
+  }
+
+  /**
+   * Another node queued messages for `userId`: the cached count is read again from the database
+   * at the next send. (Adding the notice's count instead would count twice the messages that a
+   * read made before the notice arrived already saw.)
+   */
+  #pendingForget(userId: number): void {
+    this.#pending.delete(userId);
   }
 
   /** Lowers a user's pending count after acknowledged deliveries. */
@@ -325,12 +374,17 @@ export class PesuchatServer {
   }
 
   #committed(items: NewQueued[], qids: number[]): void {
+    const elsewhere = this.cluster ? new Map<number, number>() : null;
     for (let i = 0; i < items.length; i++) {
       const item = items[i]!;
       const n = this.#pending.get(item.recipientId);
       if (n !== undefined) this.#pending.set(item.recipientId, n + 1);
-      this.#online.get(item.recipientId)?.offer({ ...item, qid: qids[i]! });
+      const c = this.#online.get(item.recipientId);
+      c?.offer({ ...item, qid: qids[i]! });
+      // Every node keeps pending counts, so every recipient is named, online here or not.
+      elsewhere?.set(item.recipientId, (elsewhere.get(item.recipientId) ?? 0) + 1);
     }
+    if (elsewhere) this.cluster!.queued(elsewhere);
   }
 
   /**
@@ -344,9 +398,11 @@ export class PesuchatServer {
     await this.#accepting;
     // Sends already queued are committed and acknowledged before the connections close.
     await this.committer.close();
+    await this.cluster?.close();
     for (const c of this.#connections) c.bye("shutdown", "the server is shutting down");
     await new Promise((r) => setTimeout(r, 50));
     for (const c of [...this.#connections]) c.close();
     await this.store.close();
+    await this.#release?.();
   }
 }

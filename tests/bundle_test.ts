@@ -88,6 +88,25 @@ Deno.test("the bundle's wrapper runs the terminal client with narrow permissions
   }
 });
 
+Deno.test("the bundle's wrapper lets setup --join read the folder it names, and nothing more", async () => {
+  const wrapper = await buildBundle();
+  const home = await Deno.makeTempDir({ prefix: "pesuchat_bundle_" });
+  const env = { DENO: Deno.execPath(), PESUCHAT_HOME: join(home, "profile"), NO_COLOR: "1" };
+  const run = async (...args: string[]) => {
+    const out = await new Deno.Command(wrapper, { args, cwd: home, env }).output();
+    const text = new TextDecoder().decode(out.stderr);
+    assert.doesNotMatch(text, /not permitted|NotCapable/, text);
+    return { code: out.code, text };
+  };
+  const made = await run("server", "setup", "--dir", join(home, "a"), "--yes", "--no-password");
+  assert.equal(made.code, 0, made.text);
+  // The wrapper read a's settings (an SQLite server, which cannot be joined): it was allowed to.
+  const joined = await run("server", "setup", "--dir", join(home, "b"), "--join", join(home, "a"));
+  assert.equal(joined.code, 1, joined.text);
+  assert.match(joined.text, /uses SQLite, which only one machine can use/);
+  await Deno.remove(home, { recursive: true });
+});
+
 Deno.test("the bundle's wrapper answers an empty path or one with a comma in pesuchat's words, never Deno's", async () => {
   const wrapper = await buildBundle();
   const home = await Deno.makeTempDir({ prefix: "pesuchat_bundle_" });

@@ -59,7 +59,7 @@ Deno.test("pesuchat server --help and pesuchat help COMMAND print that command's
   for (
     const [words, usage] of [
       [["help", "connect"], /usage: pesuchat connect HOST:PORT/],
-      [["help", "send"], /usage: pesuchat send HOST:PORT USER TEXT/],
+      [["help", "send"], /usage: pesuchat send HOST:PORT\[,HOST:PORT…\] USER TEXT/],
       [["help", "server", "setup"], /usage: pesuchat server setup \[flags\]/],
       [["help", "server"], /usage: pesuchat server setup\|run/],
     ] as const

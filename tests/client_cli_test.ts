@@ -36,6 +36,7 @@ Deno.test("parseClientArgs() reads each command's arguments and flags", () => {
       help: false,
       hostname: "h.example",
       port: 7400,
+      alternates: [],
       profile: undefined,
       trust: fp,
       user: undefined,
@@ -48,6 +49,12 @@ Deno.test("parseClientArgs() reads each command's arguments and flags", () => {
   const r = parseClientArgs("receive", ["[::1]:7400", "--json", "--wait", "5", "--user", "al"]);
   assert.deepEqual([r.hostname, r.port, r.json, r.wait, r.user], ["::1", 7400, true, 5, "al"]);
   assert.equal(parseClientArgs("connect", ["--help"]).help, true);
+  // Several addresses of one server (its nodes), tried in order.
+  const many = parseClientArgs("receive", ["a.example:7400,[::1]:7401, b.example:7402"]);
+  assert.deepEqual([many.hostname, many.port, many.alternates], ["a.example", 7400, [
+    { hostname: "::1", port: 7401 },
+    { hostname: "b.example", port: 7402 },
+  ]]);
   for (
     const [command, args] of [
       ["connect", []],
@@ -58,6 +65,9 @@ Deno.test("parseClientArgs() reads each command's arguments and flags", () => {
       ["send", ["h:1", "bob"]],
       ["receive", ["h:1", "--bogus"]],
       ["receive", ["h:1", "--trust", "SHA256:short"]],
+      ["receive", ["h:1,"]],
+      ["receive", ["h:1,h"]],
+      ["receive", [Array.from({ length: 17 }, (_, i) => `h:${i + 1}`).join(",")]],
     ] as const
   ) {
     assert.throws(

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { AccountKey, derivePasswordKeys, fromBase64, type KdfParams } from "../crypto/mod.ts";
 import { LocalStore } from "../client/local_store.ts";
 import { Profile } from "../client/profile.ts";
+import { serverIdOfFingerprint } from "../client/servers.ts";
 import { fingerprint } from "../protocol/fingerprint.ts";
 import { startTestServer } from "./support/server.ts";
 import { contains, filesUnder } from "./support/files.ts";
@@ -95,6 +96,7 @@ async function accountSecrets(path: string, password: string): Promise<Uint8Arra
 Deno.test("connect: two people trust the server, sign up, chat, verify, log out and in, restore, under tmux", async () => {
   const t = await startTestServer("sqlite");
   const server = `127.0.0.1:${t.port}`;
+  const serverId = serverIdOfFingerprint(t.server.fingerprint);
   const alicePath = await tempDir();
   const bobPath = await tempDir();
   const bobElsewherePath = await tempDir();
@@ -265,9 +267,9 @@ Deno.test("connect: two people trust the server, sign up, chat, verify, log out 
   );
   assert.ok(files.size >= 3, [...files.keys()].join(", "));
   const secrets = [
-    ...await accountSecrets(new Profile(alicePath).accountStore(server, "alice"), PW_ALICE),
-    ...await accountSecrets(new Profile(bobPath).accountStore(server, "bob"), PW_BOB),
-    ...await accountSecrets(new Profile(bobElsewherePath).accountStore(server, "bob"), PW_BOB),
+    ...await accountSecrets(new Profile(alicePath).accountStore(serverId, "alice"), PW_ALICE),
+    ...await accountSecrets(new Profile(bobPath).accountStore(serverId, "bob"), PW_BOB),
+    ...await accountSecrets(new Profile(bobElsewherePath).accountStore(serverId, "bob"), PW_BOB),
   ];
   assert.deepEqual(secrets.map((s) => s.length), Array(9).fill(32));
   const enc = new TextEncoder();

@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
 import { MAX_TEXT_CHARS } from "../client/content.ts";
 import { MessageState } from "../client/local_store.ts";
+import { SEND_FAILED_AFTER_MS } from "../client/messenger.ts";
 import { connectChat, eventually, type TestChat } from "./support/chat.ts";
 import { runPesuchat } from "./support/process.ts";
 import { startTestServer, type TestServer } from "./support/server.ts";
-import { TmuxClient } from "./support/tmux.ts";
+import { SCREEN_TIMEOUT_MS, TmuxClient } from "./support/tmux.ts";
 import { tuiOpenChat, tuiSignUp, withLimit } from "./support/tui.ts";
 
 const PW_ALICE = "correct horse 1";
@@ -148,6 +149,56 @@ Deno.test(
     } finally {
       await alice.stop();
       await bob.client.close();
+      await t.stop();
+    }
+  }),
+);
+
+Deno.test(
+  "connect: a message that cannot go shows as not sent with why, and /retry sends it after logging in again",
+  withLimit(async () => {
+    // Bob may have one message waiting: while he is away, Alice's second is refused.
+    const t = await startTestServer("sqlite", { maxPendingPerUser: 1 });
+    const { alice, bob, profile } = await aliceChattingWithBob(t);
+    let bob2: TestChat | null = null;
+    try {
+      await bob.client.close();
+      await alice.line("first");
+      await alice.waitFor(/you: first {2}✓/);
+      await alice.line("stuck until retried");
+      await alice.waitFor(/you: stuck until retried {2}…/);
+      await alice.waitFor(
+        /you: stuck until retried {2}✗ not sent: bob has too many undelivered\s+messages · \/retry/,
+        SEND_FAILED_AFTER_MS + SCREEN_TIMEOUT_MS,
+      );
+      // Another login takes the account: nothing reconnects by itself now.
+      const r = await runPesuchat(
+        ["receive", `127.0.0.1:${t.port}`, "--wait", "0", "--profile", profile],
+        { env: { PESUCHAT_PASSWORD: PW_ALICE } },
+      );
+      assert.equal(r.code, 0, r.output);
+      await alice.waitFor("not connected: another login to this account");
+      // Bob comes back and takes his waiting message; Alice retries, which means logging in.
+      bob2 = await connectChat(t, bob.profile);
+      await bob2.client.login({ username: "bob", password: PW_BOB });
+      await bob2.waitFor(1);
+      await alice.line("/retry");
+      await alice.prompt("pesuchat ·");
+      await alice.keys("Enter");
+      await alice.prompt("Username");
+      await alice.line("alice");
+      await alice.prompt("Password");
+      await alice.line(PW_ALICE);
+      await bob2.waitFor(2, 60_000);
+      assert.deepEqual(bob2.received.map((m) => m.text), ["first", "stuck until retried"]);
+      await alice.prompt("Chats");
+      await alice.keys("Enter");
+      await alice.waitFor(/you: stuck until retried {2}✓/);
+      await alice.line("/quit");
+      assert.equal(await alice.exitCode(), 0);
+    } finally {
+      await alice.stop();
+      await bob2?.client.close();
       await t.stop();
     }
   }),

@@ -8,6 +8,16 @@
 import { passwordProblem, passwordRules } from "../chat.ts";
 import { canonicalUsername, USERNAME_RULE, usernameProblem } from "../../protocol/username.ts";
 import { ask, askSecret, confirm, say } from "./prompts.ts";
+import {
+  BACKUP_QUESTION,
+  BACKUP_TRADE_OFF,
+  RECOVERY_KEY_AGAIN,
+  RECOVERY_KEY_HINT,
+  RECOVERY_KEY_PROMPT,
+  RECOVERY_KEY_WARNING,
+  RECOVERY_KEY_WRITTEN,
+  recoveryKeyRows,
+} from "../words.ts";
 
 /** Times a new password may be mistyped before the form gives up and goes back. */
 export const MAX_PASSWORD_ATTEMPTS = 3;
@@ -23,17 +33,12 @@ export interface SignupAnswers {
   backup: boolean;
 }
 
-/** What choosing a server backup means, said before the user chooses (sign-up and settings). */
-export const BACKUP_TRADE_OFF =
-  "A backup on the server lets you restore your chats and keys on a new computer. It is sealed\n" +
-  "under a recovery key shown to you once: the server cannot open it, and without the key\n" +
-  "nobody can, not even you. Without a backup nothing of yours stays on the server, but losing\n" +
-  "this computer loses your chats, and your contacts see a new safety number.";
+export { BACKUP_TRADE_OFF };
 
 /** Asks whether to keep a backup on the server, after saying what it means. Null when cancelled. */
 export async function askBackup(): Promise<boolean | null> {
   say.info(BACKUP_TRADE_OFF);
-  return await confirm("Keep an encrypted backup on the server?", { initial: false });
+  return await confirm(BACKUP_QUESTION, { initial: false });
 }
 
 /**
@@ -41,25 +46,17 @@ export async function askBackup(): Promise<boolean | null> {
  * written down (it is never shown again).
  */
 export async function showRecoveryKey(key: string): Promise<void> {
-  const groups = key.split(" ");
-  const rows: string[] = [];
-  for (let i = 0; i < groups.length; i += 4) rows.push(groups.slice(i, i + 4).join("  "));
-  say.note(rows.join("\n"), "Your recovery key");
-  say.warn(
-    "write it down and keep it apart from this computer; it is shown only now, and restoring\n" +
-      "on a new computer asks for it",
-  );
-  while (!(await confirm("Have you written the recovery key down?", { initial: false }))) {
-    say.info("it will not be shown again; take a moment to write it down");
-  }
+  say.note(recoveryKeyRows(key).join("\n"), "Your recovery key");
+  say.warn(RECOVERY_KEY_WARNING);
+  while (!(await confirm(RECOVERY_KEY_WRITTEN, { initial: false }))) say.info(RECOVERY_KEY_AGAIN);
 }
 
 /** Asks for the recovery key to restore a backup, saying what was wrong with the last one. */
 export async function askRecoveryKey(problem: string | null): Promise<string | null> {
   if (problem) {
-    say.problem(problem, "type the 64 characters of the recovery key; spaces are optional");
+    say.problem(problem, RECOVERY_KEY_HINT);
   }
-  return await ask("Recovery key (64 characters a-f and 0-9, spaces optional)", {
+  return await ask(RECOVERY_KEY_PROMPT, {
     validate: (v) => v.trim() ? undefined : "type the recovery key, or press Esc to give up",
   });
 }

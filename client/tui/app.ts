@@ -9,6 +9,7 @@
 import { type ChatClient, ChatError } from "../chat.ts";
 import { HostKeyChangedError, HostKeyUnknownError } from "../known_hosts.ts";
 import type { Profile } from "../profile.ts";
+import type { Address } from "../servers.ts";
 import { askRecoveryKey, loginForm, showRecoveryKey, signupForm } from "./account_forms.ts";
 import { chatList } from "./chat_list.ts";
 import { chatScreen } from "./chat_screen.ts";
@@ -19,6 +20,13 @@ import { settingsMenu } from "./settings.ts";
 import type { Terminal } from "./terminal.ts";
 import { connectTrusting, trustQuestion } from "./trust.ts";
 import { canonicalUsername, usernameProblem } from "../../protocol/username.ts";
+import {
+  NEW_IDENTITY_NOTICE,
+  notTrusted,
+  RESTORE_QUESTION,
+  RESTORED_NOTICE,
+  restoreLines,
+} from "../words.ts";
 
 /** Screens of the client; each step returns the next. */
 export type Screen =
@@ -34,6 +42,8 @@ export type Screen =
 export interface ConnectTarget {
   hostname: string;
   port: number;
+  /** More addresses of the same server, tried in order. */
+  alternates?: Address[];
   profile: Profile;
   trust?: string;
 }
@@ -115,7 +125,7 @@ class App {
         }
         if (e instanceof HostKeyUnknownError) {
           say.problem(
-            `not connecting: the key of ${e.host} was not trusted`,
+            notTrusted(e.host),
             "connect again to be asked again, or pass --trust FINGERPRINT",
           );
           return { kind: "exit", code: 1 };
@@ -184,11 +194,8 @@ class App {
       const r = await this.client.login({
         ...answers,
         restore: async () => {
-          say.info(
-            `there is no copy of ${answers.username}'s chats on this computer, and the server\n` +
-              "keeps an encrypted backup; without it you start afresh, with a new safety number",
-          );
-          return await confirm("Restore the backup from the server?", { initial: true }) ?? false;
+          say.info(restoreLines(answers.username).join("\n"));
+          return await confirm(RESTORE_QUESTION, { initial: true }) ?? false;
         },
         recoveryKey: askRecoveryKey,
         previousPassword: async () => {
@@ -199,13 +206,8 @@ class App {
           return await askSecret("Previous password");
         },
       });
-      if (r.restored) return { kind: "list", notice: "restored your chats from the backup" };
-      if (r.newIdentity) {
-        return {
-          kind: "list",
-          notice: "new keys were made: your contacts will see your safety number change",
-        };
-      }
+      if (r.restored) return { kind: "list", notice: RESTORED_NOTICE };
+      if (r.newIdentity) return { kind: "list", notice: NEW_IDENTITY_NOTICE };
     } catch (e) {
       const p = explain(e);
       say.problem(p.message, p.hint);
@@ -254,6 +256,10 @@ class App {
 
   async chat(peer: string): Promise<Screen> {
     const how = await chatScreen(this.client, this.term, peer, this.#status);
+    if (how === "relogin") {
+      say.info("log in again: what is not sent yet goes out once you are logged in");
+      return await this.connect({ kind: "welcome" });
+    }
     return how === "quit" ? { kind: "exit", code: 0 } : { kind: "list" };
   }
 

@@ -12,6 +12,7 @@ import { connectionText, conversationRow, displayName } from "./format.ts";
 import { type Choice, choose } from "./prompts.ts";
 import { ESC, type Terminal } from "./terminal.ts";
 import { truncate } from "./text_width.ts";
+import { identityChangedListNotice } from "../words.ts";
 
 /** Delay that gathers a burst of events into one redraw of the list. */
 export const LIST_REFRESH_DELAY_MS = 100;
@@ -86,7 +87,7 @@ export async function chatList(
       client.on("state", refresh),
       client.on("connection", refresh),
       client.on("identityChanged", (peer) => {
-        notice = `${peer}'s safety number changed; open the chat to see and accept it`;
+        notice = identityChangedListNotice(peer);
         refresh();
       }),
       client.on("notice", (_peer, text) => {

@@ -8,7 +8,7 @@
  */
 
 import { type ChatClient, ChatError } from "../chat.ts";
-import type { StoredMessage } from "../local_store.ts";
+import { MessageState, type StoredMessage } from "../local_store.ts";
 import {
   type ChatView,
   type Entry,
@@ -21,6 +21,17 @@ import { MAX_TEXT_CHARS } from "../content.ts";
 import { keyAction, NEW_LINE } from "./keys.ts";
 import { edit, EMPTY_LINE, type Line, lineOf, lineText, MAX_INPUT_CHARS } from "./line_editor.ts";
 import { explain } from "./problems.ts";
+import {
+  acceptedText,
+  identityChangedText,
+  nothingToAcceptText,
+  nothingToRejectText,
+  notSentIdentityText,
+  notVerifiedText,
+  rejectedText,
+  safetyNumberRows,
+  verifiedText,
+} from "../words.ts";
 import { ESC, frameText, type Terminal } from "./terminal.ts";
 
 /** Messages loaded when a chat opens (older ones stay in the local store). */
@@ -34,8 +45,8 @@ export const LAST_RECEIPT_WAIT_MS = 5_000;
 
 const PROMPT = "> ";
 
-/** How the chat screen was left. */
-export type ChatExit = "back" | "quit";
+/** How the chat screen was left ("relogin": /retry with no connection coming back by itself). */
+export type ChatExit = "back" | "quit" | "relogin";
 
 /** What the input line is for: a message, or the answer to a question the screen asked. */
 type Mode =
@@ -46,6 +57,7 @@ const HELP = [
   "/verify   show the safety number with this contact and mark them verified",
   "/accept   accept the contact's new safety number after it changed",
   "/reject   refuse the new safety number: nothing is sent to it, the old one stays",
+  "/retry    send again what is not sent yet (✗ not sent, or still …)",
   "/back     back to the chat list",
   "/quit     leave pesuchat",
   "//text    send a message that starts with /",
@@ -56,12 +68,7 @@ const HELP = [
 ];
 
 /** Splits a safety number's twelve groups into three rows of four, as Signal shows them. */
-export function safetyNumberRows(formatted: string): string[] {
-  const groups = formatted.split(/\s+/).filter(Boolean);
-  const rows: string[] = [];
-  for (let i = 0; i < groups.length; i += 4) rows.push(groups.slice(i, i + 4).join("  "));
-  return rows;
-}
+export { safetyNumberRows };
 
 /** Runs the chat with `peer` until the user goes back or quits. */
 export function chatScreen(
@@ -107,6 +114,7 @@ class ChatScreen {
     const off = [
       this.client.on("message", (m) => this.#onMessage(m)),
       this.client.on("state", (p, mids, state) => this.#onState(p, mids, state)),
+      this.client.on("failed", (p, mid, reason) => this.#onFailed(p, mid, reason)),
       this.client.on("identityChanged", (p) => this.#onIdentityChanged(p)),
       this.client.on("connection", (s, detail) => this.#onConnection(s, detail)),
       this.client.on("notice", (p, text) => p === this.peer && this.#note(text, "warn")),
@@ -190,6 +198,21 @@ class ChatScreen {
     if (changed) this.#render();
   }
 
+  #onFailed(peer: string, mid: Uint8Array, reason: string): void {
+    if (peer !== this.peer) return;
+    const id = mid.toHex();
+    this.#entries = this.#entries.map((e) =>
+      e.kind === "message" && e.message.mid.toHex() === id &&
+        e.message.state <= MessageState.pending
+        ? {
+          kind: "message",
+          message: { ...e.message, state: MessageState.failed, failure: reason },
+        }
+        : e
+    );
+    this.#render();
+  }
+
   #onIdentityChanged(peer: string): void {
     if (peer === this.peer) this.#announceIdentityChange();
   }
@@ -198,12 +221,7 @@ class ChatScreen {
     if (this.#identityChanged) return;
     this.#identityChanged = true;
     this.#verified = false;
-    this.#note(
-      `${this.peer}'s safety number has changed. This happens when ${this.peer} set pesuchat up ` +
-        "again without a backup, or when someone is intercepting the chat. Compare the new " +
-        "number with /verify; type /accept to keep chatting, or /reject to refuse it.",
-      "warn",
-    );
+    this.#note(identityChangedText(this.peer), "warn");
   }
 
   #onConnection(s: Status, detail: string): void {
@@ -316,6 +334,9 @@ class ChatScreen {
       case "/reject":
         await this.#reject();
         return;
+      case "/retry":
+        await this.#retry();
+        return;
       default:
         this.#note(`unknown command ${name}; /help lists the commands`, "error");
     }
@@ -334,11 +355,7 @@ class ChatScreen {
     }
     if (this.#identityChanged) {
       this.#stash = text;
-      this.#note(
-        `not sent: ${this.peer}'s safety number changed. Compare it with /verify, then type ` +
-          "/accept; your message comes back to the input line to send.",
-        "error",
-      );
+      this.#note(notSentIdentityText(this.peer), "error");
       return;
     }
     try {
@@ -351,6 +368,21 @@ class ChatScreen {
       }
       if (lineText(this.#line) === "") this.#line = lineOf(text);
       this.#note(`not sent: ${explain(e).message}`, "error");
+    }
+  }
+
+  async #retry(): Promise<void> {
+    try {
+      this.#note("sending again what is not sent yet");
+      await this.client.retry();
+    } catch (e) {
+      if (e instanceof ChatError && e.code === "offline") {
+        // Nothing reconnects by itself (another login took the account): log in again, and
+        // what waits goes out as soon as the login is done.
+        this.#done.resolve("relogin");
+        return;
+      }
+      this.#note(explain(e).message, "error");
     }
   }
 
@@ -371,14 +403,14 @@ class ChatScreen {
 
   async #answerVerify(yes: boolean, acceptToo: boolean): Promise<void> {
     if (!yes) {
-      this.#note(`${this.peer} was not marked verified`);
+      this.#note(notVerifiedText(this.peer));
       return;
     }
     try {
       if (acceptToo) await this.#accept();
       await this.client.markVerified(this.peer);
       this.#verified = true;
-      this.#note(`${this.peer} is marked verified`);
+      this.#note(verifiedText(this.peer));
     } catch (e) {
       this.#note(explain(e).message, "error");
     }
@@ -386,13 +418,13 @@ class ChatScreen {
 
   async #accept(): Promise<void> {
     if (!this.#identityChanged) {
-      this.#note(`${this.peer}'s safety number has not changed; nothing to accept`);
+      this.#note(nothingToAcceptText(this.peer));
       return;
     }
     try {
       await this.client.acceptIdentity(this.peer);
       this.#identityChanged = false;
-      this.#note(`accepted ${this.peer}'s new safety number; /verify it when you can`);
+      this.#note(acceptedText(this.peer));
       if (this.#stash !== null && lineText(this.#line) === "") this.#line = lineOf(this.#stash);
       this.#stash = null;
       this.#render();
@@ -403,18 +435,14 @@ class ChatScreen {
 
   async #reject(): Promise<void> {
     if (!this.#identityChanged) {
-      this.#note(`${this.peer}'s safety number has not changed; nothing to reject`);
+      this.#note(nothingToRejectText(this.peer));
       return;
     }
     try {
       await this.client.rejectIdentity(this.peer);
       this.#identityChanged = false;
       this.#stash = null;
-      this.#note(
-        `rejected ${this.peer}'s new safety number: nothing was sent to it. If the server keeps ` +
-          "presenting it, sending stays blocked; ask them out of band what happened.",
-        "warn",
-      );
+      this.#note(rejectedText(this.peer), "warn");
     } catch (e) {
       this.#note(explain(e).message, "error");
     }

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { StoredMessage } from "../local_store.ts";
+import { MessageState, type StoredMessage } from "../local_store.ts";
 import { clockTime, connectionText, displayName, stateMark } from "./format.ts";
 import { type Line, viewport } from "./line_editor.ts";
 import { fit, printable, textLines, textWidth, truncate, wrap } from "./text_width.ts";
@@ -69,7 +69,11 @@ export function entryRows(e: Entry, peer: string, cols: number, now: number): Ro
   const m = e.message;
   const who = m.outgoing ? "you" : peer;
   const prefix = `${clockTime(m.ts, now)} ${who}: `;
-  const mark = m.outgoing ? stateMark(m.state) : "";
+  const mark = !m.outgoing
+    ? ""
+    : m.state === MessageState.failed
+    ? `${stateMark(m.state)}: ${m.failure ?? "not taken by the server"} · /retry`
+    : stateMark(m.state);
   const lines = textLines(m.text);
   lines[lines.length - 1] += mark ? `  ${mark}` : "";
   const prefixWidth = textWidth(prefix);

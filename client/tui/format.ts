@@ -1,75 +1,16 @@
 /**
- * How messages, times, delivery states and chat-list rows read on screen. Pure functions of the
- * data and the width, so the screens stay thin and these can be tested without a terminal.
+ * How chat-list rows read in the terminal: a pure function of the data and the width, so the
+ * screens stay thin and it can be tested without a terminal. Times, marks and names are shared
+ * with the web interface, from client/format.ts.
  *
  * @module
  */
 
-import type { ConversationSummary, MessageStateValue } from "../local_store.ts";
-import { MessageState } from "../local_store.ts";
-import { fit, printable, textWidth, truncate } from "./text_width.ts";
+import type { ConversationSummary } from "../local_store.ts";
+import { clockTime, displayName, preview } from "../format.ts";
+import { fit, textWidth, truncate } from "./text_width.ts";
 
-/** The mark after a sent message: pending, sent, delivered, read. Incoming messages have none. */
-export function stateMark(state: MessageStateValue): string {
-  switch (state) {
-    case MessageState.pending:
-      return "…";
-    case MessageState.sent:
-      return "✓";
-    case MessageState.delivered:
-      return "✓✓";
-    case MessageState.read:
-      return "✓✓ read";
-    default:
-      return "";
-  }
-}
-
-/**
- * Our own connection to the server, in words that cannot be read as the contact's presence
- * (pesuchat does not show whether a contact is online).
- */
-export function connectionText(status: "online" | "reconnecting" | "offline"): string {
-  switch (status) {
-    case "online":
-      return "connected to the server";
-    case "reconnecting":
-      return "reconnecting to the server…";
-    case "offline":
-      return "not connected to the server";
-  }
-}
-
-const pad2 = (n: number) => String(n).padStart(2, "0");
-
-/** "14:05" today, "03-28 14:05" earlier this year, "2024-03-28" before that (local time). */
-export function clockTime(ts: number, now = Date.now()): string {
-  const d = new Date(ts);
-  const n = new Date(now);
-  const hm = `${pad2(d.getHours())}:${pad2(d.getMinutes())}`;
-  if (d.toDateString() === n.toDateString()) return hm;
-  const md = `${pad2(d.getMonth() + 1)}-${pad2(d.getDate())}`;
-  if (d.getFullYear() === n.getFullYear()) return `${md} ${hm}`;
-  return `${d.getFullYear()}-${md}`;
-}
-
-/** "2024-03-28 14:05:09" in local time, for the `receive` command. */
-export function fullTime(ts: number): string {
-  const d = new Date(ts);
-  return `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())} ` +
-    `${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}`;
-}
-
-/** A one-line preview of a message: newlines as spaces, nothing unprintable. */
-export function preview(text: string): string {
-  return printable(text.replace(/\s*\r?\n\s*/g, " "));
-}
-
-/** "Bob Builder (bob)" or just "bob" when no name is known. */
-export function displayName(username: string, fullName?: string | null): string {
-  const name = fullName ? preview(fullName).trim() : "";
-  return name && name.toLowerCase() !== username ? `${name} (${username})` : username;
-}
+export { clockTime, connectionText, displayName, fullTime, preview, stateMark } from "../format.ts";
 
 /** Columns of a chat-list row besides the name: time, unread count and the gaps. */
 const ROW_HEAD_COLUMNS = 19;

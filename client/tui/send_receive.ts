@@ -7,11 +7,12 @@
  */
 
 import process from "node:process";
-import { basename, dirname } from "node:path";
 import { type ChatClient, ChatError } from "../chat.ts";
 import { MessageState, type StoredMessage } from "../local_store.ts";
 import type { ActionContent } from "../content.ts";
+import { KnownHosts } from "../known_hosts.ts";
 import type { Profile } from "../profile.ts";
+import { type Address, serverIdOf, serverIdOfFingerprint, showAddress } from "../servers.ts";
 import { canonicalUsername } from "../../protocol/username.ts";
 import { fullTime } from "./format.ts";
 import { ClientProblem } from "./problems.ts";
@@ -30,6 +31,8 @@ const POLL_MS = 50;
 export interface ScriptTarget {
   hostname: string;
   port: number;
+  /** More addresses of the same server, tried in order. */
+  alternates?: Address[];
   profile: Profile;
   trust?: string;
   /** `--user`; otherwise the profile's only account on this server. */
@@ -42,24 +45,6 @@ function env(name: string): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** The accounts this profile has on `server` (from the local store files). */
-export async function accountsOn(profile: Profile, server: string): Promise<string[]> {
-  // The store's file name is "<server>--<username>.db": find the prefix by asking for "x".
-  const probe = profile.accountStore(server, "x");
-  const prefix = basename(probe).slice(0, -"x.db".length);
-  const names: string[] = [];
-  try {
-    for await (const e of Deno.readDir(dirname(probe))) {
-      if (e.isFile && e.name.startsWith(prefix) && e.name.endsWith(".db")) {
-        names.push(e.name.slice(prefix.length, -".db".length));
-      }
-    }
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
-  }
-  return names.sort();
 }
 
 /** The password: PESUCHAT_PASSWORD_FILE, PESUCHAT_PASSWORD, or asked on a terminal. */
@@ -89,6 +74,54 @@ export async function scriptPassword(username: string): Promise<string> {
 }
 
 /**
+ * The accounts this profile may have on the server at `t`'s addresses, found without connecting:
+ * under the key known_hosts holds for any of the addresses or the `--trust` fingerprint names,
+ * and under the addresses themselves (profiles from before servers were known by their key).
+ */
+export async function accountsFor(t: ScriptTarget): Promise<{ names: string[]; known: boolean }> {
+  const knownHosts = await KnownHosts.load(t.profile.knownHosts);
+  const addresses = [t, ...(t.alternates ?? [])].map(showAddress);
+  const places = new Set<string>(addresses);
+  let known = false;
+  if (t.trust !== undefined) places.add(serverIdOfFingerprint(t.trust));
+  for (const a of addresses) {
+    const key = knownHosts.get(a);
+    if (key) {
+      places.add(await serverIdOf(key));
+      known = true;
+    }
+  }
+  const names = new Set<string>();
+  for (const p of places) for (const n of await t.profile.accountsOn(p)) names.add(n);
+  return { names: [...names].sort(), known };
+}
+
+function chooseAccount(t: ScriptTarget, names: string[], server: string, hint: string): string {
+  if (t.user !== undefined) {
+    const u = canonicalUsername(t.user);
+    if (!u || !names.includes(u)) {
+      throw new ClientProblem(
+        "no_account",
+        `no account ${t.user} for ${server} in ${t.profile.dir}`,
+        hint,
+      );
+    }
+    return u;
+  }
+  if (names.length === 0) {
+    throw new ClientProblem("no_account", `no account for ${server} in ${t.profile.dir}`, hint);
+  }
+  if (names.length > 1) {
+    throw new ClientProblem(
+      "no_account",
+      `${t.profile.dir} has several accounts for ${server}: ${names.join(", ")}`,
+      "choose one with --user NAME",
+    );
+  }
+  return names[0]!;
+}
+
+/**
  * Connects and logs in to an account that already has a local store in the profile.
  * `beforeLogin` runs on the connected client first (to listen before messages start to flow).
  */
@@ -96,52 +129,38 @@ export async function scriptLogin(
   t: ScriptTarget,
   beforeLogin?: (client: ChatClient) => void,
 ): Promise<ChatClient> {
-  const server = `${t.hostname}:${t.port}`;
+  const server = [t, ...(t.alternates ?? [])].map(showAddress).join(",");
   const connectHint =
     `sign up or log in once with 'pesuchat connect ${server} --profile ${t.profile.dir}'`;
-  let username: string;
-  if (t.user !== undefined) {
-    const u = canonicalUsername(t.user);
-    if (!u || !(await t.profile.hasAccount(server, u))) {
-      throw new ClientProblem(
-        "no_account",
-        `no account ${t.user} for ${server} in ${t.profile.dir}`,
-        connectHint,
-      );
-    }
-    username = u;
-  } else {
-    const all = await accountsOn(t.profile, server);
-    if (all.length === 0) {
-      throw new ClientProblem(
-        "no_account",
-        `no account for ${server} in ${t.profile.dir}`,
-        connectHint,
-      );
-    }
-    if (all.length > 1) {
-      throw new ClientProblem(
-        "no_account",
-        `${t.profile.dir} has several accounts for ${server}: ${all.join(", ")}`,
-        "choose one with --user NAME",
-      );
-    }
-    username = all[0]!;
-  }
-  const password = await scriptPassword(username);
-  const client = await connectTrusting(
-    t,
-    Deno.stdin.isTerminal()
-      ? trustQuestion(server, t.profile.knownHosts, process.stderr)
-      : undefined,
-  );
+  const found = await accountsFor(t);
+  const ask = Deno.stdin.isTerminal()
+    ? trustQuestion(server, t.profile.knownHosts, process.stderr)
+    : undefined;
+  let client: ChatClient | null = null;
+  let names = found.names;
   try {
+    if (names.length === 0 && !found.known && (await t.profile.hasAnyAccount())) {
+      // Perhaps a new address of a server this profile knows by its key: connect to see which
+      // key it has (an unknown or mismatched key is reported as such).
+      client = await connectTrusting(t, ask);
+      names = await t.profile.accountsOn(client.serverId);
+    }
+    const username = chooseAccount(t, names, server, connectHint);
+    const password = await scriptPassword(username);
+    client ??= await connectTrusting(t, ask);
+    if (!(await t.profile.hasAccount(client.serverId, username))) {
+      throw new ClientProblem(
+        "no_account",
+        `no account ${username} for the server at ${client.server} in ${t.profile.dir}`,
+        connectHint,
+      );
+    }
     beforeLogin?.(client);
     // The local store exists, so there is nothing to restore: never start a new identity here.
     await client.login({ username, password, restore: () => Promise.resolve(false) });
     return client;
   } catch (e) {
-    await client.close().catch(() => {});
+    await client?.close().catch(() => {});
     throw e;
   }
 }

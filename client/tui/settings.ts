@@ -8,7 +8,13 @@
 
 import type { ChatClient } from "../chat.ts";
 import { askBackup, newPassword, showRecoveryKey } from "./account_forms.ts";
-import { safetyNumberRows } from "./chat_screen.ts";
+import {
+  compareText,
+  notVerifiedText,
+  safetyNumberRows,
+  verifiedText,
+  verifyQuestion,
+} from "../words.ts";
 import { displayName } from "./format.ts";
 import { explain } from "./problems.ts";
 import { askSecret, choose, confirm, say } from "./prompts.ts";
@@ -116,19 +122,13 @@ export async function verifyContact(client: ChatClient, peer?: string): Promise<
   const contact = await client.contact(peer);
   const number = await client.safetyNumber(peer);
   say.note(safetyNumberRows(number).join("\n"), `Safety number with ${peer}`);
-  say.info(
-    `compare it with the number on ${peer}'s screen,\nside by side or over a call you trust`,
-  );
+  say.info(compareText(peer));
   const changed = Boolean(contact?.pendingIdentity);
-  const ok = await confirm(
-    changed
-      ? `The numbers match: accept ${peer}'s new key and mark them verified?`
-      : `The numbers match: mark ${peer} verified?`,
-  );
-  if (!ok) return `${peer} was not marked verified`;
+  const ok = await confirm(verifyQuestion(peer, changed));
+  if (!ok) return notVerifiedText(peer);
   if (changed) await client.acceptIdentity(peer);
   await client.markVerified(peer);
-  return `${peer} is marked verified`;
+  return verifiedText(peer);
 }
 
 async function changePassword(client: ChatClient): Promise<string | null> {

@@ -7,6 +7,10 @@
  * @module
  */
 
+import { printable } from "../format.ts";
+
+export { printable };
+
 const SEGMENTER = new Intl.Segmenter(undefined, { granularity: "grapheme" });
 
 // Zero-width: combining marks, joiners, variation selectors.
@@ -14,8 +18,6 @@ const ZERO_WIDTH = /^[\p{Mn}\p{Me}\u200B-\u200D\u2060\uFE00-\uFE0F]$/u;
 // Two columns: East Asian wide and fullwidth blocks, and pictographs shown as emoji.
 const WIDE =
   /[\u1100-\u115F\u2E80-\u303E\u3041-\u33FF\u3400-\u4DBF\u4E00-\u9FFF\uA000-\uA4CF\uAC00-\uD7A3\uF900-\uFAFF\uFE30-\uFE4F\uFF00-\uFF60\uFFE0-\uFFE6\u{1F300}-\u{1F64F}\u{1F900}-\u{1F9FF}\u{20000}-\u{3FFFD}]/u;
-// Control characters and the bidirectional overrides that can reorder what follows them.
-const UNSAFE = /[\p{Cc}\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/gu;
 
 /** Columns one grapheme takes. */
 export function graphemeWidth(g: string): number {
@@ -39,14 +41,6 @@ export function textWidth(text: string): number {
   let n = 0;
   for (const g of graphemes(text)) n += graphemeWidth(g);
   return n;
-}
-
-/**
- * `text` with control characters and bidi overrides made visible as `�`, so nothing in it can
- * move the cursor, change colours or reorder the line. Tabs become a space.
- */
-export function printable(text: string): string {
-  return text.replace(/\t/g, " ").replace(UNSAFE, "\uFFFD");
 }
 
 /** The lines of a message, each made printable (a line break is a new line, never `\uFFFD`). */

@@ -8,8 +8,10 @@
 import { ChatClient } from "../chat.ts";
 import { HostKeyUnknownError } from "../known_hosts.ts";
 import type { Profile } from "../profile.ts";
+import type { Address } from "../servers.ts";
 import { ClientProblem } from "./problems.ts";
 import { confirm, type PromptOutput, say } from "./prompts.ts";
+import { TRUST_QUESTION, trustLines } from "../words.ts";
 
 /**
  * The `confirmNewServer` callback for `ChatClient.connect`: shows `server`'s fingerprint, where
@@ -21,20 +23,10 @@ export function trustQuestion(
   output?: PromptOutput,
 ): (fingerprint: string) => Promise<boolean> {
   return async (fingerprint) => {
-    say.info(
-      [
-        `first contact with ${server}: compare its key fingerprint with the one the server's`,
-        "operator gave you ('pesuchat server run' prints it). If they are the same, trust it:",
-        `it will be remembered in ${knownHosts}`,
-      ].join("\n"),
-      output,
-    );
+    say.info(trustLines(server, knownHosts).join("\n"), output);
     // The fingerprint is part of the question, so even a small terminal that scrolls the lines
     // above away shows it next to the question it belongs to.
-    return (await confirm(
-      `Trust this server and remember its key?\n${server} ${fingerprint}`,
-      { output },
-    )) ?? false;
+    return (await confirm(`${TRUST_QUESTION}\n${server} ${fingerprint}`, { output })) ?? false;
   };
 }
 
@@ -42,6 +34,7 @@ export function trustQuestion(
 export interface TrustTarget {
   hostname: string;
   port: number;
+  alternates?: Address[];
   profile: Profile;
   trust?: string;
 }
@@ -59,6 +52,7 @@ export async function connectTrusting(
     return await ChatClient.connect({
       hostname: t.hostname,
       port: t.port,
+      alternates: t.alternates,
       profile: t.profile,
       trust: t.trust,
       confirmNewServer: t.trust === undefined ? ask : undefined,

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "../bytes.ts";
-import { ChainKey } from "./chain_key.ts";
-import type { MessageKey } from "./message_key.ts";
+import { CHAIN_BATCH_KEYS, ChainKey } from "./chain_key.ts";
+import { MessageKey } from "./message_key.ts";
 import { PREFETCH_KEYS, SymmetricChain } from "./symmetric_chain.ts";
 
 // The keys a plain chain gives: KDF_CK step by step, each key derived, nothing ahead.
@@ -65,4 +65,24 @@ Deno.test("SymmetricChain.restore() refuses keys ahead that do not end at the he
   const chain = await SymmetricChain.start(new ChainKey(randomBytes(32), 0)).prefetched();
   assert.throws(() => SymmetricChain.restore(chain.head, chain.ahead.slice(0, 1)), RangeError);
   assert.equal(SymmetricChain.restore(chain.head, chain.ahead).nextIndex, 0);
+});
+
+Deno.test("a version 2 chain holds CHAIN_BATCH_KEYS keys ahead, never N+1", async () => {
+  const start = 10;
+  const keys: MessageKey[] = [];
+  const head = await new ChainKey(randomBytes(32), start, 2).batch(keys);
+  assert.equal(keys.length, CHAIN_BATCH_KEYS);
+  const chain = SymmetricChain.restore(head, keys);
+  assert.equal(chain.nextIndex, start);
+  const extra = MessageKey.fromAesKey(start - 1, randomBytes(32));
+  assert.throws(() => SymmetricChain.restore(head, [extra, ...keys]), RangeError);
+  // Seeking past the batch derives the next one and passes over the keys between.
+  const target = start + CHAIN_BATCH_KEYS + 2;
+  const { key, passed, rest } = await chain.seek(target);
+  assert.equal(key.index, target);
+  assert.deepEqual(
+    passed.map((k) => k.index),
+    Array.from({ length: target - start }, (_, i) => start + i),
+  );
+  assert.equal((await rest).nextIndex, target + 1);
 });

@@ -27,9 +27,9 @@ export async function tempProfile(): Promise<Profile> {
   return new Profile(await Deno.makeTempDir({ prefix: "pesuchat_profile_" }));
 }
 
-/** Connects a chat client to `t`, trusting its key by fingerprint, on `clock` if given. */
+/** Connects a chat client to `t` (a test server or a cluster node), trusting its key, on `clock`. */
 export async function connectChat(
-  t: TestServer,
+  t: Pick<TestServer, "port"> & { server: { fingerprint: string } },
   profile?: Profile,
   clock?: () => number,
 ): Promise<TestChat> {

@@ -13,6 +13,11 @@ export interface TestProxy {
   swallowUp: boolean;
   /** Closes every connection through the proxy (new ones are still accepted). */
   cut(): void;
+  /**
+   * The connections open now go silent both ways, still open (a hung server, a path that drops
+   * everything); new ones work.
+   */
+  stall(): void;
   stop(): void;
 }
 
@@ -20,6 +25,7 @@ export interface TestProxy {
 export function startProxy(target: number): TestProxy {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const open = new Set<Deno.Conn>();
+  const stalled = new Set<Deno.Conn>();
   const proxy: TestProxy = {
     port: (listener.addr as Deno.NetAddr).port,
     swallowUp: false,
@@ -32,6 +38,9 @@ export function startProxy(target: number): TestProxy {
         }
       }
       open.clear();
+    },
+    stall() {
+      for (const c of open) stalled.add(c);
     },
     stop() {
       proxy.cut();
@@ -48,7 +57,7 @@ export function startProxy(target: number): TestProxy {
       for (;;) {
         const n = await from.read(buf);
         if (n === null) break;
-        if (up && proxy.swallowUp) continue;
+        if ((up && proxy.swallowUp) || stalled.has(from)) continue;
         let off = 0;
         while (off < n) off += await to.write(buf.subarray(off, n));
       }

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { timeLimited } from "./sessions.ts";
 import type { TmuxClient } from "./tmux.ts";
 
 /**
@@ -47,20 +48,5 @@ export function withLimit(
   fn: () => Promise<void>,
   limitMs = TUI_TEST_LIMIT_MS,
 ): () => Promise<void> {
-  return async () => {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    try {
-      await Promise.race([
-        fn(),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () => reject(new Error(`the test took more than ${limitMs / 1000} s`)),
-            limitMs,
-          );
-        }),
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
-  };
+  return () => timeLimited(limitMs, fn);
 }

@@ -1,0 +1,641 @@
+/**
+ * The page: draws each view the local process sends and sends back what the user does. Every
+ * value from the process goes into the page as text (`textContent`, `value`), never as HTML, so a
+ * message, a name or a username cannot become markup, script or style. Plain DOM, no library.
+ *
+ * @module
+ */
+
+import type { Action, MessageView, Notice, RowView, ServerMessage, View } from "../view.ts";
+
+type Child = Node | string | null | undefined | false;
+type Attrs = Record<string, string | boolean | ((e: Event) => void)>;
+
+/** An element; strings become text nodes, attributes are set one by one (never as markup). */
+function h(tag: string, attrs: Attrs = {}, ...children: Child[]): HTMLElement {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (typeof v === "function") el.addEventListener(k.slice(2), v);
+    else if (v === true) el.setAttribute(k, "");
+    else if (v !== false) el.setAttribute(k, v);
+  }
+  for (const c of children) if (c) el.append(c);
+  return el;
+}
+
+const SVG = "http://www.w3.org/2000/svg";
+
+let socket: WebSocket | null = null;
+let current: { key: string; update: (v: View) => void } | null = null;
+const root = document.getElementById("app")!;
+
+function send(a: Action): void {
+  socket?.send(JSON.stringify(a));
+}
+
+function noticeBox(): { el: HTMLElement; set: (n?: Notice) => void } {
+  const el = h("p", { class: "notice", role: "status", "aria-live": "polite" });
+  return {
+    el,
+    set(n) {
+      el.textContent = n?.text ?? "";
+      el.className = "notice" + (n?.kind === "error" ? " error" : "");
+    },
+  };
+}
+
+function field(
+  label: string,
+  name: string,
+  o: { type?: string; hint?: string; autocomplete?: string; required?: boolean } = {},
+): HTMLElement {
+  return h(
+    "label",
+    {},
+    label,
+    o.hint ? h("span", { class: "hint" }, o.hint) : null,
+    h("input", {
+      name,
+      type: o.type ?? "text",
+      autocomplete: o.autocomplete ?? "off",
+      required: o.required ?? false,
+      autocapitalize: "none",
+      spellcheck: "false",
+    }),
+  );
+}
+
+/** A form whose named inputs become the action's fields; passwords are cleared after sending. */
+function form(
+  title: string,
+  fields: HTMLElement[],
+  submit: string,
+  toAction: (v: Record<string, string>) => Action,
+  cls = "",
+): HTMLElement {
+  const f = h("form", { "aria-label": title, class: cls }, ...fields, h("button", {}, submit));
+  f.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const values: Record<string, string> = {};
+    for (const input of f.querySelectorAll<HTMLInputElement>("input, textarea")) {
+      values[input.name] = input.type === "checkbox" ? (input.checked ? "on" : "") : input.value;
+    }
+    for (const input of f.querySelectorAll<HTMLInputElement>("input[type=password]")) {
+      input.value = "";
+    }
+    send(toAction(values));
+  });
+  return f;
+}
+
+function yesNo(question: string, yes: string, no: string, focusNo: boolean): HTMLElement[] {
+  const y = h("button", { onclick: () => send({ do: "answer", yes: true }) }, yes);
+  const n = h("button", { class: "plain", onclick: () => send({ do: "answer", yes: false }) }, no);
+  queueMicrotask(() => (focusNo ? n : y).focus());
+  return [
+    h("p", { class: "question" }, h("strong", {}, question)),
+    h("div", { class: "row" }, y, n),
+  ];
+}
+
+function statusText(s: string): HTMLElement {
+  return h("span", { class: `status ${s}`, role: "status" }, s);
+}
+
+// -- screens ---------------------------------------------------------------------------------------
+
+type Screen = { el: HTMLElement; update: (v: View) => void; focus?: HTMLElement };
+
+function simple(els: Child[], notice?: Notice): Screen {
+  const nb = noticeBox();
+  nb.set(notice);
+  return {
+    el: h("div", { class: "screen" }, nb.el, ...els),
+    update: (v) => nb.set("notice" in v ? v.notice : undefined),
+  };
+}
+
+function busyScreen(v: Extract<View, { screen: "busy" }>): Screen {
+  const p = h("p", { role: "status", "aria-live": "polite" }, v.text);
+  return { el: p, update: (n) => n.screen === "busy" && (p.textContent = n.text) };
+}
+
+function connectScreen(v: Extract<View, { screen: "connect" }>): Screen {
+  const f = form(
+    "Connect",
+    [field("Server", "server", { hint: "HOST:PORT, as the server's operator gave it" })],
+    "Connect",
+    (x) => ({ do: "connect", server: x.server ?? "" }),
+  );
+  (f.querySelector("input") as HTMLInputElement).value = v.server;
+  const s = simple([h("h1", {}, "pesuchat"), f], v.notice);
+  return { ...s, focus: f.querySelector("input")! };
+}
+
+function trustScreen(v: Extract<View, { screen: "trust" }>): Screen {
+  return simple([
+    h("h1", {}, `First contact with ${v.server}`),
+    h("p", {}, v.lines.join(" ")),
+    h(
+      "p",
+      { class: "mono number", "aria-label": `key fingerprint ${v.fingerprint}` },
+      v.fingerprint,
+    ),
+    ...yesNo(v.question, "Trust", "Do not trust", true),
+  ]);
+}
+
+function welcomeScreen(v: Extract<View, { screen: "welcome" }>): Screen {
+  const login = form(
+    "Log in",
+    [
+      field("Username", "username", { autocomplete: "username", required: true }),
+      field("Password", "password", { type: "password", autocomplete: "current-password" }),
+    ],
+    "Log in",
+    (x) => ({ do: "login", username: x.username!, password: x.password! }),
+  );
+  const signup = form(
+    "Sign up",
+    [
+      field("Full name", "fullName", { autocomplete: "name", required: true }),
+      field("Email", "email", { type: "email", hint: "optional", autocomplete: "email" }),
+      field("Username", "username", { hint: v.usernameRule, required: true }),
+      field("Password", "password", {
+        type: "password",
+        hint: `at least ${v.minPassword} characters`,
+        autocomplete: "new-password",
+      }),
+      field("Password again", "password2", { type: "password", autocomplete: "new-password" }),
+      h("p", { id: "backup-text", class: "hint" }, v.backupText),
+      h(
+        "label",
+        { class: "check" },
+        h("input", { type: "checkbox", name: "backup", "aria-describedby": "backup-text" }),
+        v.backupQuestion,
+      ),
+    ],
+    "Sign up",
+    (x) => ({
+      do: "signup",
+      fullName: x.fullName!,
+      email: x.email!,
+      username: x.username!,
+      password: x.password!,
+      password2: x.password2!,
+      backup: x.backup === "on",
+    }),
+  );
+  const s = simple([
+    h("h1", {}, `pesuchat · ${v.server}`),
+    h("section", { "aria-labelledby": "login-h" }, h("h2", { id: "login-h" }, "Log in"), login),
+    h("section", { "aria-labelledby": "signup-h" }, h("h2", { id: "signup-h" }, "Sign up"), signup),
+  ], v.notice);
+  return { ...s, focus: login.querySelector("input")! };
+}
+
+function restoreScreen(v: Extract<View, { screen: "restore" }>): Screen {
+  return simple([
+    h("h1", {}, "Restore"),
+    h("p", {}, v.lines.join(" ")),
+    ...yesNo(v.question, "Restore", "Start afresh", false),
+  ]);
+}
+
+function questionScreen(v: Extract<View, { screen: "question" }>): Screen {
+  return simple([
+    h("h1", {}, v.title),
+    ...v.lines.map((l) => h("p", {}, l)),
+    ...yesNo(v.question, "Yes", "No", true),
+  ]);
+}
+
+function recoveryKeyScreen(v: Extract<View, { screen: "recoveryKey" }>): Screen {
+  return simple([
+    h("h1", {}, "Your recovery key"),
+    h("pre", { class: "number mono recovery-key" }, v.rows.join("\n")),
+    h("p", { role: "alert" }, v.warning),
+    v.again ? h("p", { class: "notice" }, v.again) : null,
+    ...yesNo(v.question, "Yes, it is written down", "Not yet", true),
+  ]);
+}
+
+function askRecoveryKeyScreen(v: Extract<View, { screen: "askRecoveryKey" }>): Screen {
+  const f = form(
+    "Recovery key",
+    [field(v.label, "key", { required: true })],
+    "Restore",
+    (x) => ({ do: "recoveryKey", key: x.key! }),
+  );
+  const s = simple([
+    h("h1", {}, "Restore"),
+    v.problem ? h("p", { class: "notice error", role: "alert" }, v.problem) : null,
+    f,
+    h("button", { class: "plain", onclick: () => send({ do: "answer", yes: false }) }, "Give up"),
+  ]);
+  return { ...s, focus: f.querySelector("input")! };
+}
+
+function rowItem(r: RowView): HTMLElement {
+  const unread = r.unread > 0 ? `, ${r.unread} unread` : "";
+  return h(
+    "li",
+    {},
+    h(
+      "button",
+      {
+        "aria-label": `${r.name}, ${r.time}${unread}: ${r.preview}`,
+        onclick: () => send({ do: "open", peer: r.peer }),
+      },
+      h("span", { class: "name" }, r.name),
+      h("span", { class: "time" }, r.time),
+      h("span", { class: "preview" }, r.preview),
+      r.unread > 0 ? h("span", { class: "unread" }, `${r.unread} unread`) : null,
+    ),
+  );
+}
+
+function listScreen(v: Extract<View, { screen: "list" }>): Screen {
+  const nb = noticeBox();
+  const title = h("h1", {});
+  const status = h("span", {});
+  const list = h("ul", { class: "chats", "aria-label": "Chats" });
+  const empty = h("p", {}, "No chats yet: start one below.");
+  const newChat = form(
+    "New chat",
+    [field("New chat with (username)", "username", { required: true })],
+    "Start chat",
+    (x) => ({ do: "newChat", username: x.username! }),
+    "new-chat",
+  );
+  const settings = h(
+    "button",
+    { class: "plain", onclick: () => send({ do: "settings" }) },
+    "Settings",
+  );
+  const update = (n: View) => {
+    if (n.screen !== "list") return;
+    nb.set(n.notice);
+    title.textContent = n.header;
+    status.replaceChildren(statusText(n.status));
+    list.replaceChildren(...n.rows.map(rowItem));
+    empty.hidden = n.rows.length > 0;
+  };
+  update(v);
+  return {
+    el: h(
+      "div",
+      { class: "screen" },
+      h("header", {}, title, status, settings),
+      nb.el,
+      h("h2", {}, "Chats"),
+      empty,
+      list,
+      newChat,
+    ),
+    update,
+    focus: (list.querySelector("button") as HTMLElement | null) ?? newChat.querySelector("input")!,
+  };
+}
+
+function messageItem(m: MessageView): HTMLElement {
+  return h(
+    "li",
+    { class: m.outgoing ? "msg out" : "msg", "data-id": m.id },
+    h("span", { class: "sr-only" }, `${m.who}: `),
+    h("div", { class: "text" }, m.text),
+    h(
+      "div",
+      { class: "meta" },
+      m.time,
+      m.mark ? " " : "",
+      m.mark ? h("span", { class: "mark", "aria-label": markLabel(m.mark) }, m.mark) : null,
+    ),
+  );
+}
+
+function markLabel(mark: string): string {
+  switch (mark) {
+    case "…":
+      return "waiting to send";
+    case "✓":
+      return "on the server";
+    case "✓✓":
+      return "delivered";
+    case "✓✓ read":
+      return "read";
+    case "✗ not sent":
+      return "not sent";
+    default:
+      return mark;
+  }
+}
+
+function chatScreen(v: Extract<View, { screen: "chat" }>): Screen {
+  const nb = noticeBox();
+  const title = h("h1", {});
+  const status = h("span", {});
+  const verified = h("span", { class: "status" });
+  const banner = h("div", { class: "banner", role: "alert" });
+  const list = h("ol", { class: "messages", role: "log", "aria-label": "Messages" });
+  const text = h("textarea", {
+    name: "text",
+    rows: "2",
+    "aria-describedby": "composer-hint",
+  }) as HTMLTextAreaElement;
+  const composer = h(
+    "form",
+    { class: "composer", "aria-label": "Write a message" },
+    h("label", {}, "Message", text),
+    h("button", {}, "Send"),
+  ) as HTMLFormElement;
+  const hint = h(
+    "p",
+    { id: "composer-hint", class: "status" },
+    "Enter sends, Shift+Enter starts a new line; /verify, /accept, /reject and /back work as in " +
+      "the terminal.",
+  );
+  composer.addEventListener("submit", (e) => {
+    e.preventDefault();
+    if (!text.value.trim()) return;
+    send({ do: "send", text: text.value });
+    text.value = "";
+  });
+  text.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+      e.preventDefault();
+      composer.requestSubmit();
+    }
+  });
+  const peer = v.peer;
+  const update = (n: View) => {
+    if (n.screen !== "chat") return;
+    nb.set(n.notice);
+    title.textContent = n.title;
+    status.replaceChildren(statusText(n.status));
+    verified.textContent = n.verified ? "verified" : "not verified";
+    banner.hidden = !n.identityChanged;
+    banner.replaceChildren(
+      h("p", {}, n.identityText),
+      h(
+        "div",
+        { class: "row" },
+        h("button", { onclick: () => send({ do: "verify" }) }, "Verify"),
+        h("button", { class: "plain", onclick: () => send({ do: "accept" }) }, "Accept"),
+        h("button", { class: "plain", onclick: () => send({ do: "reject" }) }, "Reject"),
+      ),
+    );
+    const atEnd = list.scrollTop + list.clientHeight >= list.scrollHeight - 8;
+    list.replaceChildren(
+      ...(n.messages.length
+        ? n.messages.map(messageItem)
+        : [h("li", { class: "status" }, `this is the start of your chat with ${peer}`)]),
+    );
+    if (atEnd) list.scrollTop = list.scrollHeight;
+    if (n.draft !== undefined && text.value === "") text.value = n.draft;
+  };
+  update(v);
+  return {
+    el: h(
+      "div",
+      { class: "screen" },
+      h(
+        "header",
+        {},
+        h("button", { class: "plain", onclick: () => send({ do: "back" }) }, "Back"),
+        title,
+        verified,
+        status,
+        h("button", { class: "plain", onclick: () => send({ do: "verify" }) }, "Verify"),
+      ),
+      banner,
+      nb.el,
+      list,
+      composer,
+      hint,
+    ),
+    update,
+    focus: text,
+  };
+}
+
+function qrCode(rows: string[]): SVGElement {
+  const n = rows.length;
+  const svg = document.createElementNS(SVG, "svg");
+  svg.setAttribute("viewBox", `-4 -4 ${n + 8} ${n + 8}`);
+  svg.setAttribute("class", "qr");
+  svg.setAttribute("role", "img");
+  svg.setAttribute("aria-label", "QR code of the safety number");
+  let d = "";
+  rows.forEach((row, y) => {
+    for (let x = 0; x < row.length; x++) if (row[x] === "1") d += `M${x} ${y}h1v1h-1z`;
+  });
+  const bg = document.createElementNS(SVG, "rect");
+  for (
+    const [k, val] of [["x", "-4"], ["y", "-4"], ["width", `${n + 8}`], ["height", `${n + 8}`]]
+  ) {
+    bg.setAttribute(k!, val!);
+  }
+  bg.setAttribute("fill", "#fff");
+  const path = document.createElementNS(SVG, "path");
+  path.setAttribute("d", d);
+  path.setAttribute("fill", "#000");
+  svg.append(bg, path);
+  return svg;
+}
+
+function verifyScreen(v: Extract<View, { screen: "verify" }>): Screen {
+  return simple([
+    h(
+      "header",
+      {},
+      h("button", { class: "plain", onclick: () => send({ do: "back" }) }, "Back"),
+      h("h1", {}, `Safety number with ${v.peer}`),
+    ),
+    h(
+      "pre",
+      { class: "number mono", "aria-label": `safety number ${v.digits}` },
+      v.rows.join("\n"),
+    ),
+    qrCode(v.qr) as unknown as HTMLElement,
+    h("p", {}, v.lines.join(" ")),
+    ...yesNo(v.question, "They match", "They do not match", true),
+  ]);
+}
+
+function settingsScreen(v: Extract<View, { screen: "settings" }>): Screen {
+  const nb = noticeBox();
+  const contacts = h("ul", { class: "chats", "aria-label": "Contacts to verify" });
+  const backups = h("section", { "aria-labelledby": "backups-h" });
+  const update = (n: View) => {
+    if (n.screen !== "settings") return;
+    nb.set(n.notice);
+    backups.replaceChildren(
+      h("h2", { id: "backups-h" }, "Backups"),
+      ...(n.backupsOn
+        ? [
+          h("p", {}, "sealed under your recovery key; the server cannot read it"),
+          h(
+            "div",
+            { class: "row" },
+            h("button", { onclick: () => send({ do: "backup" }) }, "Back up now"),
+            h(
+              "button",
+              { class: "plain", onclick: () => send({ do: "backupOff" }) },
+              "Turn backups off",
+            ),
+          ),
+        ]
+        : [
+          h("p", {}, n.backupText),
+          h(
+            "div",
+            { class: "row" },
+            h("button", { onclick: () => send({ do: "backupOn" }) }, "Turn backups on"),
+          ),
+        ]),
+    );
+    contacts.replaceChildren(
+      ...n.contacts.map((c) =>
+        h("li", {}, h("button", { onclick: () => send({ do: "verify", peer: c.peer }) }, c.name))
+      ),
+    );
+  };
+  update(v);
+  const back = h("button", { class: "plain", onclick: () => send({ do: "back" }) }, "Back");
+  return {
+    el: h(
+      "div",
+      { class: "screen" },
+      h("header", {}, back, h("h1", {}, "Settings")),
+      nb.el,
+      h("h2", {}, "Verify a contact (compare safety numbers)"),
+      contacts,
+      h("h2", {}, "Change password"),
+      form(
+        "Change password",
+        [
+          field("Current password", "current", {
+            type: "password",
+            autocomplete: "current-password",
+          }),
+          field("New password", "next", { type: "password", autocomplete: "new-password" }),
+          field("New password again", "next2", { type: "password", autocomplete: "new-password" }),
+        ],
+        "Change password",
+        (x) => ({
+          do: "changePassword",
+          current: x.current!,
+          next: x.next!,
+          next2: x.next2!,
+        }),
+      ),
+      backups,
+      h("h2", {}, "Log out"),
+      h("div", { class: "row" }, h("button", { onclick: () => send({ do: "logout" }) }, "Log out")),
+      h("h2", {}, "Delete account"),
+      h(
+        "p",
+        {},
+        `deleting removes ${v.username} and every message, on the server and on this computer; ` +
+          "this cannot be undone",
+      ),
+      form(
+        "Delete account",
+        [field("Password, to confirm", "password", { type: "password" })],
+        `Delete the account ${v.username} for good`,
+        (x) => ({ do: "deleteAccount", password: x.password! }),
+        "danger",
+      ),
+    ),
+    update,
+    focus: back,
+  };
+}
+
+function build(v: View): Screen {
+  switch (v.screen) {
+    case "busy":
+      return busyScreen(v);
+    case "connect":
+      return connectScreen(v);
+    case "trust":
+      return trustScreen(v);
+    case "welcome":
+      return welcomeScreen(v);
+    case "restore":
+      return restoreScreen(v);
+    case "question":
+      return questionScreen(v);
+    case "recoveryKey":
+      return recoveryKeyScreen(v);
+    case "askRecoveryKey":
+      return askRecoveryKeyScreen(v);
+    case "list":
+      return listScreen(v);
+    case "chat":
+      return chatScreen(v);
+    case "verify":
+      return verifyScreen(v);
+    case "settings":
+      return settingsScreen(v);
+  }
+}
+
+function keyOf(v: View): string {
+  if (v.screen === "chat" || v.screen === "verify") return `${v.screen} ${v.peer}`;
+  if (v.screen === "trust") return `trust ${v.fingerprint}`;
+  if (v.screen === "recoveryKey") return `recoveryKey ${v.again}`;
+  if (v.screen === "askRecoveryKey") return `askRecoveryKey ${v.problem}`;
+  return v.screen;
+}
+
+/** Draws `v`: the same screen is updated in place (keeping what is typed), another replaces it. */
+function show(v: View): void {
+  const key = keyOf(v);
+  if (current?.key === key) {
+    current.update(v);
+    return;
+  }
+  const s = build(v);
+  root.replaceChildren(s.el);
+  document.title = v.screen === "chat" ? `${v.title} · pesuchat` : "pesuchat";
+  current = { key, update: s.update };
+  (s.focus ?? s.el.querySelector<HTMLElement>("h1, button, input"))?.focus();
+}
+
+/** Tries to open the WebSocket again this many times, a second apart, after it closes. */
+const RECONNECT_TRIES = 10;
+let tries = 0;
+let stopped = false;
+
+function connect(): void {
+  const ws = new WebSocket(`ws://${location.host}/ws`);
+  socket = ws;
+  ws.onopen = () => tries = 0;
+  ws.onmessage = (e) => {
+    const m = JSON.parse(e.data as string) as ServerMessage;
+    if (m.type === "view") show(m.view);
+    else {
+      stopped = true;
+      current = null;
+      root.replaceChildren(h("p", { role: "alert" }, m.text));
+    }
+  };
+  ws.onclose = () => {
+    if (socket !== ws) return;
+    socket = null;
+    if (stopped) return;
+    current = null;
+    if (tries++ < RECONNECT_TRIES) {
+      root.replaceChildren(h("p", { role: "status" }, "reconnecting to pesuchat web…"));
+      setTimeout(connect, 1000);
+      return;
+    }
+    root.replaceChildren(
+      h("p", { role: "alert" }, "the connection to pesuchat web closed; reload the page to retry"),
+    );
+  };
+}
+
+connect();
