@@ -1,5 +1,14 @@
 import assert from "node:assert/strict";
 import { COOKIE_NAME, CSP, MAX_ACTION_BYTES, parseAction } from "../client/web/http.ts";
+import {
+  MAX_MEMBERS_CHARS,
+  MAX_MESSAGE_ID_HEX,
+  MAX_ROOM_ARG_CHARS,
+} from "../client/web/room_parse.ts";
+import { ROOM_OPS } from "../client/web/view.ts";
+import { MAX_REACTION_CHARS } from "../client/content_actions.ts";
+import { MAX_TEXT_CHARS } from "../client/content_limits.ts";
+import { MAX_GROUP_NAME_CHARS } from "../client/rooms/group_change.ts";
 import { startWeb } from "./support/browser.ts";
 
 /** One HTTP/1.1 request over a raw TCP socket, with exactly the headers given. */
@@ -139,4 +148,40 @@ Deno.test("parseAction() takes the page's actions and nothing else", () => {
   const fill = (n: number) => JSON.stringify({ do: "send", text: "x".repeat(n - at.length) });
   assert.notEqual(parseAction(fill(MAX_ACTION_BYTES)), null);
   assert.equal(parseAction(fill(MAX_ACTION_BYTES + 1)), null);
+});
+
+Deno.test("parseAction() checks room and message actions: operations, ids and sizes", () => {
+  const ok = (a: Record<string, unknown>) => assert.deepEqual(parseAction(JSON.stringify(a)), a);
+  const bad = (a: Record<string, unknown>) => assert.equal(parseAction(JSON.stringify(a)), null);
+  const id = "ab".repeat(16);
+  ok({ do: "newRoom", name: "team", kind: "group", members: "bob, cat" });
+  ok({ do: "newRoom", name: "news", kind: "channel", members: "" });
+  bad({ do: "newRoom", name: "team", kind: "club", members: "" });
+  bad({ do: "newRoom", name: "team", kind: "group" });
+  ok({ do: "newRoom", name: "n".repeat(MAX_GROUP_NAME_CHARS), kind: "group", members: "" });
+  bad({ do: "newRoom", name: "n".repeat(MAX_GROUP_NAME_CHARS + 1), kind: "group", members: "" });
+  ok({ do: "newRoom", name: "n", kind: "group", members: "m".repeat(MAX_MEMBERS_CHARS) });
+  bad({ do: "newRoom", name: "n", kind: "group", members: "m".repeat(MAX_MEMBERS_CHARS + 1) });
+  ok({ do: "joinRoom", code: "c".repeat(MAX_ROOM_ARG_CHARS) });
+  bad({ do: "joinRoom", code: "c".repeat(MAX_ROOM_ARG_CHARS + 1) });
+  for (const op of ROOM_OPS) ok({ do: "room", op, arg: "bob" });
+  ok({ do: "room", op: "leave" });
+  bad({ do: "room", op: "destroy", arg: "bob" });
+  bad({ do: "room", op: "add", arg: 5 });
+  bad({ do: "room", op: "add", arg: "b".repeat(MAX_ROOM_ARG_CHARS + 1) });
+  ok({ do: "send", text: "hi", reply: id });
+  bad({ do: "send", text: "hi", reply: "not hex" });
+  ok({ do: "message", op: "delete", id: "a".repeat(MAX_MESSAGE_ID_HEX) });
+  bad({ do: "message", op: "delete", id: "a".repeat(MAX_MESSAGE_ID_HEX + 2) });
+  bad({ do: "message", op: "delete", id: "abc" });
+  bad({ do: "message", op: "delete", id: "" });
+  bad({ do: "message", op: "delete", id: "zz" });
+  bad({ do: "message", op: "delete", id, text: "extra" });
+  bad({ do: "message", op: "burn", id });
+  for (const op of ["pin", "unpin", "unreact"]) ok({ do: "message", op, id });
+  ok({ do: "message", op: "react", id, text: "x".repeat(MAX_REACTION_CHARS) });
+  bad({ do: "message", op: "react", id, text: "x".repeat(MAX_REACTION_CHARS + 1) });
+  ok({ do: "message", op: "edit", id, text: "x".repeat(MAX_TEXT_CHARS) });
+  bad({ do: "message", op: "edit", id, text: "x".repeat(MAX_TEXT_CHARS + 1) });
+  bad({ do: "message", op: "edit", id });
 });

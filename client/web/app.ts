@@ -14,6 +14,7 @@ import type { Profile } from "../profile.ts";
 import { explain } from "../tui/problems.ts";
 import { connectTrusting } from "../tui/trust.ts";
 import * as words from "../words.ts";
+import { joinRoom, messageAction, newRoom, roomChange, type RoomStepResult } from "./room_steps.ts";
 import { screenView } from "./screens.ts";
 import type { Action, Notice, StatusView, View } from "./view.ts";
 
@@ -25,7 +26,7 @@ export type Place =
   | { kind: "connect" }
   | { kind: "welcome" }
   | { kind: "list" }
-  | { kind: "chat"; peer: string; draft?: string }
+  | { kind: "chat"; peer: string; draft?: string; invite?: string }
   | { kind: "verify"; peer: string; back: "chat" | "settings" }
   | { kind: "settings" };
 
@@ -261,6 +262,8 @@ export class WebApp {
           this.#refresh();
         }),
         client.on("state", () => this.#refresh()),
+        client.on("room", () => this.#refresh()),
+        client.on("action", () => this.#refresh()),
         client.on("identityChanged", (peer) => {
           if (this.#place.kind === "list") this.#say(words.identityChangedListNotice(peer));
           this.#refresh();
@@ -317,7 +320,20 @@ export class WebApp {
       case "newChat":
         return await this.#newChat(a.username);
       case "send":
-        return await this.#send(a.text);
+        return await this.#send(a.text, a.reply);
+      case "newRoom":
+        return await this.#roomStep(newRoom(this.#loggedIn(), a));
+      case "joinRoom":
+        return await this.#roomStep(joinRoom(this.#loggedIn(), a.code));
+      case "room":
+      case "message": {
+        const p = this.#place;
+        if (p.kind !== "chat") return;
+        const client = this.#loggedIn();
+        return await this.#roomStep(
+          a.do === "room" ? roomChange(client, p.peer, a) : messageAction(client, p.peer, a),
+        );
+      }
       case "accept":
         return await this.#accept();
       case "reject":
@@ -360,6 +376,15 @@ export class WebApp {
         await this.#loggedIn().deleteAccount(a.password);
         return this.#go({ kind: "welcome" }, "the account is deleted");
     }
+  }
+
+  /** Shows what a room step did; a step that fails leaves its error as the notice. */
+  async #roomStep(step: Promise<RoomStepResult>): Promise<void> {
+    const r = await step;
+    const p = this.#place;
+    if (r.open) return this.#go({ kind: "chat", peer: r.open }, r.notice);
+    if (r.invite && p.kind === "chat") return this.#go({ ...p, invite: r.invite }, r.notice);
+    this.#say(r.notice);
   }
 
   async #signup(
@@ -430,7 +455,7 @@ export class WebApp {
 
   async #open(peer: string): Promise<void> {
     const client = this.#loggedIn();
-    await client.checkContact(peer).catch(() => {});
+    if (!peer.startsWith("#")) await client.checkContact(peer).catch(() => {});
     await client.markRead(peer).catch(() => {});
     this.#go({ kind: "chat", peer });
   }
@@ -452,7 +477,7 @@ export class WebApp {
     await this.#open(peer);
   }
 
-  async #send(text: string): Promise<void> {
+  async #send(text: string, reply?: string): Promise<void> {
     const p = this.#place;
     if (p.kind !== "chat") return;
     const trimmed = text.trim();
@@ -460,12 +485,14 @@ export class WebApp {
     const body = trimmed.startsWith("//") ? text.replace(/^\s*\//, "") : text;
     if (!body.trim()) return;
     const client = this.#loggedIn();
-    const contact = await client.contact(p.peer);
+    const room = p.peer.startsWith("#") ? p.peer.slice(1) : null;
+    const contact = room ? null : await client.contact(p.peer);
     if (contact?.pendingIdentity) {
       return this.#go({ ...p, draft: body }, words.notSentIdentityText(p.peer), "error");
     }
     try {
-      await client.send(p.peer, body);
+      if (room) await client.rooms.send(room, body, reply ? Uint8Array.fromHex(reply) : undefined);
+      else await client.send(p.peer, body, reply ? Uint8Array.fromHex(reply) : undefined);
       this.#go({ kind: "chat", peer: p.peer });
     } catch (e) {
       if (e instanceof ChatError && e.code === "identity_changed") {

@@ -20,6 +20,7 @@ import { INDEX_HTML, STYLE_CSS } from "./assets.ts";
 import { APP_JS } from "./ui_bundle.gen.ts";
 import type { WebApp } from "./app.ts";
 import { type Action, ACTIONS } from "./view.ts";
+import { roomActionOk } from "./room_parse.ts";
 
 /** The session cookie's name. */
 export const COOKIE_NAME = "pesuchat_session";
@@ -101,10 +102,15 @@ export function parseAction(data: unknown): Action | null {
     open: ["peer"],
     newChat: ["username"],
     send: ["text"],
+    newRoom: ["name", "kind", "members"],
+    joinRoom: ["code"],
+    room: ["op"],
+    message: ["op", "id"],
     changePassword: ["current", "next", "next2"],
     deleteAccount: ["password"],
   };
   for (const k of need[o.do as Action["do"]] ?? []) if (!(k in o)) return null;
+  if (!roomActionOk(o)) return null;
   return o as unknown as Action;
 }
 

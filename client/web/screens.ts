@@ -11,6 +11,7 @@ import { clockTime, displayName, preview, stateMark } from "../format.ts";
 import * as words from "../words.ts";
 import type { Place, WebApp } from "./app.ts";
 import { qrRows } from "./qr.ts";
+import { byIdOf, messageView, roomView, withRooms } from "./room_screens.ts";
 import type { MessageView, Notice, View } from "./view.ts";
 
 /** Messages a chat screen shows (the latest). */
@@ -56,11 +57,47 @@ export async function screenView(
         screen: "list",
         header: `pesuchat · ${displayName(client.username, client.fullName)} on ${client.server}`,
         status: app.status,
-        rows,
+        rows: await withRooms(client, rows),
         ...n,
       };
     }
     case "chat": {
+      if (place.peer.startsWith("#")) {
+        const [{ title, room }, history] = await Promise.all([
+          roomView(client, place.peer, place.invite),
+          client.history(place.peer, CHAT_HISTORY),
+        ]);
+        const byId = byIdOf(history);
+        const messages = await Promise.all(history.map((m) =>
+          messageView(
+            client,
+            m,
+            {
+              id: hex(m.mid),
+              outgoing: m.outgoing,
+              who: "",
+              text: m.text,
+              time: clockTime(m.ts, now),
+              mark: m.outgoing ? stateMark(m.state) : "",
+            },
+            byId,
+            now,
+          )
+        ));
+        return {
+          screen: "chat",
+          peer: place.peer,
+          title,
+          status: app.status,
+          verified: room.members.every((m) => m.verified),
+          identityChanged: false,
+          identityText: "",
+          messages,
+          room,
+          ...(place.draft !== undefined ? { draft: place.draft } : {}),
+          ...n,
+        };
+      }
       const [contact, history] = await Promise.all([
         client.contact(place.peer),
         client.history(place.peer, CHAT_HISTORY),

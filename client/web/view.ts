@@ -19,6 +19,8 @@ export interface RowView {
   time: string;
   unread: number;
   preview: string;
+  /** For a room: how many members it has. */
+  members?: number;
 }
 
 /** One message in a chat. */
@@ -30,6 +32,27 @@ export interface MessageView {
   time: string;
   /** The delivery mark: "…", "✓", "✓✓", "✓✓ read", or "" for incoming messages. */
   mark: string;
+  /** In rooms: what was done to it since. */
+  edited?: boolean;
+  deleted?: boolean;
+  pinned?: boolean;
+  /** Reactions as "emoji who, who" lines. */
+  reactions?: string[];
+  /** The start of the message this one replies to, quoted. */
+  quote?: string;
+}
+
+/** A room as its chat screen shows it. */
+export interface RoomView {
+  kind: "group" | "channel";
+  admin: boolean;
+  /** False in a channel for members who are not admins, and after leaving or removal. */
+  canPost: boolean;
+  member: boolean;
+  joined: string;
+  members: { username: string; admin: boolean; verified: boolean }[];
+  /** An invite code just made, shown once. */
+  invite?: string;
 }
 
 /** The connection to the server as the headers show it. */
@@ -71,6 +94,8 @@ export type View =
     /** The warning shown while the identity change waits to be accepted. */
     identityText: string;
     messages: MessageView[];
+    /** Set in a room's chat. */
+    room?: RoomView;
     /** A message that was not sent, given back to the input line. */
     draft?: string;
     notice?: Notice;
@@ -114,7 +139,11 @@ export type Action =
   | { do: "login"; username: string; password: string }
   | { do: "open"; peer: string }
   | { do: "newChat"; username: string }
-  | { do: "send"; text: string }
+  | { do: "send"; text: string; reply?: string }
+  | { do: "newRoom"; name: string; kind: string; members: string }
+  | { do: "joinRoom"; code: string }
+  | { do: "room"; op: string; arg?: string }
+  | { do: "message"; op: string; id: string; text?: string }
   | { do: "accept" }
   | { do: "reject" }
   | { do: "verify"; peer?: string }
@@ -137,6 +166,10 @@ export const ACTIONS: readonly Action["do"][] = [
   "open",
   "newChat",
   "send",
+  "newRoom",
+  "joinRoom",
+  "room",
+  "message",
   "accept",
   "reject",
   "verify",
@@ -150,3 +183,17 @@ export const ACTIONS: readonly Action["do"][] = [
   "logout",
   "deleteAccount",
 ];
+
+/** What the room action can do. */
+export const ROOM_OPS = [
+  "add",
+  "remove",
+  "leave",
+  "promote",
+  "demote",
+  "rename",
+  "invite",
+  "revoke",
+] as const;
+/** What the message action can do. */
+export const MESSAGE_OPS = ["edit", "delete", "pin", "unpin", "react", "unreact"] as const;

@@ -6,7 +6,15 @@
  * @module
  */
 
-import type { Action, MessageView, Notice, RowView, ServerMessage, View } from "../view.ts";
+import type {
+  Action,
+  MessageView,
+  Notice,
+  RoomView,
+  RowView,
+  ServerMessage,
+  View,
+} from "../view.ts";
 
 type Child = Node | string | null | undefined | false;
 type Attrs = Record<string, string | boolean | ((e: Event) => void)>;
@@ -238,16 +246,18 @@ function askRecoveryKeyScreen(v: Extract<View, { screen: "askRecoveryKey" }>): S
 
 function rowItem(r: RowView): HTMLElement {
   const unread = r.unread > 0 ? `, ${r.unread} unread` : "";
+  const members = r.members !== undefined ? `, ${r.members} members` : "";
   return h(
     "li",
     {},
     h(
       "button",
       {
-        "aria-label": `${r.name}, ${r.time}${unread}: ${r.preview}`,
+        "aria-label": `${r.name}${members}, ${r.time}${unread}: ${r.preview}`,
         onclick: () => send({ do: "open", peer: r.peer }),
       },
       h("span", { class: "name" }, r.name),
+      members ? h("span", { class: "time" }, `${r.members} members`) : null,
       h("span", { class: "time" }, r.time),
       h("span", { class: "preview" }, r.preview),
       r.unread > 0 ? h("span", { class: "unread" }, `${r.unread} unread`) : null,
@@ -292,25 +302,179 @@ function listScreen(v: Extract<View, { screen: "list" }>): Screen {
       empty,
       list,
       newChat,
+      newRoomForm(),
+      form(
+        "Join a room",
+        [field("Invite code", "code", { required: true })],
+        "Join",
+        (x) => ({ do: "joinRoom", code: x.code! }),
+        "new-chat",
+      ),
     ),
     update,
     focus: (list.querySelector("button") as HTMLElement | null) ?? newChat.querySelector("input")!,
   };
 }
 
-function messageItem(m: MessageView): HTMLElement {
+function newRoomForm(): HTMLElement {
+  const f = form(
+    "New group or channel",
+    [
+      field("Room name", "name", { required: true }),
+      field("Members (usernames, separated by commas)", "members"),
+      h(
+        "label",
+        { class: "check" },
+        h("input", { type: "checkbox", name: "channel" }),
+        "Broadcast channel",
+      ),
+    ],
+    "Create room",
+    (x) => ({
+      do: "newRoom",
+      name: x.name!,
+      kind: x.channel ? "channel" : "group",
+      members: x.members ?? "",
+    }),
+    "new-chat",
+  );
+  return f;
+}
+
+/** What the composer does with its text: send, send as a reply, or replace a message's text. */
+type ComposeMode = { kind: "send" } | { kind: "reply" | "edit"; id: string; what: string };
+
+const REACTIONS = ["👍", "❤️", "😂"];
+
+function messageItem(
+  m: MessageView,
+  room: RoomView | undefined,
+  compose: (mode: ComposeMode, text?: string) => void,
+): HTMLElement {
+  const act = (op: string, text?: string) =>
+    send({ do: "message", op, id: m.id, ...(text !== undefined ? { text } : {}) });
+  const tools: Child[] = [];
+  if (room && !m.deleted) {
+    tools.push(
+      h("button", {
+        class: "plain",
+        onclick: () => compose({ kind: "reply", id: m.id, what: m.text }),
+      }, "Reply"),
+    );
+    if (m.outgoing) {
+      tools.push(
+        h("button", {
+          class: "plain",
+          onclick: () => compose({ kind: "edit", id: m.id, what: m.text }, m.text),
+        }, "Edit"),
+      );
+    }
+    if (m.outgoing || room.admin) {
+      tools.push(
+        h("button", { class: "plain", onclick: () => act("delete") }, "Delete for everyone"),
+      );
+    }
+    tools.push(
+      h(
+        "button",
+        { class: "plain", onclick: () => act(m.pinned ? "unpin" : "pin") },
+        m.pinned ? "Unpin" : "Pin",
+      ),
+    );
+    for (const e of REACTIONS) {
+      tools.push(
+        h(
+          "button",
+          { class: "plain", "aria-label": `React ${e}`, onclick: () => act("react", e) },
+          e,
+        ),
+      );
+    }
+  }
   return h(
     "li",
     { class: m.outgoing ? "msg out" : "msg", "data-id": m.id },
-    h("span", { class: "sr-only" }, `${m.who}: `),
-    h("div", { class: "text" }, m.text),
+    h("span", { class: room ? "who" : "sr-only" }, `${m.who}: `),
+    m.quote ? h("blockquote", { class: "quote" }, m.quote) : null,
+    h("div", { class: "text" }, m.deleted ? "message deleted" : m.text),
     h(
       "div",
       { class: "meta" },
       m.time,
+      m.edited && !m.deleted ? h("span", { class: "edited" }, " (edited)") : null,
+      m.pinned ? h("span", { class: "pinned" }, " · pinned") : null,
       m.mark ? " " : "",
       m.mark ? h("span", { class: "mark", "aria-label": markLabel(m.mark) }, m.mark) : null,
     ),
+    m.reactions?.length
+      ? h(
+        "ul",
+        { class: "reactions", "aria-label": "Reactions" },
+        ...m.reactions.map((r) => h("li", {}, r)),
+      )
+      : null,
+    tools.length ? h("div", { class: "row tools" }, ...tools) : null,
+  );
+}
+
+/** The room's information and, for its admins, the forms that change it. */
+function roomPanel(room: RoomView): HTMLElement {
+  const arg = h("input", {
+    name: "arg",
+    autocomplete: "off",
+    autocapitalize: "none",
+  }) as HTMLInputElement;
+  const op = (name: string, label: string) =>
+    h("button", {
+      type: "button",
+      class: "plain",
+      onclick: () => send({ do: "room", op: name, arg: arg.value }),
+    }, label);
+  const members = h(
+    "ul",
+    { class: "members", "aria-label": "Members" },
+    ...room.members.map((m) =>
+      h(
+        "li",
+        {},
+        m.username,
+        m.admin ? " · admin" : "",
+        m.verified ? " · verified" : " · not verified",
+      )
+    ),
+  );
+  return h(
+    "details",
+    { class: "room" },
+    h("summary", {}, `Room info: ${room.kind}, ${room.members.length} members`),
+    h("p", {}, `You joined ${room.joined}.`, room.member ? "" : " You are no longer a member."),
+    members,
+    room.invite ? h("p", { class: "invite" }, "Invite code: ", h("code", {}, room.invite)) : null,
+    room.admin
+      ? h(
+        "form",
+        { "aria-label": "Manage room", onsubmit: (e: Event) => e.preventDefault() },
+        h("label", {}, "Username or new name", arg),
+        h(
+          "div",
+          { class: "row" },
+          op("add", "Add member"),
+          op("remove", "Remove member"),
+          op("promote", "Make admin"),
+          op("demote", "Remove admin"),
+          op("rename", "Rename"),
+          op("invite", "Make invite code"),
+          op("revoke", "Revoke invite code"),
+        ),
+      )
+      : null,
+    room.member
+      ? h(
+        "button",
+        { class: "plain", onclick: () => send({ do: "room", op: "leave" }) },
+        "Leave room",
+      )
+      : null,
   );
 }
 
@@ -355,12 +519,37 @@ function chatScreen(v: Extract<View, { screen: "chat" }>): Screen {
     "Enter sends, Shift+Enter starts a new line; /verify, /accept, /reject and /back work as in " +
       "the terminal.",
   );
+  let mode: ComposeMode = { kind: "send" };
+  const modeLine = h("p", { class: "status", role: "status" });
+  const cancel = h("button", {
+    type: "button",
+    class: "plain",
+    onclick: () => compose({ kind: "send" }, ""),
+  }, "Cancel");
+  const modeBox = h("div", { class: "row" }, modeLine, cancel);
+  modeBox.hidden = true;
+  const compose = (m: ComposeMode, value?: string) => {
+    mode = m;
+    modeBox.hidden = m.kind === "send";
+    modeLine.textContent = m.kind === "send"
+      ? ""
+      : `${m.kind === "reply" ? "Replying to" : "Editing"}: ${m.what.slice(0, 80)}`;
+    if (value !== undefined) text.value = value;
+    text.focus();
+  };
   composer.addEventListener("submit", (e) => {
     e.preventDefault();
     if (!text.value.trim()) return;
-    send({ do: "send", text: text.value });
+    if (mode.kind === "edit") send({ do: "message", op: "edit", id: mode.id, text: text.value });
+    else if (mode.kind === "reply") send({ do: "send", text: text.value, reply: mode.id });
+    else send({ do: "send", text: text.value });
     text.value = "";
+    compose({ kind: "send" });
   });
+  const roomBox = h("div", {});
+  const pinned = h("ul", { class: "pinned", "aria-label": "Pinned messages" });
+  const readOnly = h("p", { class: "status" });
+  let panelKey = "";
   text.addEventListener("keydown", (e) => {
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
       e.preventDefault();
@@ -386,9 +575,22 @@ function chatScreen(v: Extract<View, { screen: "chat" }>): Screen {
       ),
     );
     const atEnd = list.scrollTop + list.clientHeight >= list.scrollHeight - 8;
+    const key = JSON.stringify(n.room ?? null);
+    if (key !== panelKey) {
+      panelKey = key;
+      roomBox.replaceChildren(n.room ? roomPanel(n.room) : "");
+    }
+    const pins = n.messages.filter((m) => m.pinned && !m.deleted);
+    pinned.hidden = pins.length === 0;
+    pinned.replaceChildren(...pins.map((m) => h("li", {}, `📌 ${m.who}: ${m.text}`)));
+    composer.hidden = Boolean(n.room && !n.room.canPost);
+    readOnly.hidden = !composer.hidden;
+    readOnly.textContent = n.room?.member
+      ? "Only admins post in this channel."
+      : "You are no longer a member of this room.";
     list.replaceChildren(
       ...(n.messages.length
-        ? n.messages.map(messageItem)
+        ? n.messages.map((m) => messageItem(m, n.room, compose))
         : [h("li", { class: "status" }, `this is the start of your chat with ${peer}`)]),
     );
     if (atEnd) list.scrollTop = list.scrollHeight;
@@ -410,8 +612,12 @@ function chatScreen(v: Extract<View, { screen: "chat" }>): Screen {
       ),
       banner,
       nb.el,
+      roomBox,
+      pinned,
       list,
+      modeBox,
       composer,
+      readOnly,
       hint,
     ),
     update,

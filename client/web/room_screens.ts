@@ -1,0 +1,101 @@
+/**
+ * What the web interface shows of rooms: their rows in the chat list, their members and rules in
+ * their chat, and for every message what was done to it (edited, deleted, pinned, reactions,
+ * the message it replies to). Read from the chat core; nothing decided here.
+ *
+ * @module
+ */
+
+import type { ChatClient } from "../chat.ts";
+import { clockTime, preview } from "../format.ts";
+import type { StoredMessage } from "../local_store.ts";
+import type { MessageView, RoomView, RowView } from "./view.ts";
+
+/** How much of the replied-to message a quote shows. */
+export const QUOTE_CHARS = 80;
+
+const hex = (b: Uint8Array) => b.toHex();
+
+/** The chat list's rows, with each room's name and member count, and rooms without messages. */
+export async function withRooms(client: ChatClient, rows: RowView[]): Promise<RowView[]> {
+  const rooms = await client.rooms.list();
+  const byPeer = new Map(rooms.map((r) => [r.peer, r]));
+  const out = rows.map((row) => {
+    const r = byPeer.get(row.peer);
+    return r ? { ...row, name: r.name, members: r.members.length } : row;
+  });
+  for (const r of rooms) {
+    if (!rows.some((row) => row.peer === r.peer)) {
+      out.push({
+        peer: r.peer,
+        name: r.name,
+        time: "",
+        unread: 0,
+        preview: "",
+        members: r.members.length,
+      });
+    }
+  }
+  return out;
+}
+
+/** The room `peer` (`#id`) as its chat screen shows it. */
+export async function roomView(
+  client: ChatClient,
+  peer: string,
+  invite: string | undefined,
+): Promise<{ title: string; room: RoomView }> {
+  const r = await client.rooms.info(peer.slice(1));
+  return {
+    title: r.kind === "channel" ? `${r.name} (channel)` : r.name,
+    room: {
+      kind: r.kind,
+      admin: r.admin,
+      member: r.member,
+      canPost: r.member && (r.kind === "group" || r.admin),
+      joined: new Date(r.joinedAt).toISOString().replace("T", " ").slice(0, 16) + " UTC",
+      members: r.members.map((m) => ({
+        username: m.username,
+        admin: m.admin,
+        verified: m.verified,
+      })),
+      ...(invite ? { invite } : {}),
+    },
+  };
+}
+
+/** A message with what was done to it; `byId` finds the message a reply quotes. */
+export async function messageView(
+  client: ChatClient,
+  m: StoredMessage,
+  base: MessageView,
+  byId: Map<string, StoredMessage>,
+  now: number,
+): Promise<MessageView> {
+  const a = await client.rooms.actions(m.mid);
+  const reactions = new Map<string, string[]>();
+  for (const [who, emoji] of Object.entries(a.reactions)) {
+    reactions.set(emoji, [...(reactions.get(emoji) ?? []), who]);
+  }
+  const quoted = a.replyTo ? byId.get(a.replyTo) : undefined;
+  return {
+    ...base,
+    who: m.outgoing ? "you" : client.rooms.author(m),
+    edited: a.edits.length > 0,
+    deleted: a.deleted,
+    pinned: a.pinned,
+    reactions: [...reactions].map(([e, who]) => `${e} ${who.join(", ")}`),
+    ...(a.replyTo
+      ? {
+        quote: quoted
+          ? `${client.rooms.author(quoted)}: ${preview(quoted.text).slice(0, QUOTE_CHARS)}`
+          : `a message from before ${clockTime(m.ts, now)}`,
+      }
+      : {}),
+  };
+}
+
+/** Messages by id (hex), for quoting replies. */
+export function byIdOf(history: StoredMessage[]): Map<string, StoredMessage> {
+  return new Map(history.map((m) => [hex(m.mid), m]));
+}
