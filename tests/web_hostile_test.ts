@@ -11,10 +11,12 @@ const HOSTILE = [
   `</textarea></li></ol><svg onload="window.__pwned='svg'"></svg>`,
   `"><iframe srcdoc="<script>parent.__pwned='frame'</script>"></iframe>`,
 ];
+/** A reaction is at most 16 characters, room for a tag. */
+const HOSTILE_REACTION = `<b onclick=x>`;
 const HOSTILE_NAME = `<img src=x onerror="window.__pwned='name'"><b style="color:red">Mal</b>`;
 
 browserTest(
-  "pesuchat web: hostile messages, full names and usernames render as inert text",
+  "pesuchat web: hostile messages, full names, usernames, room names and reactions render as inert text",
   async (t, browser) => {
     const web = await startWeb(t);
     const mallory = await connectChat(t);
@@ -58,6 +60,21 @@ browserTest(
       await page.getByLabel("New chat with (username)").fill(`<img src=x onerror=alert(1)>`);
       await page.getByRole("button", { name: "Start chat" }).click();
       await page.locator(".notice.error").waitFor();
+
+      // A room with a hostile name, and a hostile reaction (within the reaction size limit).
+      const roomId = await mallory.client.rooms.create(HOSTILE_NAME, "group", ["alice"]);
+      const m = await mallory.client.rooms.send(roomId, HOSTILE[0]!);
+      await mallory.client.rooms.act(`#${roomId}`, {
+        t: "react",
+        target: m.mid,
+        emoji: HOSTILE_REACTION,
+      });
+      const roomRow = page.getByRole("button", { name: /2 members/ });
+      await roomRow.getByText(HOSTILE_NAME, { exact: true }).waitFor();
+      await roomRow.click();
+      await page.getByRole("heading", { name: HOSTILE_NAME, exact: true }).waitFor();
+      await page.getByText(`${HOSTILE_REACTION} mallory`, { exact: true }).waitFor();
+      await page.getByText(/Room info: group, 2 members/).click();
 
       // Evaluated in the page (a string, since this file is checked without the DOM's types).
       const found = await page.evaluate(`({

@@ -1,3 +1,4 @@
+import assert from "node:assert/strict";
 import { connectChat, eventually } from "./support/chat.ts";
 import {
   assertUsable,
@@ -118,6 +119,11 @@ browserTest(
       await members.getByText("alice · admin · verified").waitFor();
       await members.getByText("cat · not verified").waitFor();
       await page.getByText(/You joined \d{4}-\d\d-\d\d \d\d:\d\d UTC/).waitFor();
+      await page.getByRole("button", { name: "Make invite code" }).click();
+      const code = await page.locator(".invite code").textContent();
+      assert.ok(code && code.length > 10);
+      await page.getByRole("button", { name: "Revoke invite code" }).click();
+      await page.getByText("the invite code is revoked").waitFor();
       await page.getByLabel("Username or new name").fill("cat");
       await page.getByRole("button", { name: "Remove member" }).click();
       await page.getByText("Room info: group, 2 members").waitFor();
@@ -138,6 +144,54 @@ browserTest(
     } finally {
       await bob.client.close();
       await cat.client.close();
+      await web.close();
+    }
+  },
+);
+
+browserTest(
+  "pesuchat web: in a broadcast channel only admins post; joining a group by its invite code",
+  async (t, browser) => {
+    const web = await startWeb(t);
+    const bob = await connectChat(t);
+    try {
+      await bob.client.signup({ fullName: "Bob B", username: "bob", password: PASSWORD });
+      const page = await openPage(browser, web.url);
+      await trustInPage(page, t.server.fingerprint);
+      await signUpInPage(page, { fullName: "Alice A", username: "alice", password: PASSWORD });
+
+      // Bob's channel: Alice reads it but gets no composer, and no management form.
+      const channel = await bob.client.rooms.create("news", "channel", ["alice"]);
+      await bob.client.rooms.send(channel, "first issue");
+      await page.getByRole("button", { name: /^news, 2 members/ }).click();
+      await page.getByRole("heading", { name: "news (channel)" }).waitFor();
+      await page.locator(".msg .text", { hasText: "first issue" }).waitFor();
+      await page.getByText("Only admins post in this channel.").waitFor();
+      assert.equal(await page.getByRole("textbox", { name: "Message" }).isVisible(), false);
+      await page.getByText(/Room info: channel, 2 members/).click();
+      assert.equal(await page.getByRole("form", { name: "Manage room" }).count(), 0);
+      await page.getByRole("button", { name: "Back" }).first().click();
+
+      // Bob makes an invite code for a group; Alice pastes it in the page and is let in.
+      const group = await bob.client.rooms.create("open house", "group", []);
+      const code = await bob.client.rooms.invite(group);
+      const join = page.getByRole("form", { name: "Join a room" });
+      await join.getByLabel("Invite code").fill(code);
+      await join.getByRole("button", { name: "Join" }).click();
+      await page.getByRole("button", { name: /^open house, 2 members/ }).waitFor({
+        timeout: STEP_MS,
+      });
+      await page.getByRole("button", { name: /^open house/ }).click();
+      const composer = page.getByRole("textbox", { name: "Message" });
+      await composer.fill("thanks for having me");
+      await composer.press("Enter");
+      await eventually(
+        () => bob.received.some((m) => m.peer === `#${group}` && m.text === "thanks for having me"),
+        "bob reads alice in the group she joined",
+        STEP_MS,
+      );
+    } finally {
+      await bob.client.close();
       await web.close();
     }
   },

@@ -550,6 +550,11 @@ function chatScreen(v: Extract<View, { screen: "chat" }>): Screen {
   const pinned = h("ul", { class: "pinned", "aria-label": "Pinned messages" });
   const readOnly = h("p", { class: "status" });
   let panelKey = "";
+  const verifyButton = h(
+    "button",
+    { class: "plain", onclick: () => send({ do: "verify" }) },
+    "Verify",
+  );
   text.addEventListener("keydown", (e) => {
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
       e.preventDefault();
@@ -578,12 +583,18 @@ function chatScreen(v: Extract<View, { screen: "chat" }>): Screen {
     const key = JSON.stringify(n.room ?? null);
     if (key !== panelKey) {
       panelKey = key;
-      roomBox.replaceChildren(n.room ? roomPanel(n.room) : "");
+      // The panel is drawn again when the room changes; it stays open if it was.
+      const wasOpen = roomBox.querySelector("details")?.open ?? false;
+      const panel = n.room ? roomPanel(n.room) : null;
+      if (panel && wasOpen) panel.setAttribute("open", "");
+      roomBox.replaceChildren(panel ?? "");
     }
     const pins = n.messages.filter((m) => m.pinned && !m.deleted);
     pinned.hidden = pins.length === 0;
     pinned.replaceChildren(...pins.map((m) => h("li", {}, `📌 ${m.who}: ${m.text}`)));
     composer.hidden = Boolean(n.room && !n.room.canPost);
+    // A room's members are verified one by one, from their own chats.
+    verifyButton.hidden = Boolean(n.room);
     readOnly.hidden = !composer.hidden;
     readOnly.textContent = n.room?.member
       ? "Only admins post in this channel."
@@ -608,7 +619,7 @@ function chatScreen(v: Extract<View, { screen: "chat" }>): Screen {
         title,
         verified,
         status,
-        h("button", { class: "plain", onclick: () => send({ do: "verify" }) }, "Verify"),
+        verifyButton,
       ),
       banner,
       nb.el,
