@@ -138,9 +138,25 @@ browserTest(
         STEP_MS,
       );
 
+      // Bob is made an admin, and the room renamed (the panel stays open); Bob's client agrees.
+      await page.getByLabel("Username or new name").fill("bob");
+      await page.getByRole("button", { name: "Make admin" }).click();
+      await page.getByRole("list", { name: "Members" }).getByText(/^bob · admin/).waitFor();
+      await page.getByLabel("Username or new name").fill("crew");
+      await page.getByRole("button", { name: "Rename" }).click();
+      await page.getByRole("heading", { name: "crew" }).waitFor();
+      await eventually(
+        async () => {
+          const i = await bob.client.rooms.info(id);
+          return i.name === "crew" && i.admin;
+        },
+        "bob sees the new name and that he is an admin",
+        STEP_MS,
+      );
+
       // The chat list shows the room's name and member count.
       await page.getByRole("button", { name: "Back" }).first().click();
-      await page.getByRole("button", { name: /^team, 2 members/ }).waitFor();
+      await page.getByRole("button", { name: /^crew, 2 members/ }).waitFor();
     } finally {
       await bob.client.close();
       await cat.client.close();
@@ -188,6 +204,16 @@ browserTest(
       await eventually(
         () => bob.received.some((m) => m.peer === `#${group}` && m.text === "thanks for having me"),
         "bob reads alice in the group she joined",
+        STEP_MS,
+      );
+
+      // Alice leaves: the room stays readable, without a composer; Bob sees her gone.
+      await page.getByText(/Room info: group, 2 members/).click();
+      await page.getByRole("button", { name: "Leave room" }).click();
+      await page.getByText("You are no longer a member of this room.").first().waitFor();
+      await eventually(
+        async () => (await bob.client.rooms.info(group)).members.length === 1,
+        "bob sees alice leave",
         STEP_MS,
       );
     } finally {
