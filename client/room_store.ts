@@ -102,11 +102,16 @@ export class RoomStore {
 
   // -- sender keys -------------------------------------------------------------------------------
 
-  async getOwnKey(room: string): Promise<Uint8Array | null> {
+  /** Our sender key as stored, still sealed: what a step compares before it commits. */
+  ownKeySealed(room: string): Uint8Array | null {
     const row = this.#s("SELECT sealed FROM room_own_keys WHERE room = ?").get(room) as
       | Row
       | undefined;
-    return row ? await this.local.open(`room key ${room}`, row.sealed as Uint8Array) : null;
+    return row ? row.sealed as Uint8Array : null;
+  }
+
+  openOwnKey(room: string, sealed: Uint8Array): Promise<Uint8Array> {
+    return this.local.open(`room key ${room}`, sealed);
   }
 
   sealOwnKey(room: string, state: Uint8Array): Promise<Uint8Array> {

@@ -38,6 +38,7 @@ import type { Messenger, RoomHooks } from "./messenger.ts";
 import { applyAction, noteReply } from "./room_actions.ts";
 import { actionFromWire, actionToWire } from "./content_actions.ts";
 import type { MessageActions, RoomStore } from "./room_store.ts";
+import { MAX_SESSION_ATTEMPTS, StepConflict } from "./session_lock.ts";
 import {
   type GroupAction,
   GroupLog,
@@ -311,18 +312,41 @@ export class Rooms implements RoomHooks {
   // Sending
 
   /** Our sender key for the room, new or rotated when due. In the lane. */
-  async #ownKey(id: string): Promise<{ key: SenderKeyState; rotated: boolean }> {
-    const bytes = await this.store.getOwnKey(id);
+  async #ownKey(
+    id: string,
+  ): Promise<{ key: SenderKeyState; rotated: boolean; was: Uint8Array | null }> {
+    const was = this.store.ownKeySealed(id);
+    const bytes = was ? await this.store.openOwnKey(id, was) : null;
     const r = await this.store.getRoom(id);
     if (bytes && !r?.rotate) {
-      return { key: await SenderKeyState.deserialize(bytes), rotated: false };
+      return { key: await SenderKeyState.deserialize(bytes), rotated: false, was };
     }
     const old = bytes ? await SenderKeyState.deserialize(bytes) : null;
-    return { key: await SenderKeyState.create(old?.distributionId), rotated: true };
+    return { key: await SenderKeyState.create(old?.distributionId), rotated: true, was };
   }
 
   /** Sends content to a room. In the lane. */
   async #send(id: string, content: Content, text: string | null): Promise<StoredMessage | null> {
+    // Another process on this profile may step the same chain between our read and our commit;
+    // the commit holds only if the stored key is still the one we stepped, else we step again,
+    // so no two messages ever share an iteration (a message key).
+    for (let attempt = 1;; attempt++) {
+      try {
+        return await this.#sendOnce(id, content, text);
+      } catch (e) {
+        if (!(e instanceof StepConflict)) throw e;
+        if (attempt >= MAX_SESSION_ATTEMPTS) {
+          throw new Error(`the sender key of room ${id} kept changing under this process`);
+        }
+      }
+    }
+  }
+
+  async #sendOnce(
+    id: string,
+    content: Content,
+    text: string | null,
+  ): Promise<StoredMessage | null> {
     const log = await this.#log(id);
     if (!log || !log.state.members.has(this.#me)) {
       throw new ChatError("bad_input", "you are not a member of this room");
@@ -330,7 +354,7 @@ export class Rooms implements RoomHooks {
     if (!log.canPost(this.#me, content.t === "react" ? "reaction" : "message")) {
       throw new ChatError("bad_input", "only admins post in this channel");
     }
-    const { key, rotated } = await this.#ownKey(id);
+    const { key, rotated, was } = await this.#ownKey(id);
     const others = [...log.state.members.keys()].filter((u) => u !== this.#me);
     const has = this.store.keySentTo(id, key.chainId);
     for (const u of others) {
@@ -357,6 +381,7 @@ export class Rooms implements RoomHooks {
     };
     const local = this.m.store;
     local.transaction(() => {
+      if (!sameBytes(this.store.ownKeySealed(id), was)) throw new StepConflict();
       this.store.writeOwnKey(id, sealedKey);
       if (others.length > 0) this.store.writeOutgoing(mid, id, sealedOut);
       if (sealedText) local.insertMessage(stored, sealedText);
@@ -634,4 +659,10 @@ export class Rooms implements RoomHooks {
 
 function isAction(c: Content): c is ActionContent {
   return c.t === "edit" || c.t === "delete" || c.t === "pin" || c.t === "react";
+}
+
+/** Both absent, or the same bytes. */
+function sameBytes(a: Uint8Array | null, b: Uint8Array | null): boolean {
+  if (a === null || b === null) return a === b;
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
