@@ -260,6 +260,7 @@ class App {
       say.info("log in again: what is not sent yet goes out once you are logged in");
       return await this.connect({ kind: "welcome" });
     }
+    if (typeof how === "object") return { kind: "chat", peer: how.open };
     return how === "quit" ? { kind: "exit", code: 0 } : { kind: "list" };
   }
 

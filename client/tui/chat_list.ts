@@ -8,7 +8,7 @@
 
 import type { ChatClient } from "../chat.ts";
 import type { Status } from "./chat_view.ts";
-import { connectionText, conversationRow, displayName } from "./format.ts";
+import { connectionText, conversationRow, displayName, roomLabel } from "./format.ts";
 import { type Choice, choose } from "./prompts.ts";
 import { ESC, type Terminal } from "./terminal.ts";
 import { truncate } from "./text_width.ts";
@@ -55,9 +55,27 @@ export async function chatList(
   // Bounded: each pass either returns or follows an event that changed what the list shows.
   for (;;) {
     const { columns, rows } = term.size();
-    const conversations = await client.conversations();
+    const [roomList, conversations] = await Promise.all([
+      client.rooms.list(),
+      client.conversations(),
+    ]);
+    const rooms = new Map(roomList.map((r) => [r.peer, r]));
+    // A room with no message yet is listed too, from when we joined it.
+    for (const r of rooms.values()) {
+      if (!conversations.some((c) => c.peer === r.peer)) {
+        conversations.push({
+          peer: r.peer,
+          lastText: "",
+          lastTs: r.joinedAt,
+          lastOutgoing: false,
+          unread: 0,
+        });
+      }
+    }
     const names = await Promise.all(
-      conversations.map(async (c) => (await client.contact(c.peer))?.fullName ?? null),
+      conversations.map(async (c) =>
+        rooms.has(c.peer) ? null : (await client.contact(c.peer))?.fullName ?? null
+      ),
     );
     // The select draws "│  ● " before each label, and a full last column makes some terminals
     // wrap: a label of columns - 6 is one row at any width.
@@ -65,7 +83,13 @@ export async function chatList(
     const choices: Choice<ListChoice>[] = [
       ...conversations.map((c, i) => ({
         value: { kind: "chat", peer: c.peer } as ListChoice,
-        label: conversationRow(c, names[i]!, rowWidth),
+        label: conversationRow(
+          rooms.has(c.peer)
+            ? { ...c, peer: roomLabel(rooms.get(c.peer)!.name, rooms.get(c.peer)!.members.length) }
+            : c,
+          names[i]!,
+          rowWidth,
+        ),
       })),
       { value: { kind: "newChat" }, label: "+ New chat" },
       { value: { kind: "settings" }, label: "Settings" },
@@ -86,6 +110,7 @@ export async function chatList(
       client.on("message", refresh),
       client.on("state", refresh),
       client.on("connection", refresh),
+      client.on("room", refresh),
       client.on("identityChanged", (peer) => {
         notice = identityChangedListNotice(peer);
         refresh();

@@ -21,6 +21,10 @@ import { MAX_TEXT_CHARS } from "../content.ts";
 import { keyAction, NEW_LINE } from "./keys.ts";
 import { edit, EMPTY_LINE, type Line, lineOf, lineText, MAX_INPUT_CHARS } from "./line_editor.ts";
 import { explain } from "./problems.ts";
+import { parseCommand } from "./commands.ts";
+import { roomOf, roomTitle, runCommand } from "./room_commands.ts";
+import type { RoomInfo } from "../rooms_core.ts";
+import type { ActionContent } from "../content_actions.ts";
 import {
   acceptedText,
   identityChangedText,
@@ -45,8 +49,11 @@ export const LAST_RECEIPT_WAIT_MS = 5_000;
 
 const PROMPT = "> ";
 
-/** How the chat screen was left ("relogin": /retry with no connection coming back by itself). */
-export type ChatExit = "back" | "quit" | "relogin";
+/**
+ * How the chat screen was left ("relogin": /retry with no connection coming back by itself;
+ * `open`: for another conversation, such as a room just made).
+ */
+export type ChatExit = "back" | "quit" | "relogin" | { open: string };
 
 /** What the input line is for: a message, or the answer to a question the screen asked. */
 type Mode =
@@ -54,6 +61,12 @@ type Mode =
   | { kind: "confirmVerify"; acceptToo: boolean };
 
 const HELP = [
+  "/group new NAME USER...   make a group with these members (/channel new: only admins post)",
+  "/add USER... · /remove USER · /leave · /rename NAME · /admin promote|demote USER   (rooms)",
+  "/invite   make an invite code (/invite revoke ends it) · /join CODE   ask to join a room",
+  "/info     the room's name, members, admins, who is verified, when you joined",
+  "/reply N TEXT · /edit N TEXT · /delete N · /pin N · /unpin N · /react N EMOJI",
+  "          act on message N (the number beside it); /react N alone takes your reaction back",
   "/verify   show the safety number with this contact and mark them verified",
   "/accept   accept the contact's new safety number after it changed",
   "/reject   refuse the new safety number: nothing is sent to it, the old one stays",
@@ -102,6 +115,10 @@ class ChatScreen {
   #markerTilde = false;
   /** The input overflowed and the user was told; told again only after the line is sent. */
   #overflowTold = false;
+  /** The room shown, when the conversation is one (`#<id>`). */
+  #room: RoomInfo | null = null;
+  /** The number the next message on screen gets. */
+  #nextNumber = 1;
 
   constructor(
     readonly client: ChatClient,
@@ -119,6 +136,8 @@ class ChatScreen {
       this.client.on("connection", (s, detail) => this.#onConnection(s, detail)),
       this.client.on("notice", (p, text) => p === this.peer && this.#note(text, "warn")),
       this.client.on("problem", (text) => this.#note(text, "error")),
+      this.client.on("action", (c, _from, a) => c === this.peer && void this.#onAction(a)),
+      this.client.on("room", (id) => id === roomOf(this.peer) && void this.#refreshRoom()),
     ];
     this.term.write(ESC.altScreenOn + ESC.pasteOn + ESC.clearScreen);
     const stopKeys = this.term.readKeys((str, key) => this.#onKey(str, key));
@@ -141,19 +160,14 @@ class ChatScreen {
   }
 
   async #open(): Promise<void> {
+    if (roomOf(this.peer) !== null) return await this.#openRoom();
     const [contact, history] = await Promise.all([
       this.client.contact(this.peer),
       this.client.history(this.peer, HISTORY_LIMIT),
     ]);
     this.#peerName = contact?.fullName ?? "";
     this.#verified = contact?.verified ?? false;
-    // Messages that arrived while the history loaded are in #entries already: keep them last.
-    const early = this.#entries;
-    this.#entries = history.map((message) => ({ kind: "message", message }));
-    for (const e of early) {
-      if (e.kind === "message") this.#upsert(e.message);
-      else this.#entries.push(e);
-    }
+    this.#showHistory(history);
     if (history.length === 0) {
       this.#note(`this is the start of your chat with ${this.peer}; /help lists the commands`);
     }
@@ -162,6 +176,79 @@ class ChatScreen {
     this.client.checkContact(this.peer).then(() => this.#refreshContact()).catch((e) =>
       this.#note(explain(e).message, "error")
     );
+  }
+
+  /** Shows the stored history, numbered from 1. */
+  #showHistory(history: StoredMessage[]): void {
+    // Messages that arrived while the history loaded are in #entries already: keep them last.
+    const early = this.#entries;
+    this.#entries = [];
+    this.#nextNumber = 1;
+    for (const message of history) this.#upsert(message);
+    for (const e of early) {
+      if (e.kind === "message") this.#upsert(e.message);
+      else this.#entries.push(e);
+    }
+  }
+
+  async #openRoom(): Promise<void> {
+    await this.#refreshRoom();
+    const history = await this.client.history(this.peer, HISTORY_LIMIT);
+    this.#showHistory(history);
+    if (history.length === 0) {
+      this.#note(
+        `this is the start of ${this.#room?.name}; /info lists its members, /help the commands`,
+      );
+    }
+    this.#markRead(0);
+  }
+
+  async #refreshRoom(): Promise<void> {
+    const id = roomOf(this.peer);
+    if (id === null || this.#closed) return;
+    this.#room = await this.client.rooms.info(id);
+    this.#render();
+  }
+
+  /** Draws a message again with what was done to it (edit, deletion, pin, reactions). */
+  async #onAction(a: ActionContent): Promise<void> {
+    const id = a.target.toHex();
+    const i = this.#entries.findLastIndex((e) =>
+      e.kind === "message" && e.message.mid.toHex() === id
+    );
+    if (i < 0) return;
+    const e = this.#entries[i] as Extract<Entry, { kind: "message" }>;
+    const message = a.t === "edit" ? { ...e.message, text: a.text } : e.message;
+    this.#entries[i] = { ...e, message };
+    await this.#decorate(message.mid);
+  }
+
+  /** Reads a message's actions, author and the start of what it replies to, then redraws it. */
+  async #decorate(mid: Uint8Array): Promise<void> {
+    const [actions] = await Promise.all([this.client.rooms.actions(mid)]);
+    const id = mid.toHex();
+    const i = this.#entries.findLastIndex((e) =>
+      e.kind === "message" && e.message.mid.toHex() === id
+    );
+    if (i < 0 || this.#closed) return;
+    const e = this.#entries[i] as Extract<Entry, { kind: "message" }>;
+    const to = actions.replyTo
+      ? this.#entries.find((x) => x.kind === "message" && x.message.mid.toHex() === actions.replyTo)
+      : undefined;
+    const quote = to?.kind === "message"
+      ? `${to.n ?? ""} ${to.author ?? (to.message.outgoing ? "you" : this.peer)}: ${
+        to.message.text.split("\n")[0]
+      }`
+      : actions.replyTo
+      ? "a message no longer on screen"
+      : undefined;
+    const author = roomOf(this.peer) === null
+      ? undefined
+      : e.message.outgoing
+      ? "you"
+      : this.client.rooms.author(e.message);
+    this.#entries[i] = { ...e, actions, quote, author };
+    this.#render();
   }
 
   async #refreshContact(): Promise<void> {
@@ -176,7 +263,8 @@ class ChatScreen {
 
   #onMessage(m: StoredMessage): void {
     if (m.peer !== this.peer) {
-      if (!m.outgoing) this.#note(`new message from ${m.peer}; /back to see the chat list`);
+      const from = m.peer.startsWith("#") ? "in a room" : `from ${m.peer}`;
+      if (!m.outgoing) this.#note(`new message ${from}; /back to see the chat list`);
       return;
     }
     this.#upsert(m);
@@ -193,7 +281,7 @@ class ChatScreen {
         return e;
       }
       changed = true;
-      return { kind: "message", message: { ...e.message, state } };
+      return { ...e, message: { ...e.message, state } };
     });
     if (changed) this.#render();
   }
@@ -204,10 +292,7 @@ class ChatScreen {
     this.#entries = this.#entries.map((e) =>
       e.kind === "message" && e.message.mid.toHex() === id &&
         e.message.state <= MessageState.pending
-        ? {
-          kind: "message",
-          message: { ...e.message, state: MessageState.failed, failure: reason },
-        }
+        ? { ...e, message: { ...e.message, state: MessageState.failed, failure: reason } }
         : e
     );
     this.#render();
@@ -313,8 +398,27 @@ class ChatScreen {
   }
 
   async #command(cmd: string): Promise<void> {
-    const [name] = cmd.split(/\s+/);
-    switch (name) {
+    const parsed = parseCommand(cmd);
+    if (!parsed.ok) {
+      this.#note(parsed.error, "error");
+      return;
+    }
+    const c = parsed.command;
+    if (c.kind !== "simple") {
+      await runCommand({
+        client: this.client,
+        peer: this.peer,
+        note: (text, tone) => this.#note(text, tone),
+        message: (n) => {
+          const e = this.#entries.find((e) => e.kind === "message" && e.n === n);
+          return e?.kind === "message" ? e.message : null;
+        },
+        open: (peer) => this.#done.resolve({ open: peer }),
+        refresh: () => this.#refreshRoom(),
+      }, c);
+      return;
+    }
+    switch ("/" + c.name) {
       case "/help":
         for (const line of HELP) this.#note(line);
         return;
@@ -337,8 +441,6 @@ class ChatScreen {
       case "/retry":
         await this.#retry();
         return;
-      default:
-        this.#note(`unknown command ${name}; /help lists the commands`, "error");
     }
   }
 
@@ -351,6 +453,16 @@ class ChatScreen {
           `${MAX_TEXT_CHARS.toLocaleString("en")} fit in one; shorten it or split it`,
         "error",
       );
+      return;
+    }
+    const room = roomOf(this.peer);
+    if (room !== null) {
+      try {
+        await this.client.rooms.send(room, text);
+      } catch (e) {
+        if (lineText(this.#line) === "") this.#line = lineOf(text);
+        this.#note(`not sent: ${explain(e).message}`, "error");
+      }
       return;
     }
     if (this.#identityChanged) {
@@ -459,10 +571,12 @@ class ChatScreen {
       const old = (this.#entries[i] as { message: StoredMessage }).message;
       // A receipt may have raised the state already; never show it going back.
       const state = m.outgoing && old.state > m.state ? old.state : m.state;
-      this.#entries[i] = { kind: "message", message: { ...m, state } };
+      const e = this.#entries[i] as Extract<Entry, { kind: "message" }>;
+      this.#entries[i] = { ...e, message: { ...m, state } };
     } else {
-      this.#entries.push({ kind: "message", message: m });
+      this.#entries.push({ kind: "message", message: m, n: this.#nextNumber++ });
       this.#trim();
+      void this.#decorate(m.mid).catch(() => {});
     }
   }
 
@@ -496,6 +610,12 @@ class ChatScreen {
       verified: this.#verified,
       identityChanged: this.#identityChanged,
       status: this.status,
+      title: this.#room ? roomTitle(this.#room) : undefined,
+      pinned: this.#entries.flatMap((e) =>
+        e.kind === "message" && e.actions?.pinned && !e.actions.deleted
+          ? [`${e.n} ${e.message.text.split("\n")[0]}`]
+          : []
+      ).reverse(),
       entries: this.#entries,
       line: this.#line,
       prompt: verifying

@@ -8,6 +8,7 @@
  */
 
 import { MessageState, type StoredMessage } from "../local_store.ts";
+import type { MessageActions } from "../room_store.ts";
 import { clockTime, connectionText, displayName, stateMark } from "./format.ts";
 import { type Line, viewport } from "./line_editor.ts";
 import { fit, printable, textLines, textWidth, truncate, wrap } from "./text_width.ts";
@@ -15,9 +16,23 @@ import { fit, printable, textLines, textWidth, truncate, wrap } from "./text_wid
 /** How a note reads: plain information, a warning, or an error. */
 export type Tone = "info" | "warn" | "error";
 
+/** Pinned messages drawn under the header at most (the newest pins; the rest are in /info). */
+export const MAX_PINNED_ROWS = 3;
+
 /** One thing in the conversation: a message, or a note only this screen shows. */
 export type Entry =
-  | { kind: "message"; message: StoredMessage }
+  | {
+    kind: "message";
+    message: StoredMessage;
+    /** The number shown beside it, that /reply, /edit and the other actions pick it by. */
+    n?: number;
+    /** Who wrote it, in a room ("you" for our own). */
+    author?: string;
+    /** What was done to it: edited, deleted, reactions. */
+    actions?: MessageActions;
+    /** The start of the message it replies to. */
+    quote?: string;
+  }
   | { kind: "note"; text: string; tone: Tone };
 
 /** The connection as the screen shows it. */
@@ -31,6 +46,10 @@ export interface ChatView {
   /** The contact's identity changed and is not yet accepted. */
   identityChanged: boolean;
   status: Status;
+  /** Shown in the header instead of the contact's name (a room's name, kind and members). */
+  title?: string;
+  /** Pinned messages, drawn under the header. */
+  pinned?: readonly string[];
   entries: readonly Entry[];
   line: Line;
   /** What stands before the input: "> " or a question. */
@@ -67,36 +86,54 @@ export function entryRows(e: Entry, peer: string, cols: number, now: number): Ro
     }));
   }
   const m = e.message;
-  const who = m.outgoing ? "you" : peer;
-  const prefix = `${clockTime(m.ts, now)} ${who}: `;
+  const who = e.author ?? (m.outgoing ? "you" : peer);
+  const prefix = `${e.n ? `${e.n} ` : ""}${clockTime(m.ts, now)} ${who}: `;
   const mark = !m.outgoing
     ? ""
     : m.state === MessageState.failed
     ? `${stateMark(m.state)}: ${m.failure ?? "not taken by the server"} · /retry`
     : stateMark(m.state);
-  const lines = textLines(m.text);
+  const deleted = e.actions?.deleted ?? false;
+  const lines = textLines(deleted ? "(deleted)" : m.text);
+  if (!deleted && e.actions?.edits.length) lines[lines.length - 1] += " (edited)";
   lines[lines.length - 1] += mark ? `  ${mark}` : "";
   const prefixWidth = textWidth(prefix);
+  const around = (body: Row[]): Row[] => {
+    const indent = " ".repeat(Math.min(prefixWidth, Math.floor(cols / 2)));
+    const reactions = Object.entries(e.actions?.reactions ?? {})
+      .map(([u, emoji]) => `${emoji} ${u}`).join("  ");
+    return [
+      ...(e.quote && !deleted
+        ? [{ text: truncate(`${indent}↳ ${e.quote}`, cols), style: "info" as RowStyle }]
+        : []),
+      ...body,
+      ...(reactions && !deleted
+        ? [{ text: truncate(indent + reactions, cols), style: "info" as RowStyle }]
+        : []),
+    ];
+  };
   // On a very narrow screen the name gets a row of its own and the text the whole width.
   if (prefixWidth > cols / 2) {
-    return [
+    return around([
       { text: truncate(prefix.trimEnd(), cols), style: "plain" },
       ...lines.flatMap((l) => wrap(l, Math.max(1, cols - 2))).map((t) => ({
         text: "  " + t,
         style: "plain" as RowStyle,
       })),
-    ];
+    ]);
   }
   // Every line of a multi-line message, and every wrapped row, starts under the first's text.
-  return lines.flatMap((l) => wrap(l, cols - prefixWidth)).map((t, i) => ({
-    text: (i === 0 ? prefix : " ".repeat(prefixWidth)) + t,
-    style: "plain" as RowStyle,
-  }));
+  return around(
+    lines.flatMap((l) => wrap(l, cols - prefixWidth)).map((t, i) => ({
+      text: (i === 0 ? prefix : " ".repeat(prefixWidth)) + t,
+      style: "plain" as RowStyle,
+    })),
+  );
 }
 
 /** The header: who the chat is with, verified or changed, and the connection. */
 export function headerText(v: ChatView, cols: number): string {
-  const parts = [displayName(v.peer, v.peerName)];
+  const parts = [v.title ?? displayName(v.peer, v.peerName)];
   if (v.identityChanged) parts.push("SAFETY NUMBER CHANGED");
   else if (v.verified) parts.push("verified");
   parts.push(connectionText(v.status));
@@ -129,7 +166,13 @@ export class RowCache {
 export function renderChat(v: ChatView, cols: number, rows: number, cache?: RowCache): Frame {
   const width = Math.max(10, cols);
   const height = Math.max(3, rows);
-  const body = height - 2;
+  const pinned: Row[] = (v.pinned ?? []).slice(0, Math.min(MAX_PINNED_ROWS, height - 3)).map((
+    t,
+  ) => ({
+    text: truncate(`📌 ${printable(t)}`, width),
+    style: "info",
+  }));
+  const body = height - 2 - pinned.length;
   const all = v.entries.flatMap((e) =>
     cache ? cache.get(e, v.peer, width, v.now) : entryRows(e, v.peer, width, v.now)
   );
@@ -146,6 +189,7 @@ export function renderChat(v: ChatView, cols: number, rows: number, cache?: RowC
   return {
     rows: [
       { text: headerText({ ...v, scroll }, width), style: "header" },
+      ...pinned,
       ...padding,
       ...visible,
       { text: prompt + input.text, style: "plain" },

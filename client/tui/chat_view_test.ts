@@ -119,3 +119,46 @@ Deno.test("renderChat() shows a peer's escape sequences as harmless text", () =>
   assert.ok(!f.rows.some((r) => r.text.includes("\x1b")));
   assert.equal(f.rows[22]!.text, "11:59 bob: \uFFFD[2J\uFFFD[Hgotcha");
 });
+
+Deno.test("renderChat() numbers messages and shows edits, deletions, reactions, replies and pins", () => {
+  const base = msg("hello all", false, MessageState.seen, 1) as Extract<Entry, { kind: "message" }>;
+  const edited: Entry = {
+    ...base,
+    n: 1,
+    author: "alice",
+    actions: {
+      edits: [{ text: "hello", ts: 0 }],
+      deleted: false,
+      pinned: true,
+      reactions: { bob: "👍" },
+    },
+  };
+  const reply: Entry = {
+    ...(msg("on my way", true, MessageState.sent, 2) as Extract<Entry, { kind: "message" }>),
+    n: 2,
+    author: "you",
+    quote: "1 alice: hello all",
+  };
+  const gone: Entry = {
+    ...(msg("secret", false, MessageState.seen, 3) as Extract<Entry, { kind: "message" }>),
+    n: 3,
+    author: "carol",
+    quote: "1 alice: hello all",
+    actions: { edits: [], deleted: true, pinned: false, reactions: { bob: "🎉" } },
+  };
+  const pins = ["1 hello all", "7 b", "8 c", "9 d"];
+  const f = renderChat(view({ entries: [edited, reply, gone], pinned: pins }), 60, 20);
+  const text = f.rows.map((r) => r.text);
+  assert.equal(f.rows.length, 20);
+  // At most MAX_PINNED_ROWS (3) pins, under the header.
+  assert.deepEqual(text.slice(1, 4), ["📌 1 hello all", "📌 7 b", "📌 8 c"]);
+  assert.ok(!text.includes("📌 9 d"));
+  const at = text.findIndex((t) => /^1 \d\d:\d\d alice: hello all \(edited\)$/.test(t));
+  assert.ok(at > 0, text.join("\n"));
+  assert.equal(text[at + 1]!.trim(), "👍 bob");
+  assert.equal(text[at + 2]!.trim(), "↳ 1 alice: hello all");
+  assert.match(text[at + 3]!, /^2 \d\d:\d\d you: on my way {2}✓$/);
+  // A deleted message shows neither its text, its quote nor its reactions.
+  assert.match(text[at + 4]!, /^3 \d\d:\d\d carol: \(deleted\)$/);
+  assert.ok(!text.some((t) => t.includes("secret") || t.includes("🎉")));
+});

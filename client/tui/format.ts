@@ -58,3 +58,8 @@ export function conversationRow(
   const text = (c.lastOutgoing ? "you: " : "") + preview(c.lastText);
   return truncate(head + truncate(text, Math.max(0, rest)), width).trimEnd();
 }
+
+/** A room's name and member count as its chat-list row names it: "# Climbers · 3 members". */
+export function roomLabel(name: string, members: number): string {
+  return `# ${name} · ${members} member${members === 1 ? "" : "s"}`;
+}

@@ -1,0 +1,152 @@
+/**
+ * Carries out the room and message-action commands of the chat screen through the chat core
+ * (`ChatClient.rooms`): every rule (who may post, who may change what) is the core's; this file
+ * only turns a parsed command into a call and the answer into notes on the screen.
+ *
+ * @module
+ */
+
+import { type ChatClient, ChatError } from "../chat.ts";
+import type { StoredMessage } from "../local_store.ts";
+import type { RoomInfo } from "../rooms_core.ts";
+import type { Tone } from "./chat_view.ts";
+import type { Command } from "./commands.ts";
+import { clockTime } from "./format.ts";
+import { explain } from "./problems.ts";
+
+/** What the chat screen lends a command. */
+export interface CommandHost {
+  readonly client: ChatClient;
+  /** The open conversation: a username, or `#<room id>`. */
+  readonly peer: string;
+  note(text: string, tone?: Tone): void;
+  /** The message shown with number `n`, or null. */
+  message(n: number): StoredMessage | null;
+  /** Leaves this chat for another conversation. */
+  open(peer: string): void;
+  /** Reads the room's state again after a change. */
+  refresh(): Promise<void>;
+}
+
+/** The room id of a conversation key, or null for a 1:1 chat. */
+export function roomOf(peer: string): string | null {
+  return peer.startsWith("#") ? peer.slice(1) : null;
+}
+
+/** The header's title for a room: its name, kind, member count, and who may post. */
+export function roomTitle(r: RoomInfo): string {
+  const parts = [`# ${r.name}`, r.kind, `${r.members.length} members`];
+  if (!r.member) parts.push("you are no longer a member");
+  else if (r.kind === "channel" && !r.admin) parts.push("only admins post");
+  return parts.join(" · ");
+}
+
+/** Lines of /info: name, kind, when we joined, then each member with admin and verified state. */
+export function infoLines(r: RoomInfo, me: string, now = Date.now()): string[] {
+  const joined = new Date(r.joinedAt);
+  return [
+    `${r.name} · ${r.kind} · ${r.members.length} members · you joined ${
+      joined.toISOString().slice(0, 10)
+    } ${clockTime(r.joinedAt, now)}`,
+    ...r.members.map((m) =>
+      `  ${m.username}${m.username === me ? " (you)" : ""}${m.admin ? " · admin" : ""} · ${
+        m.verified ? "verified" : "not verified"
+      }`
+    ),
+  ];
+}
+
+/** Runs `c` (not one of the simple commands); problems become error notes. */
+export async function runCommand(host: CommandHost, c: Command): Promise<void> {
+  try {
+    await run(host, c);
+  } catch (e) {
+    host.note(explain(e).message, "error");
+  }
+}
+
+async function run(host: CommandHost, c: Command): Promise<void> {
+  const rooms = host.client.rooms;
+  const room = roomOf(host.peer);
+  const needRoom = (): string => {
+    if (room === null) throw new ChatError("bad_input", `/${c.kind} works in a group or channel`);
+    return room;
+  };
+  const pick = (n: number): StoredMessage => {
+    const m = host.message(n);
+    if (!m) throw new ChatError("bad_input", `there is no message ${n} on this screen`);
+    return m;
+  };
+  switch (c.kind) {
+    case "simple":
+      return;
+    case "newRoom": {
+      const id = await rooms.create(c.name, c.room, c.members);
+      host.open(`#${id}`);
+      return;
+    }
+    case "join":
+      await rooms.join(c.code);
+      host.note(
+        "asked to join: the room shows in your chat list once an admin's client admits you",
+      );
+      return;
+    case "add":
+      await rooms.add(needRoom(), c.users);
+      host.note(`added ${c.users.join(", ")}`);
+      break;
+    case "remove":
+      await rooms.remove(needRoom(), c.user);
+      host.note(`removed ${c.user}`);
+      break;
+    case "leave":
+      await rooms.leave(needRoom());
+      host.note("you left this room");
+      break;
+    case "admin":
+      await rooms.setAdmin(needRoom(), c.user, c.on);
+      host.note(`${c.user} is ${c.on ? "now an admin" : "no longer an admin"}`);
+      break;
+    case "rename":
+      await rooms.rename(needRoom(), c.name);
+      host.note(`renamed to ${c.name}`);
+      break;
+    case "invite":
+      if (c.revoke) {
+        await rooms.revokeInvite(needRoom());
+        host.note("the invite code no longer admits anyone");
+      } else {
+        const code = await rooms.invite(needRoom());
+        host.note(`invite code (anyone holding it can /join it; /invite revoke ends it):`);
+        host.note(`    ${code}`);
+      }
+      break;
+    case "info":
+      for (const l of infoLines(await rooms.info(needRoom()), host.client.username)) host.note(l);
+      return;
+    case "reply": {
+      const to = pick(c.n).mid;
+      if (room) await rooms.send(room, c.text, to);
+      else await host.client.send(host.peer, c.text, to);
+      return;
+    }
+    case "edit":
+      await rooms.act(host.peer, {
+        t: "edit",
+        target: pick(c.n).mid,
+        text: c.text,
+        ts: Date.now(),
+      });
+      return;
+    case "delete":
+      await rooms.act(host.peer, { t: "delete", target: pick(c.n).mid });
+      return;
+    case "pin":
+      await rooms.act(host.peer, { t: "pin", target: pick(c.n).mid, on: c.on });
+      return;
+    case "react":
+      await rooms.act(host.peer, { t: "react", target: pick(c.n).mid, emoji: c.emoji });
+      return;
+  }
+  await host.refresh();
+}
