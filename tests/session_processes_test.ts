@@ -5,6 +5,7 @@ import { PesuchatProcess } from "./support/process.ts";
 import { startTestServer } from "./support/server.ts";
 import {
   accountProfile,
+  assertSentOnceEach,
   loginChat,
   queuedFor,
   repeatedHeaders,
@@ -57,30 +58,12 @@ Deno.test("two processes on one profile never encrypt two messages under one mes
         await Promise.all([send(texts.at(-2)!), send(texts.at(-1)!)]);
       }
       // One more login flushes whatever a process that was taken over left in the outbox.
-      const last = await loginChat(t, alice, "alice", PW_A);
-      await eventually(
-        async () =>
-          (await last.client.history("bob", 100)).every((m) => m.state >= MessageState.sent),
-        "every message on the server",
-        60_000,
+      await assertSentOnceEach(
+        t,
+        { dir: alice, username: "alice", password: PW_A },
+        { dir: bob, username: "bob", password: PW_B },
+        texts,
       );
-      await last.client.close();
-
-      // The server's committer makes messages visible in order, a moment after it acknowledged.
-      let queued = await queuedFor(t, "bob");
-      await eventually(
-        async () => (queued = await queuedFor(t, "bob")).length >= texts.length,
-        "all queued",
-      );
-      assert.equal(queued.length, texts.length, "each message queued once");
-      assert.deepEqual(repeatedHeaders(queued.map((q) => q.body)), [], "no header repeats");
-
-      // And Bob reads every one of them.
-      const b = await loginChat(t, bob, "bob", PW_B);
-      await b.waitFor(texts.length, 60_000);
-      assert.deepEqual(b.received.map((m) => m.text).sort(), [...texts].sort());
-      assert.deepEqual(b.problems, []);
-      await b.client.close();
     } finally {
       await t.stop();
     }

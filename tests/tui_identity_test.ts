@@ -2,30 +2,10 @@ import assert from "node:assert/strict";
 import { connectChat } from "./support/chat.ts";
 import { startTestServer } from "./support/server.ts";
 import { TmuxClient } from "./support/tmux.ts";
+import { tuiSignUp } from "./support/tui.ts";
 
 const PW_ALICE = "correct horse 1";
 const PW_BOB = "battery staple 2";
-
-/** Signs up from the welcome menu and waits for the chat list. */
-async function signUp(c: TmuxClient, username: string, password: string): Promise<void> {
-  await c.waitFor("Sign up");
-  await c.keys("Down", "Enter");
-  for (
-    const [prompt, answer] of [
-      ["Full name", username.toUpperCase()],
-      ["Email (optional", ""],
-      ["Username (3-32", username],
-      ["Password (at least", password],
-      ["Password again", password],
-    ]
-  ) {
-    await c.prompt(prompt!);
-    await c.line(answer!);
-  }
-  await c.prompt("Keep an encrypted backup");
-  await c.keys("Enter"); // no backup
-  await c.waitFor("Chats");
-}
 
 Deno.test("connect: a contact's changed identity shows in the chat and blocks sending until /accept", async () => {
   const t = await startTestServer("sqlite");
@@ -36,7 +16,7 @@ Deno.test("connect: a contact's changed identity shows in the chat and blocks se
   try {
     const bob = await connectChat(t);
     await bob.client.signup({ fullName: "Bob B", username: "bob", password: PW_BOB });
-    await signUp(alice, "alice", PW_ALICE);
+    await tuiSignUp(alice, "alice", PW_ALICE);
     await alice.keys("Enter");
     await alice.prompt("Chat with (username)");
     await alice.line("bob");
@@ -103,7 +83,7 @@ Deno.test("connect: a message the server damaged shows as a line in the open cha
   try {
     const alice = await connectChat(t);
     await alice.client.signup({ fullName: "Alice A", username: "alice", password: PW_ALICE });
-    await signUp(bob, "bob", PW_BOB);
+    await tuiSignUp(bob, "bob", PW_BOB);
     await bob.keys("Enter");
     await bob.prompt("Chat with (username)");
     await bob.line("alice");

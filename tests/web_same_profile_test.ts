@@ -1,10 +1,8 @@
 import assert from "node:assert/strict";
 import { Profile } from "../client/profile.ts";
-import { MessageState } from "../client/local_store.ts";
 import { browserTest, openPage, signUpInPage, startWeb, trustInPage } from "./support/browser.ts";
-import { eventually } from "./support/chat.ts";
 import { PesuchatProcess } from "./support/process.ts";
-import { accountProfile, loginChat, queuedFor, repeatedHeaders } from "./support/sessions.ts";
+import { accountProfile, assertSentOnceEach } from "./support/sessions.ts";
 
 const PW_A = "correct horse 1";
 const PW_B = "battery staple 2";
@@ -52,28 +50,12 @@ browserTest(
         assert.equal((await terminal).code, 0);
       }
       // The page's messages wait in the shared outbox: one more login sends them.
-      const last = await loginChat(t, profileDir, "alice", PW_A);
-      await eventually(
-        async () =>
-          (await last.client.history("bob", 100)).every((m) => m.state >= MessageState.sent),
-        "every message on the server",
-        60_000,
+      await assertSentOnceEach(
+        t,
+        { dir: profileDir, username: "alice", password: PW_A },
+        { dir: bob, username: "bob", password: PW_B },
+        texts,
       );
-      await last.client.close();
-
-      let queued = await queuedFor(t, "bob");
-      await eventually(
-        async () => (queued = await queuedFor(t, "bob")).length >= texts.length,
-        "all queued",
-        60_000,
-      );
-      assert.equal(queued.length, texts.length, "each message queued once");
-      assert.deepEqual(repeatedHeaders(queued.map((q) => q.body)), [], "no header repeats");
-      const b = await loginChat(t, bob, "bob", PW_B);
-      await b.waitFor(texts.length, 60_000);
-      assert.deepEqual(b.received.map((m) => m.text).sort(), [...texts].sort());
-      assert.deepEqual(b.problems, []);
-      await b.client.close();
     } finally {
       await web.close();
     }

@@ -6,10 +6,12 @@
  * @module
  */
 
+import assert from "node:assert/strict";
+import { MessageState } from "../../client/local_store.ts";
 import { Profile } from "../../client/profile.ts";
 import { envelopeHeader } from "../../crypto/mod.ts";
 import type { QueuedMessage } from "../../sql/store.ts";
-import { connectChat, type TestChat } from "./chat.ts";
+import { connectChat, eventually, type TestChat } from "./chat.ts";
 import type { TestServer } from "./server.ts";
 
 /** Runs `fn`, failing with a clear message when it takes longer than `ms`. */
@@ -115,4 +117,38 @@ export async function replay(
     body,
     sentAt: Date.now(),
   }]);
+}
+
+/**
+ * The end of a two-processes test: one more login as the sender sends what waits in the shared
+ * outbox; then every text is queued once, no ratchet header repeats, and the recipient reads each.
+ */
+export async function assertSentOnceEach(
+  t: TestServer,
+  from: { dir: string; username: string; password: string },
+  to: { dir: string; username: string; password: string },
+  texts: string[],
+): Promise<void> {
+  const last = await loginChat(t, from.dir, from.username, from.password);
+  await eventually(
+    async () =>
+      (await last.client.history(to.username, 100)).every((m) => m.state >= MessageState.sent),
+    "every message on the server",
+    60_000,
+  );
+  await last.client.close();
+  // The server's committer makes messages visible in order, a moment after it acknowledged.
+  let queued = await queuedFor(t, to.username);
+  await eventually(
+    async () => (queued = await queuedFor(t, to.username)).length >= texts.length,
+    "all queued",
+    60_000,
+  );
+  assert.equal(queued.length, texts.length, "each message queued once");
+  assert.deepEqual(repeatedHeaders(queued.map((q) => q.body)), [], "no header repeats");
+  const b = await loginChat(t, to.dir, to.username, to.password);
+  await b.waitFor(texts.length, 60_000);
+  assert.deepEqual(b.received.map((m) => m.text).sort(), [...texts].sort());
+  assert.deepEqual(b.problems, []);
+  await b.client.close();
 }
