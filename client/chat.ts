@@ -792,6 +792,7 @@ export class ChatClient {
     if (this.#backupTimer) clearTimeout(this.#backupTimer);
     this.#backupTimer = null;
     this.#messenger?.stop();
+    this.#rooms?.stop();
     this.#messenger?.store.close();
     this.#messenger = null;
     this.#rooms = null;

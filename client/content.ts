@@ -30,13 +30,26 @@ export type Content =
   | ActionContent
   | RoomContent;
 
-/** Encodes and pads content (ISO/IEC 7816-4: 0x80 then zeros). */
-export function encodeContent(c: Content): Uint8Array {
-  const wire = c.t === "text"
+/**
+ * The room state a room message's author held when they wrote it: its version and a digest of
+ * the changes it is made of. A reader holding another state knows one of them is missing changes.
+ */
+export interface RoomHead {
+  v: number;
+  h: string;
+}
+
+/**
+ * Encodes and pads content (ISO/IEC 7816-4: 0x80 then zeros); a room message also carries the
+ * author's room head (`rv`, `rh`).
+ */
+export function encodeContent(c: Content, head?: RoomHead): Uint8Array {
+  const plain = c.t === "text"
     ? (c.reply ? { ...c, reply: c.reply.toBase64() } : c)
     : c.t === "receipt"
     ? { ...c, mids: c.mids.map((m) => m.toBase64()) }
     : actionToWire(c);
+  const wire = head ? { ...plain, rv: head.v, rh: head.h } : plain;
   const json = utf8(JSON.stringify(wire));
   const padded = new Uint8Array(Math.ceil((json.length + 1) / PAD_BLOCK) * PAD_BLOCK);
   padded.set(json);
@@ -44,12 +57,30 @@ export function encodeContent(c: Content): Uint8Array {
   return padded;
 }
 
-/** Decodes padded content; throws a TypeError naming what is wrong. */
-export function decodeContent(bytes: Uint8Array): Content {
+function unpad(bytes: Uint8Array): Record<string, unknown> {
   let end = bytes.length - 1;
   while (end >= 0 && bytes[end] === 0) end--;
   if (end < 0 || bytes[end] !== 0x80) throw new TypeError("content: bad padding");
-  const raw = JSON.parse(fromUtf8(bytes.subarray(0, end)));
+  return JSON.parse(fromUtf8(bytes.subarray(0, end)));
+}
+
+/** The room head a room message carries, or null when it carries none (or it is malformed). */
+export function decodeRoomHead(bytes: Uint8Array): RoomHead | null {
+  try {
+    const raw = unpad(bytes);
+    return Number.isSafeInteger(raw?.rv) && (raw.rv as number) >= 0 &&
+        typeof raw.rh === "string" && /^[0-9a-f]{1,64}$/.test(raw.rh)
+      ? { v: raw.rv as number, h: raw.rh }
+      : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Decodes padded content; throws a TypeError naming what is wrong. */
+export function decodeContent(bytes: Uint8Array): Content {
+  // deno-lint-ignore no-explicit-any
+  const raw: any = unpad(bytes);
   if (
     raw?.t === "text" && typeof raw.text === "string" && raw.text.length <= MAX_TEXT_CHARS &&
     Number.isFinite(raw.ts)

@@ -24,7 +24,12 @@ export type ActionContent =
 export type RoomContent =
   | { t: "room_change"; bytes: Uint8Array; sig: Uint8Array }
   | { t: "sender_key"; room: string; dist: Uint8Array }
-  | { t: "join"; room: string; secret: Uint8Array };
+  | { t: "join"; room: string; secret: Uint8Array }
+  /**
+   * "I hold this room at version `v`: send me your changes from `v` on" (and, with `key`, your
+   * current sender key): how a member that sees a gap gets what it lacks.
+   */
+  | { t: "room_sync"; room: string; v: number; key: boolean };
 
 const isMid = (v: unknown) => typeof v === "string" && v.length > 0 && v.length <= 64;
 const b64 = (v: unknown, max = MAX_ROOM_FIELD_CHARS) =>
@@ -78,6 +83,12 @@ export function actionFromWire(
     case "sender_key":
       if (roomId(raw.room) && b64(raw.dist, 256)) {
         return { t: "sender_key", room: raw.room as string, dist: bytes(raw.dist) };
+      }
+      break;
+    case "room_sync":
+      if (roomId(raw.room) && Number.isSafeInteger(raw.v) && (raw.v as number) >= 0 &&
+        typeof raw.key === "boolean") {
+        return { t: "room_sync", room: raw.room as string, v: raw.v as number, key: raw.key };
       }
       break;
     case "join":

@@ -80,6 +80,8 @@ export interface RoomHooks {
   drain(): Promise<void>;
   /** Notes a received text's reply, after it is stored. */
   replied(mid: Uint8Array, to: Uint8Array): Promise<void>;
+  /** A pairwise message from `peer` could not be decrypted: what it carried must come again. */
+  lost(peer: string): Promise<void>;
 }
 
 /** One logged-in account's conversations. */
@@ -545,6 +547,7 @@ export class Messenger {
     this.link.changed();
     if (r.kind === "refused") {
       this.link.emit("notice", peer, r.why);
+      if (r.lost) await this.rooms?.lost(peer);
       return;
     }
     if (r.fresh) {
@@ -585,16 +588,21 @@ export class Messenger {
     const s = this.store;
     const peer = d.from;
     if (s.hasMessage(d.mid) || s.wasSeen(d.mid)) return { record: null, result: { kind: "known" } };
-    const refuse = (why: string, next: SessionRecord | null): StepResult<Received> => ({
+    const refuse = (
+      why: string,
+      next: SessionRecord | null,
+      lost = false,
+    ): StepResult<Received> => ({
       record: next,
       write: () => s.markSeenId(d.mid),
-      result: { kind: "refused", why },
+      result: { kind: "refused", why, lost },
     });
     const undecryptable = (e: unknown) =>
       refuse(
         `a message from ${peer} could not be decrypted (${(e as Error).message}); ` +
           "your next message starts a new session",
         record.current && !record.retired ? record.retire() : null,
+        true,
       );
     const repeated = refuse(`a repeated message from ${peer} was ignored`, null);
     // A first message the server sends again under a new id is byte for byte one read before:
@@ -785,7 +793,12 @@ function offline(e: unknown): boolean {
 /** What became of one delivery. */
 type Received =
   | { kind: "known" }
-  | { kind: "refused"; why: string }
+  | {
+    kind: "refused";
+    why: string;
+    /** It could not be decrypted (not a repeat): whatever it carried is lost. */
+    lost: boolean;
+  }
   | {
     kind: "opened";
     /** Null when it decrypted but was not understood. */

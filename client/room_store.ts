@@ -86,8 +86,29 @@ export class RoomStore {
   async getRoom(id: string): Promise<StoredRoom | null> {
     const row = this.#s("SELECT * FROM rooms WHERE id = ?").get(id) as Row | undefined;
     if (!row) return null;
-    const log = JSON.parse(fromUtf8(await this.local.open(`room ${id}`, row.sealed as Uint8Array)));
+    const log = await this.openRoomLog(id, row.sealed as Uint8Array);
     return { id, joinedAt: row.joined_at as number, rotate: row.rotate === 1, log };
+  }
+
+  /**
+   * A room's log as stored, still sealed. Every write seals afresh (a new random nonce), so these
+   * bytes name one version of the log: what a cache checks and a write compares before it commits.
+   */
+  roomSealed(id: string): Uint8Array | null {
+    const row = this.#s("SELECT sealed FROM rooms WHERE id = ?").get(id) as Row | undefined;
+    return row ? row.sealed as Uint8Array : null;
+  }
+
+  /** A room's flags, without opening its log. */
+  roomMeta(id: string): { joinedAt: number; rotate: boolean } | null {
+    const row = this.#s("SELECT joined_at, rotate FROM rooms WHERE id = ?").get(id) as
+      | Row
+      | undefined;
+    return row ? { joinedAt: row.joined_at as number, rotate: row.rotate === 1 } : null;
+  }
+
+  async openRoomLog(id: string, sealed: Uint8Array): Promise<StoredRoom["log"]> {
+    return JSON.parse(fromUtf8(await this.local.open(`room ${id}`, sealed)));
   }
 
   roomIds(): string[] {
@@ -123,11 +144,19 @@ export class RoomStore {
   }
 
   async getMemberKey(room: string, member: string): Promise<Uint8Array | null> {
+    const sealed = this.memberKeySealed(room, member);
+    return sealed ? await this.openMemberKey(room, member, sealed) : null;
+  }
+
+  /** A member's sender-key record as stored, still sealed (see {@linkcode roomSealed}). */
+  memberKeySealed(room: string, member: string): Uint8Array | null {
     const row = this.#s("SELECT sealed FROM room_member_keys WHERE room = ? AND member = ?")
       .get(room, member) as Row | undefined;
-    return row
-      ? await this.local.open(`member key ${room} ${member}`, row.sealed as Uint8Array)
-      : null;
+    return row ? row.sealed as Uint8Array : null;
+  }
+
+  openMemberKey(room: string, member: string, sealed: Uint8Array): Promise<Uint8Array> {
+    return this.local.open(`member key ${room} ${member}`, sealed);
   }
 
   /** The room whose sender key from `member` has this distribution id (hex). */

@@ -29,9 +29,11 @@ import {
   type ActionContent,
   type Content,
   decodeContent,
+  decodeRoomHead,
   encodeContent,
   MAX_TEXT_CHARS,
   type RoomContent,
+  type RoomHead,
 } from "./content.ts";
 import { MessageState, type StoredMessage } from "./local_store.ts";
 import type { Messenger, RoomHooks } from "./messenger.ts";
@@ -72,11 +74,30 @@ export interface RoomInfo {
 const roomPeer = (id: string) => `#${id}`;
 const ad = (room: string, from: string) => utf8(`pesuchat room ${room} from ${from}`);
 
+/** Sync requests this process remembers having sent, so one gap is asked about once. */
+export const MAX_REMEMBERED_SYNCS = 10_000;
+/**
+ * How long a member waits before it acts on a gap a room message or a change shows: a change in
+ * flight from another admin usually lands meanwhile, and then nobody is asked for anything.
+ */
+export const SYNC_DELAY_MS = 2_000;
+
 /** One account's rooms. */
 export class Rooms implements RoomHooks {
-  #logs = new Map<string, GroupLog>();
+  /**
+   * Each room's log with the sealed row it was read from. It is used only while the row still
+   * holds those bytes: a read outside the lane (a front end asking for room info) or another
+   * process on this profile may have loaded or written another version meanwhile, and a stale
+   * log taken as current would drop the changes it lacks at the next write.
+   */
+  #logs = new Map<string, { sealed: Uint8Array; log: GroupLog }>();
   #flushing: Promise<void> | null = null;
   #flushAgain = false;
+  /** Gaps already asked about or answered: room, peer, and the heads involved. */
+  #synced = new Set<string>();
+  /** Gaps waiting SYNC_DELAY_MS before they are looked at again, by key. */
+  #waiting = new Map<string, ReturnType<typeof setTimeout>>();
+  #stopped = false;
 
   constructor(readonly m: Messenger, readonly store: RoomStore) {
     m.rooms = this;
@@ -87,20 +108,53 @@ export class Rooms implements RoomHooks {
   }
 
   async #log(id: string): Promise<GroupLog | null> {
-    const cached = this.#logs.get(id);
-    if (cached) return cached;
-    const r = await this.store.getRoom(id);
-    if (!r) return null;
-    const log = await GroupLog.fromWire(r.log);
-    this.#logs.set(id, log);
-    return log;
+    return (await this.#held(id))?.log ?? null;
   }
 
-  async #save(id: string, log: GroupLog, rotate: boolean, joinedAt: number): Promise<void> {
+  /** The room's log as stored now, with the sealed row it came from (its version). */
+  async #held(id: string): Promise<{ sealed: Uint8Array; log: GroupLog } | null> {
+    const sealed = this.store.roomSealed(id);
+    if (!sealed) return null;
+    const cached = this.#logs.get(id);
+    if (cached && sameBytes(cached.sealed, sealed)) return cached;
+    const held = { sealed, log: await GroupLog.fromWire(await this.store.openRoomLog(id, sealed)) };
+    this.#logs.set(id, held);
+    return held;
+  }
+
+  /**
+   * Writes a room's log, only if the row still holds `was` (null: no row yet): otherwise another
+   * writer (another process on this profile) got there first, and `StepConflict` says to read
+   * the room again and redo the step, so no change it took in is lost.
+   */
+  async #save(
+    id: string,
+    log: GroupLog,
+    rotate: boolean,
+    joinedAt: number,
+    was: Uint8Array | null,
+  ): Promise<void> {
     const stored = { id, joinedAt, rotate, log: log.toWire() };
     const sealed = await this.store.sealRoom(stored);
-    this.store.writeRoom(stored, sealed);
-    this.#logs.set(id, log);
+    this.m.store.transaction(() => {
+      if (!sameBytes(this.store.roomSealed(id), was)) throw new StepConflict();
+      this.store.writeRoom(stored, sealed);
+    });
+    this.#logs.set(id, { sealed, log });
+  }
+
+  /** Runs a read-and-write step again while another process keeps writing first. */
+  async #retrying<T>(what: string, step: () => Promise<T>): Promise<T> {
+    for (let attempt = 1;; attempt++) {
+      try {
+        return await step();
+      } catch (e) {
+        if (!(e instanceof StepConflict)) throw e;
+        if (attempt >= MAX_SESSION_ATTEMPTS) {
+          throw new Error(`${what} kept changing under this process`);
+        }
+      }
+    }
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -135,7 +189,7 @@ export class Rooms implements RoomHooks {
   /** Name, members (with verified state), admins, and when we joined. */
   async info(id: string): Promise<RoomInfo> {
     const log = await this.#log(id);
-    const r = await this.store.getRoom(id);
+    const r = this.store.roomMeta(id);
     if (!log || !r) throw new ChatError("bad_input", `no room ${id}`);
     const s = log.state;
     const members = [];
@@ -205,7 +259,7 @@ export class Rooms implements RoomHooks {
         kind,
         members,
       });
-      await this.#save(id, log, false, Date.now());
+      await this.#save(id, log, false, Date.now(), null);
       for (const u of log.state.members.keys()) {
         if (u !== this.#me) await this.#sendChanges(u, changes);
       }
@@ -223,19 +277,24 @@ export class Rooms implements RoomHooks {
 
   /** Makes a change as an admin (or leaves), and sends it to everyone it concerns. In the lane. */
   async #change(id: string, acts: GroupAction[]): Promise<void> {
-    const log = await this.#log(id);
-    if (!log) throw new ChatError("bad_input", `no room ${id}`);
-    const before = new Set(log.state.members.keys());
-    let next: { log: GroupLog; change: SignedChange };
-    try {
-      next = await log.propose(this.m.identity, this.#me, acts);
-    } catch (e) {
-      throw new ChatError("bad_input", (e as Error).message);
-    }
+    const { before, next } = await this.#retrying(`room ${id}`, async () => {
+      const held = await this.#held(id);
+      if (!held) throw new ChatError("bad_input", `no room ${id}`);
+      const before = new Set(held.log.state.members.keys());
+      let next: { log: GroupLog; change: SignedChange };
+      try {
+        next = await held.log.propose(this.m.identity, this.#me, acts);
+      } catch (e) {
+        throw new ChatError("bad_input", (e as Error).message);
+      }
+      const after = next.log.state.members;
+      const shrank = [...before].some((u) => !after.has(u));
+      const r = this.store.roomMeta(id);
+      const joinedAt = r?.joinedAt || Date.now();
+      await this.#save(id, next.log, shrank || (r?.rotate ?? false), joinedAt, held.sealed);
+      return { before, next };
+    });
     const after = next.log.state.members;
-    const shrank = [...before].some((u) => !after.has(u));
-    const r = await this.store.getRoom(id);
-    await this.#save(id, next.log, shrank || (r?.rotate ?? false), r?.joinedAt ?? Date.now());
     // Everyone before and after hears of it; a new member gets the whole history of changes.
     for (const u of new Set([...before, ...after.keys()])) {
       if (u === this.#me) continue;
@@ -317,7 +376,7 @@ export class Rooms implements RoomHooks {
   ): Promise<{ key: SenderKeyState; rotated: boolean; was: Uint8Array | null }> {
     const was = this.store.ownKeySealed(id);
     const bytes = was ? await this.store.openOwnKey(id, was) : null;
-    const r = await this.store.getRoom(id);
+    const r = this.store.roomMeta(id);
     if (bytes && !r?.rotate) {
       return { key: await SenderKeyState.deserialize(bytes), rotated: false, was };
     }
@@ -330,16 +389,10 @@ export class Rooms implements RoomHooks {
     // Another process on this profile may step the same chain between our read and our commit;
     // the commit holds only if the stored key is still the one we stepped, else we step again,
     // so no two messages ever share an iteration (a message key).
-    for (let attempt = 1;; attempt++) {
-      try {
-        return await this.#sendOnce(id, content, text);
-      } catch (e) {
-        if (!(e instanceof StepConflict)) throw e;
-        if (attempt >= MAX_SESSION_ATTEMPTS) {
-          throw new Error(`the sender key of room ${id} kept changing under this process`);
-        }
-      }
-    }
+    return await this.#retrying(
+      `the sender key of room ${id}`,
+      () => this.#sendOnce(id, content, text),
+    );
   }
 
   async #sendOnce(
@@ -355,6 +408,7 @@ export class Rooms implements RoomHooks {
       throw new ChatError("bad_input", "only admins post in this channel");
     }
     const { key, rotated, was } = await this.#ownKey(id);
+    const head = { v: log.state.version, h: await log.head() };
     const others = [...log.state.members.keys()].filter((u) => u !== this.#me);
     const has = this.store.keySentTo(id, key.chainId);
     for (const u of others) {
@@ -362,7 +416,7 @@ export class Rooms implements RoomHooks {
       await this.m.sendControlInLane(u, { t: "sender_key", room: id, dist: key.distribution() });
       this.store.markKeySent(id, u, key.chainId);
     }
-    const { message, next } = await key.encrypt(encodeContent(content), ad(id, this.#me));
+    const { message, next } = await key.encrypt(encodeContent(content, head), ad(id, this.#me));
     const mid = randomBytes(16);
     const body = concat(ROOM_ENVELOPE, message);
     const [sealedKey, sealedOut, sealedText] = await Promise.all([
@@ -488,10 +542,24 @@ export class Rooms implements RoomHooks {
   }
 
   async receiveRoom(d: Deliver): Promise<void> {
+    // Another process on this profile may open a message of the same sender at the same time:
+    // a commit holds only if the member's stored chain is still the one this step read, else the
+    // step runs again on the newer chain (and finds the message stored, if it was this one).
+    const gap = await this.#retrying(
+      `the sender key of ${d.from}`,
+      () => this.#receiveRoomOnce(d),
+    );
+    if (gap) await this.#noticeGap(gap.id, d.from, gap.head, gap.key);
+  }
+
+  /** One attempt at a room message; what it says about the sender's room state, if anything. */
+  async #receiveRoomOnce(
+    d: Deliver,
+  ): Promise<{ id: string | null; head: RoomHead | null; key: boolean } | null> {
     const local = this.m.store;
     if (local.hasMessage(d.mid) || local.wasSeen(d.mid)) {
       this.m.link.ack([d.qid]);
-      return;
+      return null;
     }
     const refuse = (why: string) => {
       local.markSeenId(d.mid);
@@ -502,18 +570,27 @@ export class Rooms implements RoomHooks {
     const dist = toHex(message.subarray(1, 17));
     const id = this.store.roomOfDistribution(d.from, dist);
     const log = id ? await this.#log(id) : null;
-    if (!id || !log) return refuse(`a room message from ${d.from} could not be decrypted`);
-    if (!log.state.members.has(d.from)) {
-      return refuse(`a room message from ${d.from}, who is not a member, was dropped`);
+    if (!id || !log) {
+      // A sender key we never got (withheld, or lost with an undecryptable pairwise message):
+      // the rooms shared with the sender are asked about, and the sender sends it again.
+      refuse(`a room message from ${d.from} could not be decrypted`);
+      return { id: null, head: null, key: true };
     }
+    if (!log.state.members.has(d.from)) {
+      refuse(`a room message from ${d.from}, who is not a member, was dropped`);
+      return null;
+    }
+    const was = this.store.memberKeySealed(id, d.from);
     let opened;
     try {
-      const record = SenderKeyRecord.deserialize((await this.store.getMemberKey(id, d.from))!);
+      const record = SenderKeyRecord.deserialize(
+        await this.store.openMemberKey(id, d.from, was!),
+      );
       opened = await record.decrypt(message, ad(id, d.from));
     } catch (e) {
-      return refuse(
-        `a room message from ${d.from} could not be decrypted (${(e as Error).message})`,
-      );
+      refuse(`a room message from ${d.from} could not be decrypted (${(e as Error).message})`);
+      // A repeat is no gap; a chain we lack is.
+      return (e as { code?: string }).code === "duplicate" ? null : { id, head: null, key: true };
     }
     const sealedKey = await this.store.sealMemberKey(id, d.from, opened.next.serializeUnsafe());
     let content: Content | null = null;
@@ -522,6 +599,11 @@ export class Rooms implements RoomHooks {
     } catch {
       // Not understood: the key is used up all the same.
     }
+    const head = decodeRoomHead(opened.plaintext);
+    const gap = head ? { id, head, key: false } : null;
+    const unchanged = () => {
+      if (!sameBytes(this.store.memberKeySealed(id, d.from), was)) throw new StepConflict();
+    };
     const allowed = content !== null &&
       log.canPost(d.from, content.t === "react" ? "reaction" : "message");
     if (content?.t === "text" && allowed) {
@@ -536,6 +618,7 @@ export class Rooms implements RoomHooks {
       };
       const sealedText = await local.sealText(d.mid, content.text);
       local.transaction(() => {
+        unchanged();
         this.store.writeMemberKey(id, d.from, dist, sealedKey);
         local.insertMessage(stored, sealedText);
         this.store.setAuthor(d.mid, d.from);
@@ -544,9 +627,10 @@ export class Rooms implements RoomHooks {
       this.m.link.ack([d.qid]);
       this.m.link.changed();
       this.m.link.emit("message", stored);
-      return;
+      return gap;
     }
     local.transaction(() => {
+      unchanged();
       this.store.writeMemberKey(id, d.from, dist, sealedKey);
       local.markSeenId(d.mid);
     });
@@ -566,6 +650,7 @@ export class Rooms implements RoomHooks {
     }
     this.m.link.ack([d.qid]);
     this.m.link.changed();
+    return gap;
   }
 
   async stage(peer: string, content: ActionContent | RoomContent): Promise<() => void> {
@@ -583,13 +668,23 @@ export class Rooms implements RoomHooks {
     }
   }
 
+  /**
+   * A pairwise message from `peer` could not be decrypted: whatever it carried (a room change,
+   * a sender key) is lost, so every room shared with them is asked about, with their key.
+   */
+  async lost(peer: string): Promise<void> {
+    await this.#noticeGap(null, peer, null, true);
+  }
+
   async #pairwise(peer: string, content: ActionContent | RoomContent): Promise<void> {
     try {
       switch (content.t) {
         case "room_change":
-          return await this.#receiveChange(await readChange(content.bytes, content.sig));
+          return await this.#receiveChange(peer, await readChange(content.bytes, content.sig));
         case "sender_key":
           return await this.#receiveKey(peer, content.room, content.dist);
+        case "room_sync":
+          return await this.#answerSync(peer, content.room, content.v, content.key);
         case "join":
           return await this.#admit(peer, content.room, content.secret);
         default: {
@@ -614,28 +709,171 @@ export class Rooms implements RoomHooks {
     return noteReply(this.store, mid, to);
   }
 
-  async #receiveChange(change: SignedChange): Promise<void> {
+  async #receiveChange(peer: string, change: SignedChange): Promise<void> {
     const id = change.body.g;
-    const log = (await this.#log(id)) ?? await GroupLog.fromWire([]);
-    const before = new Set(log.state.members.keys());
-    const { log: next } = await log.receive(change);
-    const after = next.state.members;
-    const r = await this.store.getRoom(id);
-    const shrank = [...before].some((u) => !after.has(u));
-    const joinedAt = r?.joinedAt || (after.has(this.#me) ? Date.now() : 0);
-    await this.#save(id, next, shrank || (r?.rotate ?? false), joinedAt);
+    const { next, applied, joinedAt } = await this.#retrying(`room ${id}`, async () => {
+      const held = await this.#held(id);
+      const log = held?.log ?? await GroupLog.fromWire([]);
+      const before = new Set(log.state.members.keys());
+      const { log: next, applied } = await log.receive(change);
+      const r = this.store.roomMeta(id);
+      const after = next.state.members;
+      const shrank = [...before].some((u) => !after.has(u));
+      const joinedAt = r?.joinedAt || (after.has(this.#me) ? Date.now() : 0);
+      if (next !== log) {
+        await this.#save(id, next, shrank || (r?.rotate ?? false), joinedAt, held?.sealed ?? null);
+      }
+      return { next, applied, joinedAt };
+    });
     if (joinedAt > 0) this.m.link.emit("room", id);
+    // A change that does not apply yet builds on changes we lack: its sender has them, unless
+    // they land meanwhile.
+    if (!applied && change.body.v > next.state.version) {
+      this.#later(`change|${change.hash}`, async () => {
+        const log = await this.#log(id);
+        if (!log || log.applied.has(change.hash) || change.body.v <= log.state.version) return;
+        try {
+          await this.#askSync(id, peer, log, false);
+        } catch (e) {
+          this.m.link.emit("problem", `could not ask ${peer} for a room's state: ${(e as Error).message}`);
+        }
+      });
+    }
   }
 
   async #receiveKey(peer: string, id: string, dist: Uint8Array): Promise<void> {
     const log = await this.#log(id);
     if (!log?.state.members.has(peer)) return;
     const d = decodeDistribution(dist);
-    const held = await this.store.getMemberKey(id, peer);
-    const record = (held ? SenderKeyRecord.deserialize(held) : SenderKeyRecord.empty)
-      .withDistribution(d);
-    const sealed = await this.store.sealMemberKey(id, peer, record.serializeUnsafe());
-    this.store.writeMemberKey(id, peer, toHex(d.distributionId), sealed);
+    await this.#retrying(`the sender key of ${peer}`, async () => {
+      const was = this.store.memberKeySealed(id, peer);
+      const held = was ? await this.store.openMemberKey(id, peer, was) : null;
+      const record = (held ? SenderKeyRecord.deserialize(held) : SenderKeyRecord.empty)
+        .withDistribution(d);
+      const sealed = await this.store.sealMemberKey(id, peer, record.serializeUnsafe());
+      this.m.store.transaction(() => {
+        if (!sameBytes(this.store.memberKeySealed(id, peer), was)) throw new StepConflict();
+        this.store.writeMemberKey(id, peer, toHex(d.distributionId), sealed);
+      });
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Gaps: a member that holds another state than a peer, or lost a message, gets what it lacks
+
+  /** Runs `fn` in the lane after SYNC_DELAY_MS, once per `key` while it waits. */
+  #later(key: string, fn: () => Promise<void>): void {
+    if (this.#stopped || this.#waiting.has(key)) return;
+    if (this.#waiting.size >= MAX_REMEMBERED_SYNCS) return;
+    this.#waiting.set(
+      key,
+      setTimeout(() => {
+        this.#waiting.delete(key);
+        if (!this.#stopped) void this.m.run(fn).catch(() => {});
+      }, SYNC_DELAY_MS),
+    );
+  }
+
+  /** Stops the timers of gaps not looked at yet (the client is closing). */
+  stop(): void {
+    this.#stopped = true;
+    for (const t of this.#waiting.values()) clearTimeout(t);
+    this.#waiting.clear();
+  }
+
+  /**
+   * A room message from `peer` carried `head` (null: it could not be read, or a pairwise message
+   * was lost; `id` null: the room is not known from it). When the peer is ahead, or holds
+   * another state at our version, we ask for their changes; when they are behind, or differ, we
+   * send them ours. In the lane.
+   */
+  async #noticeGap(
+    id: string | null,
+    peer: string,
+    head: RoomHead | null,
+    key: boolean,
+    now = false,
+  ): Promise<void> {
+    if (id && head && !now) {
+      // A head we do not hold may only be a change still on its way: look again a little later.
+      const log = await this.#log(id);
+      if (!log || (head.v === log.state.version && head.h === (await log.head()))) return;
+      this.#later(
+        `gap|${id}|${peer}|${head.v}|${head.h}`,
+        () => this.#noticeGap(id, peer, head, key, true),
+      );
+      return;
+    }
+    try {
+      await this.#noticeGapIn(id ? [id] : this.store.roomIds(), peer, head, key);
+    } catch (e) {
+      // Asked again at the next sign of the gap; nothing here may stop a delivery's handling.
+      this.m.link.emit("problem", `could not ask ${peer} for a room's state: ${(e as Error).message}`);
+    }
+  }
+
+  async #noticeGapIn(
+    ids: string[],
+    peer: string,
+    head: RoomHead | null,
+    key: boolean,
+  ): Promise<void> {
+    for (const room of ids) {
+      const log = await this.#log(room);
+      if (!log || !log.state.members.has(this.#me) || !log.state.members.has(peer)) continue;
+      const mine = log.state.version;
+      if (head === null) {
+        await this.#askSync(room, peer, log, key);
+        continue;
+      }
+      if (head.v === mine && head.h === (await log.head())) continue;
+      if (head.v >= mine) await this.#askSync(room, peer, log, key);
+      if (head.v <= mine) await this.#offer(room, peer, log, head.v);
+    }
+  }
+
+  /**
+   * Runs `send` once per gap named by `parts` (remembered once sent, bounded), so a burst of
+   * messages showing one gap sends one request, and a peer cannot make us answer without end.
+   */
+  async #once(parts: (string | number | boolean)[], send: () => Promise<void>): Promise<void> {
+    const k = parts.join("|");
+    if (this.#synced.has(k)) return;
+    await send();
+    if (this.#synced.size >= MAX_REMEMBERED_SYNCS) this.#synced.clear();
+    this.#synced.add(k);
+    void this.flush().catch(() => {});
+  }
+
+  /** Asks `peer` for their changes from the version we hold on (and their sender key). */
+  async #askSync(id: string, peer: string, log: GroupLog, key: boolean): Promise<void> {
+    const v = log.state.version;
+    await this.#once(
+      ["ask", id, peer, v, await log.head(), key],
+      () => this.m.sendControlInLane(peer, { t: "room_sync", room: id, v, key }),
+    );
+  }
+
+  /** Sends `peer` (a member) every change we hold from version `from` on. */
+  async #offer(id: string, peer: string, log: GroupLog, from: number): Promise<void> {
+    await this.#once(
+      ["offer", id, peer, from, await log.head()],
+      () => this.#sendChanges(peer, log.changes.filter((c) => c.body.v >= from)),
+    );
+  }
+
+  /** A member asked for our changes from `v` on, and with `key` for our current sender key. */
+  async #answerSync(peer: string, id: string, v: number, key: boolean): Promise<void> {
+    const log = await this.#log(id);
+    // Only a member of the room as we hold it hears of it: a removed one learns nothing new.
+    if (!log || !log.state.members.has(peer) || !log.state.members.has(this.#me)) return;
+    await this.#sendChanges(peer, log.changes.filter((c) => c.body.v >= v));
+    const sealed = key ? this.store.ownKeySealed(id) : null;
+    if (sealed) {
+      const own = await SenderKeyState.deserialize(await this.store.openOwnKey(id, sealed));
+      await this.m.sendControlInLane(peer, { t: "sender_key", room: id, dist: own.distribution() });
+    }
+    void this.flush().catch(() => {});
   }
 
   /** An admin's client admits a holder of the current invite code, with no person acting. */
@@ -664,5 +902,7 @@ function isAction(c: Content): c is ActionContent {
 /** Both absent, or the same bytes. */
 function sameBytes(a: Uint8Array | null, b: Uint8Array | null): boolean {
   if (a === null || b === null) return a === b;
-  return a.length === b.length && a.every((x, i) => x === b[i]);
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

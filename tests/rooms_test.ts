@@ -55,15 +55,23 @@ async function agree(
   what: string,
   until: (s: NonNullable<Awaited<ReturnType<typeof stateOf>>>) => boolean = () => true,
 ) {
-  await eventually(
-    async () => {
-      const all = await Promise.all(who.map((n) => stateOf(c[n], id)));
-      return all[0] !== null && until(all[0]!) &&
-        all.every((s) => JSON.stringify(s) === JSON.stringify(all[0]));
-    },
-    what,
-    STEP_MS,
-  );
+  let last: unknown[] = [];
+  try {
+    await eventually(
+      async () => {
+        const all = await Promise.all(who.map((n) => stateOf(c[n], id)));
+        last = all;
+        return all[0] !== null && until(all[0]!) &&
+          all.every((s) => JSON.stringify(s) === JSON.stringify(all[0]));
+      },
+      what,
+      STEP_MS,
+    );
+  } catch (e) {
+    // What each held and what went wrong for them, so a failure says why it did not converge.
+    const problems = who.map((n) => `${n}: ${c[n].problems.join("; ")}`).join(" | ");
+    throw new Error(`${(e as Error).message}: ${JSON.stringify(last)}; problems: ${problems}`);
+  }
   return await stateOf(c[who[0]!], id);
 }
 

@@ -13,7 +13,7 @@
  * @module
  */
 
-import { fromBase64, IdentityPublic } from "../../crypto/mod.ts";
+import { fromBase64, IdentityPublic, sha256, toHex, utf8 } from "../../crypto/mod.ts";
 import {
   type ChangeBody,
   type GroupAction,
@@ -266,6 +266,20 @@ export class GroupLog {
     const changes = [...this.changes, change].sort(order);
     const { state, applied } = await fold(changes);
     return new GroupLog(changes, state, applied);
+  }
+
+  #head: Promise<string> | null = null;
+
+  /**
+   * A digest of the changes the state is made of, in the order applied (hex, 128 bits): two
+   * members with the same head hold the same state. Room messages carry it, so a member holding
+   * another state notices and asks for what it lacks.
+   */
+  head(): Promise<string> {
+    this.#head ??= sha256(
+      utf8(this.changes.filter((c) => this.applied.has(c.hash)).map((c) => c.hash).join(",")),
+    ).then((d) => toHex(d.subarray(0, 16)));
+    return this.#head;
   }
 
   /** Whether `username` may post a message (`"message"`) or react (`"reaction"`) here. */
