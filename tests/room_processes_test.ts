@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { MessageState } from "../client/local_store.ts";
 import { ROOM_ENVELOPE } from "../client/rooms_core.ts";
+import type { QueuedMessage } from "../sql/store.ts";
 import { eventually } from "./support/chat.ts";
 import { PesuchatProcess } from "./support/process.ts";
 import { startTestServer } from "./support/server.ts";
@@ -102,3 +103,81 @@ Deno.test("two processes on one profile posting to one room never use one sender
     }
   });
 });
+
+Deno.test("two processes on one profile opening room messages at once never step a member's chain back", async () => {
+  await timeLimited(240_000, async () => {
+    const t = await startTestServer("sqlite");
+    try {
+      const alice = await accountProfile(t, "alice", PW_A);
+      const bob = await accountProfile(t, "bob", PW_B);
+      const a = await loginChat(t, alice, "alice", PW_A);
+      const id = await a.client.rooms.create("two readers", "group", ["bob"]);
+      const b = await loginChat(t, bob, "bob", PW_B);
+      await a.client.rooms.send(id, "m0");
+      await eventually(
+        () => b.received.some((m) => m.text === "m0"),
+        `Bob holds Alice's sender key (problems: ${b.problems.join("; ")})`,
+        60_000,
+      );
+      await b.client.close();
+
+      // Four room messages wait for Bob. They are taken off his queue and handed to two chat
+      // cores on his profile (each with its own database connection, as two processes have),
+      // two at a time: both read Alice's chain before either commits.
+      const texts = ["m1", "m2", "m3", "m4"];
+      for (const text of texts) await a.client.rooms.send(id, text);
+      await a.client.settle();
+      let queued: QueuedMessage[] = [];
+      await eventually(
+        async () =>
+          (queued = (await queuedFor(t, "bob")).filter((q) => isRoomBody(q.body))).length >= 4,
+        "Alice's four room messages queued for Bob",
+      );
+      const bobUser = (await t.store.userByName("bob"))!;
+      await t.store.ack(bobUser.id, queued.map((q) => q.qid));
+      const one = await loginChat(t, bob, "bob", PW_B);
+      const two = await loginChat(t, bob, "bob", PW_B);
+      const deliver = (q: QueuedMessage, mid = q.mid) => ({
+        qid: q.qid,
+        from: q.senderName,
+        mid,
+        ts: q.sentAt,
+        body: q.body,
+      });
+      for (let i = 0; i < queued.length; i += 2) {
+        await Promise.all([
+          one.client.rooms.receiveRoom(deliver(queued[i]!)),
+          two.client.rooms.receiveRoom(deliver(queued[i + 1]!)),
+        ]);
+      }
+      await one.client.close();
+      await two.client.close();
+
+      // A hostile server hands every one of them over again, under new ids: each is a repeat
+      // for the chain as stored, which holds every step both processes took.
+      await t.store.enqueue(queued.map(({ qid: _, ...q }) => ({
+        ...q,
+        recipientId: bobUser.id,
+        mid: crypto.getRandomValues(new Uint8Array(16)),
+      })));
+      const again = await loginChat(t, bob, "bob", PW_B);
+      // Each is handled once: refused (a repeat), or, were the chain stepped back, shown again.
+      const refused = () => again.problems.filter((p) => p.includes("could not be decrypted"));
+      await eventually(
+        () => refused().length + again.received.length >= queued.length,
+        `Bob's client handles the four repeats (problems: ${again.problems.join("; ")})`,
+        60_000,
+      );
+      await again.client.settle();
+      const history = (await again.client.history(`#${id}`, 100)).map((m) => m.text);
+      assert.deepEqual([...history].sort(), ["m0", ...texts], "each message shown once");
+      assert.equal(refused().length, queued.length);
+      await again.client.close();
+      await a.client.close();
+    } finally {
+      await t.stop();
+    }
+  });
+});
+
+const isRoomBody = (x: Uint8Array) => x[0] === ROOM_ENVELOPE[0] && x[1] === ROOM_ENVELOPE[1];
