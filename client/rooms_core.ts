@@ -81,6 +81,12 @@ export const MAX_REMEMBERED_SYNCS = 10_000;
  * flight from another admin usually lands meanwhile, and then nobody is asked for anything.
  */
 export const SYNC_DELAY_MS = 2_000;
+/**
+ * How long one gap, once asked about (or one request, once answered), is not acted on again: a
+ * request or answer lost on the way goes again after it, and a peer asking without end is
+ * answered at this pace.
+ */
+export const SYNC_REPEAT_MS = 60_000;
 
 /** One account's rooms. */
 export class Rooms implements RoomHooks {
@@ -93,8 +99,8 @@ export class Rooms implements RoomHooks {
   #logs = new Map<string, { sealed: Uint8Array; log: GroupLog }>();
   #flushing: Promise<void> | null = null;
   #flushAgain = false;
-  /** Gaps already asked about or answered: room, peer, and the heads involved. */
-  #synced = new Set<string>();
+  /** Gaps asked about and requests answered (room, peer, the heads involved), with when. */
+  #synced = new Map<string, number>();
   /** Gaps waiting SYNC_DELAY_MS before they are looked at again, by key. */
   #waiting = new Map<string, ReturnType<typeof setTimeout>>();
   #stopped = false;
@@ -735,7 +741,10 @@ export class Rooms implements RoomHooks {
         try {
           await this.#askSync(id, peer, log, false);
         } catch (e) {
-          this.m.link.emit("problem", `could not ask ${peer} for a room's state: ${(e as Error).message}`);
+          this.m.link.emit(
+            "problem",
+            `could not ask ${peer} for a room's state: ${(e as Error).message}`,
+          );
         }
       });
     }
@@ -808,7 +817,10 @@ export class Rooms implements RoomHooks {
       await this.#noticeGapIn(id ? [id] : this.store.roomIds(), peer, head, key);
     } catch (e) {
       // Asked again at the next sign of the gap; nothing here may stop a delivery's handling.
-      this.m.link.emit("problem", `could not ask ${peer} for a room's state: ${(e as Error).message}`);
+      this.m.link.emit(
+        "problem",
+        `could not ask ${peer} for a room's state: ${(e as Error).message}`,
+      );
     }
   }
 
@@ -833,15 +845,17 @@ export class Rooms implements RoomHooks {
   }
 
   /**
-   * Runs `send` once per gap named by `parts` (remembered once sent, bounded), so a burst of
-   * messages showing one gap sends one request, and a peer cannot make us answer without end.
+   * Runs `send` once per gap named by `parts` in SYNC_REPEAT_MS (remembered once sent, bounded),
+   * so a burst of messages showing one gap sends one request, and a peer cannot make us answer
+   * without end.
    */
   async #once(parts: (string | number | boolean)[], send: () => Promise<void>): Promise<void> {
     const k = parts.join("|");
-    if (this.#synced.has(k)) return;
+    const now = Date.now();
+    if (now - (this.#synced.get(k) ?? -Infinity) < SYNC_REPEAT_MS) return;
     await send();
     if (this.#synced.size >= MAX_REMEMBERED_SYNCS) this.#synced.clear();
-    this.#synced.add(k);
+    this.#synced.set(k, now);
     void this.flush().catch(() => {});
   }
 
@@ -867,13 +881,18 @@ export class Rooms implements RoomHooks {
     const log = await this.#log(id);
     // Only a member of the room as we hold it hears of it: a removed one learns nothing new.
     if (!log || !log.state.members.has(peer) || !log.state.members.has(this.#me)) return;
-    await this.#sendChanges(peer, log.changes.filter((c) => c.body.v >= v));
-    const sealed = key ? this.store.ownKeySealed(id) : null;
-    if (sealed) {
-      const own = await SenderKeyState.deserialize(await this.store.openOwnKey(id, sealed));
-      await this.m.sendControlInLane(peer, { t: "sender_key", room: id, dist: own.distribution() });
-    }
-    void this.flush().catch(() => {});
+    await this.#once(["answer", id, peer, v, await log.head(), key], async () => {
+      await this.#sendChanges(peer, log.changes.filter((c) => c.body.v >= v));
+      const sealed = key ? this.store.ownKeySealed(id) : null;
+      if (sealed) {
+        const own = await SenderKeyState.deserialize(await this.store.openOwnKey(id, sealed));
+        await this.m.sendControlInLane(peer, {
+          t: "sender_key",
+          room: id,
+          dist: own.distribution(),
+        });
+      }
+    });
   }
 
   /** An admin's client admits a holder of the current invite code, with no person acting. */
