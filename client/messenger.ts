@@ -197,6 +197,8 @@ export class Messenger {
         verified: false,
         pendingIdentity: null,
       };
+    // A name learnt late (a lookup after the first message) must reach lists already drawn.
+    const renamed = !!fullName && c.fullName !== fullName;
     if (fullName) c.fullName = fullName;
     if (!c.identity) {
       c.identity = identity;
@@ -218,6 +220,7 @@ export class Messenger {
       return c;
     }
     await s.putContact(c);
+    if (renamed) this.link.changed();
     return c;
   }
 
