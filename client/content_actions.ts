@@ -26,8 +26,8 @@ export type RoomContent =
   | { t: "sender_key"; room: string; dist: Uint8Array }
   | { t: "join"; room: string; secret: Uint8Array }
   /**
-   * "I hold this room at version `v`: send me your changes from `v` on" (and, with `key`, your
-   * current sender key): how a member that sees a gap gets what it lacks.
+   * "Send me your changes to this room from version `v` on" (and, with `key`, your current
+   * sender key): how a member that sees a gap gets what it lacks.
    */
   | { t: "room_sync"; room: string; v: number; key: boolean };
 
@@ -86,8 +86,10 @@ export function actionFromWire(
       }
       break;
     case "room_sync":
-      if (roomId(raw.room) && Number.isSafeInteger(raw.v) && (raw.v as number) >= 0 &&
-        typeof raw.key === "boolean") {
+      if (
+        roomId(raw.room) && Number.isSafeInteger(raw.v) && (raw.v as number) >= 0 &&
+        typeof raw.key === "boolean"
+      ) {
         return { t: "room_sync", room: raw.room as string, v: raw.v as number, key: raw.key };
       }
       break;

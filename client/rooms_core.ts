@@ -46,6 +46,7 @@ import {
   GroupLog,
   identityField,
   inviteMatches,
+  MAX_CHANGE_LAG,
   newInvite,
   parseInvite,
   readChange,
@@ -834,13 +835,17 @@ export class Rooms implements RoomHooks {
       const log = await this.#log(room);
       if (!log || !log.state.members.has(this.#me) || !log.state.members.has(peer)) continue;
       const mine = log.state.version;
-      if (head === null) {
-        await this.#askSync(room, peer, log, key);
-        continue;
+      if (head?.v === mine && head.h === (await log.head())) continue;
+      // Behind or ahead, the changes from the lower version on make up the difference. At one
+      // version with another head (or not knowing what was lost), the difference may be a
+      // concurrent change further back: from as far back as a change is still taken in.
+      const deep = Math.max(0, mine - MAX_CHANGE_LAG);
+      if (head === null || head.v >= mine) {
+        await this.#askSync(room, peer, log, key, head === null || head.v === mine ? deep : mine);
       }
-      if (head.v === mine && head.h === (await log.head())) continue;
-      if (head.v >= mine) await this.#askSync(room, peer, log, key);
-      if (head.v <= mine) await this.#offer(room, peer, log, head.v);
+      if (head !== null && head.v <= mine) {
+        await this.#offer(room, peer, log, head.v === mine ? deep : head.v);
+      }
     }
   }
 
@@ -859,9 +864,14 @@ export class Rooms implements RoomHooks {
     void this.flush().catch(() => {});
   }
 
-  /** Asks `peer` for their changes from the version we hold on (and their sender key). */
-  async #askSync(id: string, peer: string, log: GroupLog, key: boolean): Promise<void> {
-    const v = log.state.version;
+  /** Asks `peer` for their changes from version `v` on (and their sender key). */
+  async #askSync(
+    id: string,
+    peer: string,
+    log: GroupLog,
+    key: boolean,
+    v = log.state.version,
+  ): Promise<void> {
     await this.#once(
       ["ask", id, peer, v, await log.head(), key],
       () => this.m.sendControlInLane(peer, { t: "room_sync", room: id, v, key }),

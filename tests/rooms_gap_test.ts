@@ -146,6 +146,83 @@ for (const kind of DATABASE_KINDS) {
 
   Deno.test({
     name:
+      `[${kind}] Rooms: concurrent changes reordered and one withheld still converge on every member`,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    fn: () =>
+      timeLimited(TIME_LIMIT_MS, async () => {
+        const t = await startTestServer(kind);
+        try {
+          const { c, id } = await room(t);
+          await c.ann!.client.rooms.setAdmin(id, "bob", true);
+          const start = await agree(
+            [c.ann!, c.bob!, c.dan!],
+            id,
+            "Bob is an admin",
+            (s) => s.admins.includes("bob"),
+          );
+          const bobDir = c.bob!.profile.dir;
+          const danDir = c.dan!.profile.dir;
+          await c.bob!.client.close();
+          await c.dan!.client.close();
+          // Ann renames; the server holds her change back from Bob, who renames too: two
+          // changes to one version, each made without the other.
+          await c.ann!.client.rooms.rename(id, "Ann's name");
+          await c.ann!.client.settle();
+          await eventually(
+            async () => (await queuedFor(t, "bob")).some((m) => m.senderName === "ann"),
+            "Ann's change queued for Bob",
+            STEP_MS,
+          );
+          const late = await withhold(t, "bob", "ann");
+          c.bob = await loginChat(t, bobDir, "bob", PASSWORD);
+          await c.bob.client.settle();
+          await c.bob.client.rooms.rename(id, "Bob's name");
+          await c.bob.client.settle();
+          assert.equal((await stateOf(c.bob, id))!.version, start.version + 1);
+          // Ann's change reaches Bob after his own (reordered, at his next login); Bob's never
+          // reaches Dan.
+          await c.bob.client.close();
+          const bobUser = (await t.store.userByName("bob"))!;
+          await t.store.enqueue(late.map(({ qid: _, ...m }) => ({
+            ...m,
+            recipientId: bobUser.id,
+            mid: crypto.getRandomValues(new Uint8Array(16)),
+          })));
+          c.bob = await loginChat(t, bobDir, "bob", PASSWORD);
+          await agree([c.ann!, c.bob], id, "Ann and Bob converge", (s) =>
+            s.version === start.version + 1 && s.name !== "Quokka club");
+          await eventually(
+            async () =>
+              (await queuedFor(t, "dan")).some((m) =>
+                m.senderName === "bob"
+              ),
+            "Bob's change queued for Dan",
+            STEP_MS,
+          );
+          await withhold(t, "dan", "bob");
+          c.dan = await loginChat(t, danDir, "dan", PASSWORD);
+          await c.dan.client.settle();
+          const dan = (await stateOf(c.dan, id))!;
+          assert.equal(dan.version, start.version + 1, "Dan holds Ann's change only");
+          // Same version, another head: Ann's next message shows it, and Dan gets Bob's change.
+          await c.ann!.client.rooms.send(id, "one name now");
+          const s = await agree(
+            [c.ann!, c.bob, c.dan],
+            id,
+            "all three converge",
+            (s) => s.version === start.version + 1 && s.name !== "Quokka club",
+          );
+          assert.ok(["Ann's name", "Bob's name"].includes(s.name));
+          for (const x of Object.values(c)) await x.client.close();
+        } finally {
+          await t.stop();
+        }
+      }),
+  });
+
+  Deno.test({
+    name:
       `[${kind}] Rooms: a room change whose pairwise message cannot be decrypted is asked for again`,
     sanitizeOps: false,
     sanitizeResources: false,
