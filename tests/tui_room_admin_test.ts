@@ -99,6 +99,24 @@ Deno.test(
         /^· message 1 was edited once; its versions, oldest first:\n· {3}[\d-]+ [\d:]+ {2}first\n· {3}[\d-]+ [\d:]+ {2}first climb {2}\(now\)$/m,
       );
 
+      // An admin deletes a member's message for everyone; Carol's copy reads deleted too.
+      const line = await bob!.client.rooms.send(id, "off topic");
+      await alice.waitFor(/^2 \d\d:\d\d bob: off topic$/m);
+      await alice.line("/edit 2 on topic");
+      await alice.waitFor((s) => lastNote(s) === "! you can edit only your own messages");
+      await alice.line("/delete 2");
+      await alice.waitFor(/^2 \d\d:\d\d bob: \(deleted\)$/m);
+      await eventually(
+        async () => (await carol!.client.rooms.actions(line.mid)).deleted,
+        "carol's copy deleted",
+        WAIT_MS,
+      );
+      await eventually(
+        async () => (await bob!.client.rooms.actions(line.mid)).deleted,
+        "bob's copy deleted",
+        WAIT_MS,
+      );
+
       // Promote, then demote: Bob's client follows, and /info says so.
       await alice.line("/admin promote bob");
       await alice.waitFor("· bob is now an admin");
