@@ -201,6 +201,7 @@ Deno.test(
           ["/invite", "! only an admin may make an invite code here; /info lists the admins"],
           ["/remove carol", "! only an admin may remove members here; /info lists the admins"],
           ["/admin promote alice", "! only an admin may promote here; /info lists the admins"],
+          [`/join ${hutCode}`, "! you are already a member of Hut"],
         ]
       ) {
         await alice.line(line!);
@@ -239,6 +240,13 @@ Deno.test(
       await alice.waitFor((s) => s.trimEnd().split("\n").at(-1) === ">");
       await alice.line("/leave");
       await alice.waitFor((s) => lastNote(s) === "! you are no longer a member of this room");
+      await alice.line("/react 1 👍");
+      await alice.waitFor((s) => lastNote(s) === "! you are no longer a member of this room");
+      await alice.line("/back");
+      await alice.waitFor(/# Hut · 2 members/);
+      await alice.keys("Enter");
+      await alice.waitFor(/^1 \d\d:\d\d carol: welcome alice$/m);
+      assert.doesNotMatch(await alice.screen(), /👍/);
       assert.doesNotMatch(await alice.screen(), /after alice left/);
       assert.ok(!(await texts(bob!, hut)).includes("still here?"));
 

@@ -91,6 +91,19 @@ Deno.test(
       await bob.waitFor("alice: first news");
       await bob.line("me too");
       await bob.waitFor("not sent: only admins post in this channel");
+      await bob.keys("C-u");
+      // A pin is refused before anything is applied: no pin shows, even after opening again.
+      await bob.line("/pin 1");
+      await bob.waitFor("! only admins post, pin, edit or delete in this channel");
+      // Reactions are every member's.
+      await bob.line("/react 1 👍");
+      await alice.waitFor(/^ +👍 bob$/m);
+      await bob.line("/back");
+      await bob.waitFor(/# News · 2 members .*first news/);
+      await bob.keys("Enter");
+      await bob.waitFor(/^ +👍 bob$/m);
+      assert.doesNotMatch(await bob.screen(), /📌/);
+      assert.doesNotMatch(await alice.screen(), /📌/);
 
       await alice.line("/quit");
       assert.equal(await alice.exitCode(), 0);

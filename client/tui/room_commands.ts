@@ -8,6 +8,7 @@
 
 import { type ChatClient, ChatError } from "../chat.ts";
 import { canonicalUsername } from "../../protocol/username.ts";
+import { parseInvite } from "../rooms/mod.ts";
 import type { StoredMessage } from "../local_store.ts";
 import type { MessageActions } from "../room_store.ts";
 import type { RoomInfo } from "../rooms_core.ts";
@@ -116,7 +117,18 @@ async function run(host: CommandHost, c: Command): Promise<void> {
       throw new ChatError("bad_input", `${user} is not a member of this room`);
     }
   };
+  // The core applies an action here before it finds the room refuses to carry it, which would
+  // leave it on this screen alone: what a room refuses is said first, and nothing is applied.
+  const mayAct = async (what: "message" | "reaction"): Promise<void> => {
+    if (room === null) return;
+    const r = await rooms.info(room);
+    if (!r.member) throw new ChatError("bad_input", "you are no longer a member of this room");
+    if (what === "message" && r.kind === "channel" && !r.admin) {
+      throw new ChatError("bad_input", "only admins post, pin, edit or delete in this channel");
+    }
+  };
   const ownLive = async (n: number, verb: string): Promise<StoredMessage> => {
+    await mayAct("message");
     const m = pick(n);
     if ((await rooms.actions(m.mid)).deleted) {
       throw new ChatError("bad_input", `message ${n} was deleted`);
@@ -138,12 +150,15 @@ async function run(host: CommandHost, c: Command): Promise<void> {
       host.open(`#${id}`);
       return;
     }
-    case "join":
+    case "join": {
+      const held = await heldRoom(host.client, c.code);
+      if (held) throw new ChatError("bad_input", `you are already a member of ${held}`);
       await rooms.join(c.code);
       host.note(
         "asked to join: the room shows in your chat list once an admin's client admits you",
       );
       return;
+    }
     case "add":
       await rooms.add(await asAdmin("add members"), c.users);
       host.note(`added ${c.users.join(", ")}`);
@@ -207,17 +222,35 @@ async function run(host: CommandHost, c: Command): Promise<void> {
     case "delete":
       await rooms.act(host.peer, { t: "delete", target: (await ownLive(c.n, "delete")).mid });
       return;
-    case "pin":
-      await rooms.act(host.peer, { t: "pin", target: pick(c.n).mid, on: c.on });
+    case "pin": {
+      const target = pick(c.n).mid;
+      await mayAct("message");
+      await rooms.act(host.peer, { t: "pin", target, on: c.on });
       return;
+    }
     case "history": {
       const m = pick(c.n);
       for (const l of historyLines(c.n, m, await rooms.actions(m.mid))) host.note(l);
       return;
     }
-    case "react":
-      await rooms.act(host.peer, { t: "react", target: pick(c.n).mid, emoji: c.emoji });
+    case "react": {
+      const target = pick(c.n).mid;
+      await mayAct("reaction");
+      await rooms.act(host.peer, { t: "react", target, emoji: c.emoji });
       return;
+    }
   }
   await host.refresh();
+}
+
+/** The name of the room an invite code is for, when we are a member of it already. */
+async function heldRoom(client: ChatClient, code: string): Promise<string | null> {
+  let id: string;
+  try {
+    id = parseInvite(code).groupId;
+  } catch {
+    return null; // the core says what is wrong with the code
+  }
+  const r = (await client.rooms.list()).find((r) => r.id === id);
+  return r?.member ? r.name : null;
 }
