@@ -177,6 +177,8 @@ Deno.test(
           ["/remove dave", "! dave is not a member of this room"],
           ["/admin promote dave", "! dave is not a member of this room"],
           ["/join nonsense", "! that is not an invite code"],
+          ["/add carol", "! carol: already in this room"],
+          ["/remove alice", "! to leave the room yourself, /leave"],
         ]
       ) {
         await alice.line(line!);

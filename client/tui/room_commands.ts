@@ -159,12 +159,22 @@ async function run(host: CommandHost, c: Command): Promise<void> {
       );
       return;
     }
-    case "add":
-      await rooms.add(await asAdmin("add members"), c.users);
+    case "add": {
+      const id = await asAdmin("add members");
+      const held = new Set((await rooms.info(id)).members.map((m) => m.username));
+      const already = c.users.filter((u) => held.has(canonicalUsername(u) ?? ""));
+      if (already.length > 0) {
+        throw new ChatError("bad_input", `${already.join(", ")}: already in this room`);
+      }
+      await rooms.add(id, c.users);
       host.note(`added ${c.users.join(", ")}`);
       break;
+    }
     case "remove": {
       const id = await asAdmin("remove members");
+      if (canonicalUsername(c.user) === host.client.username) {
+        throw new ChatError("bad_input", "to leave the room yourself, /leave");
+      }
       await member(id, c.user);
       await rooms.remove(id, c.user);
       host.note(`removed ${c.user}`);
