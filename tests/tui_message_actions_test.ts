@@ -64,6 +64,8 @@ Deno.test(
       await alice.waitFor(/^2 \d\d:\d\d you: hello bob \(edited\)/m);
       await alice.line("/edit 2 hello bob!");
       await alice.waitFor(/^2 \d\d:\d\d you: hello bob! \(edited\)/m);
+      // Bob's reply quotes the text as it reads now.
+      await alice.waitFor(/^ +↳ 2 you: hello bob!\n3 \d\d:\d\d bob: glad you wrote$/m);
       await eventually(
         async () => (await bobSees(bob!, mine.mid)).text === "hello bob!",
         "bob's copy to read the last edit",
