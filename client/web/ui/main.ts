@@ -461,7 +461,7 @@ function reactionPicker(onClose: () => void): {
   }) as HTMLInputElement;
   const other = h(
     "form",
-    { "aria-label": "Any other emoji", class: "row" },
+    { "aria-label": "Type any emoji", class: "row" },
     h("label", {}, "Any other emoji", typed),
     h("button", { class: "plain" }, "React with it"),
   );
