@@ -95,8 +95,9 @@ button.link { background: transparent; border: none; color: inherit; padding: 0 
   flex-direction: column; gap: 0.4rem; }
 .picker .emoji { font-size: 1.25rem; padding: 0.1rem 0.4rem; }
 .picker .emoji[aria-pressed=true] { background: var(--accent); border-color: var(--accent); }
+.picker form { flex-direction: row; align-items: flex-end; }
 .picker form label { flex: 1 1 8rem; }
-.picker form { align-items: flex-end; }
+.panel > button { align-self: flex-start; }
 .history ol { margin: 0; padding-left: 1.4rem; display: flex; flex-direction: column;
   gap: 0.3rem; }
 .history .text { white-space: pre-wrap; overflow-wrap: anywhere; unicode-bidi: plaintext; }

@@ -475,7 +475,11 @@ function reactionPicker(onClose: () => void): {
     typed.value = "";
     react(emoji);
   });
-  const takeBack = h("button", { type: "button", class: "plain", onclick: () => react(null) }, "");
+  const takeBack = h("button", {
+    type: "button",
+    class: "plain",
+    onclick: () => react(null),
+  }, "Take back my reaction");
   const el = h(
     "section",
     { class: "panel picker", role: "group", "aria-label": "Choose a reaction" },
@@ -499,7 +503,7 @@ function reactionPicker(onClose: () => void): {
       b.setAttribute("aria-pressed", String(b.textContent === target.mine));
     }
     takeBack.hidden = !target.mine;
-    takeBack.textContent = `Take back my ${target.mine ?? ""}`;
+    takeBack.textContent = `Take back my ${target.mine ?? "reaction"}`;
   };
   const close = () => {
     const was = target !== null;
