@@ -496,6 +496,7 @@ function reactionPicker(onClose: () => void): {
     ),
   );
   el.hidden = true;
+  el.addEventListener("keydown", (e) => e.key === "Escape" && close());
   const draw = () => {
     if (!target) return;
     what.textContent = `Reacting to: ${target.text.slice(0, 80)}`;
@@ -554,6 +555,7 @@ function historyPanel(onClose: () => void): {
     closeButton,
   );
   el.hidden = true;
+  el.addEventListener("keydown", (e) => e.key === "Escape" && close());
   const item = (v: VersionView) =>
     h(
       "li",
