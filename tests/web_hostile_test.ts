@@ -107,12 +107,14 @@ browserTest(
       await page.locator(".msg .quote").getByText(`mallory: ${HOSTILE[1]}`, { exact: true })
         .waitFor();
       const changing = await mallory.client.send("alice", HOSTILE[2]!);
-      for (const text of [HOSTILE[3]!, HOSTILE[4]!, HOSTILE[5]!]) {
+      // The last edit claims a time past what a date holds.
+      const times = [Date.now(), Date.now(), 1e300];
+      for (const [i, text] of [HOSTILE[3]!, HOSTILE[4]!, HOSTILE[5]!].entries()) {
         await mallory.client.rooms.act("alice", {
           t: "edit",
           target: changing.mid,
           text,
-          ts: Date.now(),
+          ts: times[i]!,
         });
       }
       const changed = page.locator(`.msg[data-id="${changing.mid.toHex()}"]`);
@@ -121,6 +123,11 @@ browserTest(
       const versions = page.getByRole("region", { name: "Edit history" }).locator("li .text");
       await versions.nth(3).getByText(HOSTILE[5]!, { exact: true }).waitFor();
       assert.deepEqual(await versions.allTextContents(), HOSTILE.slice(2));
+      assert.equal(
+        await page.getByRole("region", { name: "Edit history" }).locator("li .status").last()
+          .textContent(),
+        "now at an unknown time",
+      );
 
       // A room with a hostile name.
       await page.getByRole("textbox", { name: "Message" }).fill("/back");

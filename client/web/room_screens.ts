@@ -121,12 +121,15 @@ export function versions(
   edits: { text: string; ts: number }[],
   now: number,
 ): VersionView[] {
+  // An edit's time is the editor's word: one outside what a date can hold is said as unknown.
+  const at = (ts: number) =>
+    Number.isNaN(new Date(ts).getTime()) ? "at an unknown time" : clockTime(ts, now);
   const out: VersionView[] = edits.map((e, i) => ({
     text: e.text,
-    time: clockTime(i === 0 ? m.ts : edits[i - 1]!.ts, now),
+    time: at(i === 0 ? m.ts : edits[i - 1]!.ts),
     label: i === 0 ? "sent" : "edited",
   }));
-  out.push({ text: m.text, time: clockTime(edits[edits.length - 1]!.ts, now), label: "now" });
+  out.push({ text: m.text, time: at(edits[edits.length - 1]!.ts), label: "now" });
   return out;
 }
 
