@@ -11,6 +11,7 @@ import { canonicalUsername } from "../../protocol/username.ts";
 import { parseInvite } from "../rooms/mod.ts";
 import type { StoredMessage } from "../local_store.ts";
 import type { MessageActions } from "../room_store.ts";
+import { MAX_EDITS_KEPT } from "../room_actions.ts";
 import type { RoomInfo } from "../rooms_core.ts";
 import type { Tone } from "./chat_view.ts";
 import type { Command } from "./commands.ts";
@@ -66,15 +67,27 @@ export function infoLines(r: RoomInfo, me: string, now = Date.now()): string[] {
 export function historyLines(n: number, m: StoredMessage, a: MessageActions): string[] {
   if (a.deleted) return [`message ${n} was deleted for everyone; its versions are gone`];
   if (a.edits.length === 0) return [`message ${n} was never edited`];
+  // At the bound the oldest texts may have been dropped, and with them when the first kept one
+  // was written; an edit's time is the editor's claim, which may be no date at all.
+  const trimmed = a.edits.length >= MAX_EDITS_KEPT;
+  const at = (ts: number | null) =>
+    ts === null || Number.isNaN(new Date(ts).getTime()) ? "at an unknown time " : fullTime(ts);
   const versions = [
-    ...a.edits.map((e, i) => ({ text: e.text, ts: i === 0 ? m.ts : a.edits[i - 1]!.ts })),
+    ...a.edits.map((e, i) => ({
+      text: e.text,
+      ts: i > 0 ? a.edits[i - 1]!.ts : trimmed ? null : m.ts,
+    })),
     { text: m.text, ts: a.edits.at(-1)!.ts },
   ];
-  const times = a.edits.length === 1 ? "once" : `${a.edits.length} times`;
+  const times = trimmed
+    ? `more than ${MAX_EDITS_KEPT} times; the last ${MAX_EDITS_KEPT + 1} versions`
+    : a.edits.length === 1
+    ? "once; its versions"
+    : `${a.edits.length} times; its versions`;
   return [
-    `message ${n} was edited ${times}; its versions, oldest first:`,
+    `message ${n} was edited ${times}, oldest first:`,
     ...versions.map((v, i) =>
-      `  ${fullTime(v.ts)}  ${preview(v.text)}${i === versions.length - 1 ? "  (now)" : ""}`
+      `  ${at(v.ts)}  ${preview(v.text)}${i === versions.length - 1 ? "  (now)" : ""}`
     ),
   ];
 }

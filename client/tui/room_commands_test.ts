@@ -3,6 +3,7 @@ import { MessageState, type StoredMessage } from "../local_store.ts";
 import { noActions } from "../room_store.ts";
 import { fullTime } from "./format.ts";
 import { historyLines } from "./room_commands.ts";
+import { MAX_EDITS_KEPT } from "../room_actions.ts";
 
 const T0 = new Date(2026, 0, 2, 9, 30, 5).getTime();
 const message: StoredMessage = {
@@ -34,5 +35,35 @@ Deno.test("historyLines() says when there is no history to show", () => {
   assert.deepEqual(historyLines(2, message, noActions()), ["message 2 was never edited"]);
   assert.deepEqual(historyLines(2, message, { ...noActions(), deleted: true }), [
     "message 2 was deleted for everyone; its versions are gone",
+  ]);
+});
+
+Deno.test("historyLines() at MAX_EDITS_KEPT cannot say when the oldest kept text was written", () => {
+  const edits = (count: number) =>
+    Array.from({ length: count }, (_, i) => ({ text: `v${i}`, ts: T0 + (i + 1) * 1000 }));
+  const below = historyLines(1, message, { ...noActions(), edits: edits(MAX_EDITS_KEPT - 1) });
+  assert.equal(
+    below[0],
+    `message 1 was edited ${MAX_EDITS_KEPT - 1} times; its versions, oldest first:`,
+  );
+  assert.equal(below[1], `  ${fullTime(T0)}  v0`);
+  const at = historyLines(1, message, { ...noActions(), edits: edits(MAX_EDITS_KEPT) });
+  assert.equal(
+    at[0],
+    `message 1 was edited more than ${MAX_EDITS_KEPT} times; the last ${
+      MAX_EDITS_KEPT + 1
+    } versions, oldest first:`,
+  );
+  assert.equal(at[1], "  at an unknown time   v0");
+  assert.equal(at[2], `  ${fullTime(T0 + 1000)}  v1`);
+  assert.equal(at.length, MAX_EDITS_KEPT + 2);
+});
+
+Deno.test("historyLines() shows an edit time no date can hold as unknown", () => {
+  const a = { ...noActions(), edits: [{ text: "first", ts: 1e300 }] };
+  assert.deepEqual(historyLines(1, message, a), [
+    "message 1 was edited once; its versions, oldest first:",
+    `  ${fullTime(T0)}  first`,
+    "  at an unknown time   third try  (now)",
   ]);
 });
