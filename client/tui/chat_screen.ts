@@ -27,6 +27,7 @@ import type { RoomInfo } from "../rooms_core.ts";
 import type { ActionContent } from "../content_actions.ts";
 import {
   acceptedText,
+  DELETED_MARK,
   identityChangedText,
   nothingToAcceptText,
   nothingToRejectText,
@@ -232,7 +233,7 @@ class ChatScreen {
       : undefined;
     const quote = to?.kind === "message"
       ? `${to.n ?? ""} ${to.author ?? (to.message.outgoing ? "you" : this.peer)}: ${
-        to.actions?.deleted ? "(deleted)" : to.message.text.split("\n")[0]
+        to.actions?.deleted ? DELETED_MARK : to.message.text.split("\n")[0]
       }`
       : actions.replyTo
       ? "a message no longer on screen"
