@@ -158,12 +158,14 @@ function deriveSharedKey(dhs: Uint8Array[], ss: Uint8Array): Promise<Uint8Array<
 
 /**
  * Alice's side: verifies the bundle (`KeyError("bad_signature")` / `("bad_encoding")`), then
- * computes SK, AD and the initial message.
+ * computes SK, AD and the initial message. `onVerified` is called with SPK_B once every
+ * signature has passed, before any DH.
  */
 export async function pqxdhInitiate(
   own: IdentityKeyPair,
   bundle: PrekeyBundle,
   options: InitiateOptions = {},
+  onVerified?: (signedPrekey: Uint8Array) => void,
 ): Promise<PqxdhInitiation> {
   // EK_A depends on nothing of Bob's, so it is made while the signatures are checked; nothing of
   // Bob's is used before all of them pass.
@@ -173,6 +175,9 @@ export async function pqxdhInitiate(
   ]);
   const spk = verified.signedPrekey.publicKey;
   const opk = verified.oneTimePrekey;
+  // The caller may now start work of its own on the verified signed prekey (the session starts
+  // its first ratchet DH with it, beside these).
+  onVerified?.(spk);
   // The encapsulation goes first: it runs on a worker thread while the four X25519 DHs, which
   // Deno computes on the calling thread, run here.
   const [encapsulation, dh1, dh2, dh3, dh4] = await Promise.all([
@@ -203,18 +208,27 @@ export async function pqxdhInitiate(
 /**
  * Bob's side: verifies IK_A's signature, looks up the prekeys the message names
  * (`HandshakeError("bad_message")` when one is unknown or already used), and computes the same
- * SK and AD. Reports the one-time keys consumed so the caller deletes them.
+ * SK and AD. Reports the one-time keys consumed so the caller deletes them. `onSignedPrekey` is
+ * called with the signed prekey found, before the DHs, so the caller can start work of its own
+ * with it (the session's first ratchet DH); nothing it starts is used unless this succeeds.
  */
 export async function pqxdhRespond(
   own: IdentityKeyPair,
   lookup: PrekeyLookup,
   message: InitialMessage,
+  onSignedPrekey?: (signedPrekey: SignedPrekey) => void,
 ): Promise<PqxdhResponse> {
   const opkId = message.oneTimePrekeyId;
   // IK_A's signature check runs on a worker thread while the lookups and DHs proceed; nothing is
-  // derived from the DHs unless it passes.
+  // derived from the DHs unless it passes (DH1 is computed beside it, and used only after).
   const identityP = IdentityPublic.decode(message.identityKey);
   identityP.catch(() => {}); // awaited below; this keeps an early failure from going unhandled
+  // Parsed here without the check, only to start DH1; the identity used is identityP's, and a
+  // malformed one is reported through it.
+  let claimedDhKey: Uint8Array | null = null;
+  try {
+    claimedDhKey = IdentityPublic.restore(message.identityKey).dhKey;
+  } catch { /* identityP rejects with the reason */ }
   const [spk, opk, kyber] = await Promise.all([
     lookup.signedPrekey(message.signedPrekeyId),
     opkId === null ? null : lookup.oneTimePrekey(opkId),
@@ -232,7 +246,10 @@ export async function pqxdhRespond(
       `ML-KEM prekey ${message.kyberPrekeyId} is unknown or used`,
     );
   }
+  onSignedPrekey?.(spk);
   const ek = message.ephemeralKey;
+  const dh1P = claimedDhKey ? spk.keyPair.dh(claimedDhKey) : null;
+  dh1P?.catch(() => {}); // awaited after the identity check; this keeps a failure from going unhandled
   const [ss, identity, dh2, dh3, dh4] = await Promise.all([
     kyber.keyPair.decapsulate(message.kyberCiphertext).catch((e: Error) => {
       throw new HandshakeError("bad_message", e.message);
@@ -242,7 +259,7 @@ export async function pqxdhRespond(
     spk.keyPair.dh(ek),
     opk ? opk.keyPair.dh(ek) : null,
   ]);
-  const dh1 = await spk.keyPair.dh(identity.dhKey);
+  const dh1 = await (dh1P ?? spk.keyPair.dh(identity.dhKey));
   const dhs = dh4 ? [dh1, dh2, dh3, dh4] : [dh1, dh2, dh3];
   const sk = await deriveSharedKey(dhs, ss);
   return {

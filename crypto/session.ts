@@ -43,6 +43,9 @@ import {
   type RatchetOptions,
   type RatchetState,
   ratchetStateSize,
+  type ResponderDh,
+  startInitiator,
+  startResponderDh,
   writeRatchet,
 } from "./ratchet/mod.ts";
 import { GCM_TAG_BYTES, KEY_BYTES } from "./subtle.ts";
@@ -171,12 +174,17 @@ export class Session {
     bundle: PrekeyBundle,
     options: SessionOptions = {},
   ): Promise<Session> {
-    const x = await pqxdhInitiate(own, bundle, options);
+    // The first ratchet key pair needs nothing of the bundle, and its DH only the verified signed
+    // prekey: both run beside PQXDH's own work, and are used only once SK exists.
+    let verifiedPrekey!: (spk: Uint8Array) => void;
+    const started = startInitiator(new Promise((resolve) => verifiedPrekey = resolve), options);
+    const x = await pqxdhInitiate(own, bundle, options, verifiedPrekey);
     const ratchet = await initInitiator(
       x.sharedKey.bytesUnsafe(),
       x.associatedData,
       x.remoteSignedPrekey,
       options,
+      started,
     );
     return new Session({
       phase: "initiating",
@@ -201,11 +209,19 @@ export class Session {
       throw new HandshakeError("bad_message", "expected a prekey envelope to start a session");
     }
     const initial = decodeInitialMessage(parsed.initialMessage!);
-    const x = await pqxdhRespond(own, prekeys, initial);
+    // The ratchet's first DH (our signed prekey with the sender's ratchet key) needs nothing of
+    // PQXDH's result: it runs beside PQXDH, and is used only once SK exists and the message opens.
+    let firstDh: ResponderDh | null = null;
+    const x = await pqxdhRespond(own, prekeys, initial, (spk) => {
+      try {
+        firstDh = startResponderDh(spk.keyPair, parsed.ratchetMessage);
+      } catch { /* a malformed message: ratchetDecrypt reports it */ }
+    });
     const start = initResponder(
       x.sharedKey.bytesUnsafe(),
       x.associatedData,
       x.signedPrekey.keyPair,
+      firstDh,
     );
     const { state, plaintext } = await ratchetDecrypt(start, parsed.ratchetMessage, options);
     const session = new Session({

@@ -20,7 +20,7 @@
  * @module
  */
 
-import { randomBytes } from "../bytes.ts";
+import { equalBytes, randomBytes } from "../bytes.ts";
 import { DecryptError, HandshakeError, KeyError } from "../errors.ts";
 import { GCM_NONCE_BYTES, GCM_TAG_BYTES, type HkdfKey, type X25519KeyPair } from "../subtle.ts";
 import { MAX_CHAIN_INDEX } from "./chain_key.ts";
@@ -73,6 +73,33 @@ interface BaseState {
 /** The responder before the first message: DHs is the signed prekey, RK is SK. */
 export interface AwaitingState extends BaseState {
   readonly kind: "awaiting";
+  /**
+   * In memory only: DH(DHs, the initiator's ratchet key), started beside PQXDH from the first
+   * message's header ({@linkcode startResponderDh}); used when that message is read.
+   */
+  readonly firstDh?: ResponderDh | null;
+}
+
+/** DH(signed prekey, the initiator's first ratchet key) as KDF_RK of `version` takes it. */
+export interface ResponderDh {
+  readonly theirKey: Uint8Array;
+  readonly version: RatchetVersion;
+  readonly dh: Promise<Uint8Array | HkdfKey>;
+}
+
+/**
+ * Starts the responder's first DH from the initiator's first ratchet message, which needs only
+ * the signed prekey: a session runs it beside PQXDH, and it is used only once SK exists.
+ */
+export function startResponderDh(
+  signedPrekey: X25519KeyPair,
+  firstMessage: Uint8Array,
+): ResponderDh {
+  const { version, header } = decodeMessage(firstMessage, MAX_PLAINTEXT_BYTES + GCM_TAG_BYTES);
+  const key = RatchetKeyPair.fromKeyPair(signedPrekey);
+  const dh = dhFor(version, key, header.ratchetKey);
+  dh.catch(() => {}); // awaited when the message is read; this keeps a failure from going unhandled
+  return { theirKey: header.ratchetKey, version, dh };
 }
 
 /** A ratchet that can send (and receive, once the peer has sent). */
@@ -94,6 +121,33 @@ export interface ActiveState extends BaseState {
   /** PN: the length of our previous sending chain, sent in every header of this one. */
   readonly previousCounter: number;
   readonly receiving: ReceiverChain | null;
+  /**
+   * Version 2, in memory only: the ratchet key pair our next DH ratchet step will use, made
+   * after a send while the peer is busy, so the step does not wait for it (docs/design.md). Never
+   * stored, and taken at most once whatever values share it.
+   */
+  readonly spare?: SpareKey | null;
+}
+
+/** A ratchet key pair made ahead of its DH ratchet step; the first step to take it uses it. */
+export interface SpareKey {
+  readonly key: Promise<RatchetKeyPair>;
+  taken: boolean;
+}
+
+/** A fresh spare key pair, being made. */
+function makeSpare(): SpareKey {
+  const key = RatchetKeyPair.generate();
+  key.catch(() => {}); // awaited when taken; a failure then makes a fresh key instead
+  return { key, taken: false };
+}
+
+/** The state's spare key pair if no other value took it, marked as taken; else null. */
+function takeSpare(state: RatchetState): Promise<RatchetKeyPair> | null {
+  const spare = state.kind === "active" ? state.spare : null;
+  if (!spare || spare.taken) return null;
+  spare.taken = true;
+  return spare.key.catch(() => RatchetKeyPair.generate());
 }
 
 /** The sending half of a DH ratchet step: our new ratchet key, the root key and chain after it. */
@@ -115,14 +169,11 @@ export async function initInitiator(
   ad: Uint8Array,
   theirSignedPrekey: Uint8Array,
   options: RatchetOptions = {},
+  started: InitiatorStart = startInitiator(theirSignedPrekey, options),
 ): Promise<ActiveState> {
   const version = options.versionForVectorsOnly ?? CURRENT_RATCHET_VERSION;
-  const ratchetKey = await RatchetKeyPair.generate(options.ratchetKeysForVectorsOnly);
-  const next = await startChain(
-    new RootKey(sharedKey),
-    await dhFor(version, ratchetKey, theirSignedPrekey),
-    version,
-  );
+  const ratchetKey = await started.ratchetKey;
+  const next = await startChain(new RootKey(sharedKey), await started.dh, version);
   return {
     kind: "active",
     version,
@@ -136,6 +187,34 @@ export async function initInitiator(
     previousCounter: 0,
     receiving: null,
   };
+}
+
+/**
+ * The initiator's first ratchet key pair and its DH with the responder's signed prekey, which
+ * need nothing from PQXDH: a session starts them beside it (they are used only once SK exists).
+ */
+export interface InitiatorStart {
+  readonly ratchetKey: Promise<RatchetKeyPair>;
+  readonly dh: Promise<Uint8Array | HkdfKey>;
+}
+
+/**
+ * Starts {@linkcode InitiatorStart}'s work: the key pair at once, the DH when `theirSignedPrekey`
+ * (verified) is given, now or later.
+ */
+export function startInitiator(
+  theirSignedPrekey: Uint8Array | Promise<Uint8Array>,
+  options: RatchetOptions = {},
+): InitiatorStart {
+  const version = options.versionForVectorsOnly ?? CURRENT_RATCHET_VERSION;
+  const ratchetKey = RatchetKeyPair.generate(options.ratchetKeysForVectorsOnly);
+  const dh = Promise.all([ratchetKey, theirSignedPrekey]).then(([k, spk]) =>
+    dhFor(version, k, spk)
+  );
+  // Both are awaited by initInitiator; these keep an early failure from going unhandled.
+  ratchetKey.catch(() => {});
+  dh.catch(() => {});
+  return { ratchetKey, dh };
 }
 
 /** DH(ours, theirs) as KDF_RK takes it: bytes for version 1, an HKDF key for version 2. */
@@ -172,6 +251,7 @@ export function initResponder(
   sharedKey: Uint8Array,
   ad: Uint8Array,
   signedPrekey: X25519KeyPair,
+  firstDh: ResponderDh | null = null,
 ): AwaitingState {
   return {
     kind: "awaiting",
@@ -180,6 +260,7 @@ export function initResponder(
     ratchetKey: RatchetKeyPair.fromKeyPair(signedPrekey),
     skipped: SkippedKeys.empty,
     steps: 0,
+    firstDh,
   };
 }
 
@@ -232,7 +313,19 @@ export async function ratchetEncrypt(
   message.set(prefix);
   message.set(ad.subarray(adLength), prefix.length);
   message.set(ciphertext, prefix.length + size);
-  return { state: active(state, state.rootKey, state.skipped, sending, state.receiving), message };
+  // Version 2, in a conversation (the peer has answered before, so its next message will take a
+  // DH ratchet step, as dhRatchetStep speculates): the key pair of that step is made now, while
+  // the peer reads and answers. With a test-vector key source keys are drawn where the spec
+  // draws them.
+  let spare = state.spare ?? null;
+  if (
+    version === 2 && state.receiving !== null && !options.ratchetKeysForVectorsOnly &&
+    (spare === null || spare.taken)
+  ) spare = makeSpare();
+  return {
+    state: active(state, state.rootKey, state.skipped, sending, state.receiving, spare),
+    message,
+  };
 }
 
 /**
@@ -260,6 +353,8 @@ async function sendingHalf(state: ActiveState, options: RatchetOptions): Promise
     sending: half.chain,
     previousCounter: state.previousCounter,
     receiving: state.receiving,
+    upcoming: null,
+    spare: state.spare ?? null,
   };
 }
 
@@ -283,6 +378,7 @@ function active(
   skipped: SkippedKeys,
   sending: SymmetricChain | null,
   receiving: ReceiverChain | null,
+  spare: SpareKey | null = s.spare ?? null,
 ): ActiveState {
   return {
     kind: "active",
@@ -296,6 +392,7 @@ function active(
     previousCounter: s.previousCounter,
     receiving,
     upcoming: sending === null ? s.upcoming : null,
+    spare,
   };
 }
 
@@ -365,6 +462,17 @@ export async function ratchetDecrypt(
   }
 }
 
+/** DH(DHs, theirKey): the one a responder started beside PQXDH when it matches, else a new one. */
+function ourDh(
+  state: RatchetState,
+  version: RatchetVersion,
+  theirKey: Uint8Array,
+): Promise<Uint8Array | HkdfKey> {
+  const first = state.kind === "awaiting" ? state.firstDh : null;
+  if (first && first.version === version && equalBytes(first.theirKey, theirKey)) return first.dh;
+  return dhFor(version, state.ratchetKey, theirKey);
+}
+
 function checkGap(gap: number): void {
   if (gap > MAX_SKIP) {
     throw new DecryptError(
@@ -411,9 +519,11 @@ async function dhRatchetStep(
     // now, beside the decryption, so a reply does not wait for it; a responder's first message
     // starts nothing, as it may never answer.
     const speculate = state.kind === "active" && state.receiving !== null;
-    const newKey = speculate ? RatchetKeyPair.generate(options.ratchetKeysForVectorsOnly) : null;
+    const newKey = speculate
+      ? takeSpare(state) ?? RatchetKeyPair.generate(options.ratchetKeysForVectorsOnly)
+      : null;
     newKey?.catch(() => {}); // awaited through `upcoming`; this keeps a failure from going unhandled
-    const r = await startChain(state.rootKey, await dhFor(2, state.ratchetKey, theirKey), 2);
+    const r = await startChain(state.rootKey, await ourDh(state, 2, theirKey), 2);
     const upcoming = newKey ? startSendingHalf(r.rootKey, theirKey, 2, newKey) : null;
     upcoming?.catch(() => {}); // the same
     const { key, passed, rest } = await r.chain.seek(header.counter);
@@ -439,6 +549,7 @@ async function dhRatchetStep(
         previousCounter,
         receiving: new ReceiverChain(theirKey, chain),
         upcoming,
+        spare: state.kind === "active" ? state.spare ?? null : null,
       },
       plaintext,
     };
@@ -450,11 +561,7 @@ async function dhRatchetStep(
   // the receiving chain after it are in flight.
   const newKey = RatchetKeyPair.generate(options.ratchetKeysForVectorsOnly);
   newKey.catch(() => {}); // awaited below; this keeps an early failure from going unhandled
-  const received = startChain(
-    state.rootKey,
-    await dhFor(version, state.ratchetKey, theirKey),
-    version,
-  );
+  const received = startChain(state.rootKey, await ourDh(state, version, theirKey), version);
   const opened = received.then(async (r) => {
     const { key, passed, rest } = await r.chain.seek(header.counter, header.counter > 0);
     return { plaintext: await key.open(m.ciphertext, m.ad, m.nonce), passed, rest };
