@@ -158,36 +158,43 @@ function deriveSharedKey(dhs: Uint8Array[], ss: Uint8Array): Promise<Uint8Array<
 
 /**
  * Alice's side: verifies the bundle (`KeyError("bad_signature")` / `("bad_encoding")`), then
- * computes SK, AD and the initial message. `onVerified` is called with SPK_B once every
- * signature has passed, before any DH.
+ * computes SK, AD and the initial message.
+ *
+ * The DHs and the encapsulation are started with the bundle's keys beside the signature checks
+ * and used only once every check has passed: on a failed check the check's error is thrown and
+ * everything computed is dropped, so nothing of Bob's is used unverified, and the checks' time
+ * overlaps the DHs' (each runs on a worker thread). `onSignedPrekey` gets SPK_B as the bundle
+ * states it, at once, under the same rule: what the caller starts with it (the session's first
+ * ratchet DH) must be used only after this function has succeeded.
  */
 export async function pqxdhInitiate(
   own: IdentityKeyPair,
   bundle: PrekeyBundle,
   options: InitiateOptions = {},
-  onVerified?: (signedPrekey: Uint8Array) => void,
+  onSignedPrekey?: (signedPrekey: Uint8Array) => void,
 ): Promise<PqxdhInitiation> {
-  // EK_A depends on nothing of Bob's, so it is made while the signatures are checked; nothing of
-  // Bob's is used before all of them pass.
-  const [verified, ephemeral] = await Promise.all([
-    verifyBundle(bundle),
+  const checked = verifyBundle(bundle);
+  checked.catch(() => {}); // awaited below; this keeps an early failure from going unhandled
+  const ephemeralP = Promise.resolve(
     options.ephemeralKeyForVectorsOnly ?? X25519KeyPair.fromPrivate(randomBytes(KEY_BYTES)),
-  ]);
+  );
+  // A bundle too malformed to read starts nothing here; verifyBundle says what is wrong.
+  let early: Promise<Agreement> | null = null;
+  try {
+    const claimed = claimedKeys(bundle);
+    onSignedPrekey?.(claimed.signedPrekey);
+    early = agree(own, ephemeralP, claimed, options);
+    early.catch(() => {}); // awaited after the checks; this keeps a failure from going unhandled
+  } catch { /* reported by verifyBundle */ }
+  const [verified, ephemeral] = await Promise.all([checked, ephemeralP]);
   const spk = verified.signedPrekey.publicKey;
   const opk = verified.oneTimePrekey;
-  // The caller may now start work of its own on the verified signed prekey (the session starts
-  // its first ratchet DH with it, beside these).
-  onVerified?.(spk);
-  // The encapsulation goes first: it runs on a worker thread while the four X25519 DHs, which
-  // Deno computes on the calling thread, run here.
-  const [encapsulation, dh1, dh2, dh3, dh4] = await Promise.all([
-    options.encapsulationForVectorsOnly ?? mlkemEncapsulate(verified.kyberPrekey.publicKey),
-    own.dh(spk),
-    ephemeral.dh(verified.identity.dhKey),
-    ephemeral.dh(spk),
-    opk ? ephemeral.dh(opk.publicKey) : null,
-  ]);
-  const dhs = dh4 ? [dh1, dh2, dh3, dh4] : [dh1, dh2, dh3];
+  const [encapsulation, ...dhs] = await (early ?? agree(own, ephemeralP, {
+    signedPrekey: spk,
+    identityDh: verified.identity.dhKey,
+    oneTimePrekey: opk?.publicKey ?? null,
+    kyberPrekey: verified.kyberPrekey.publicKey,
+  }, options));
   const sk = await deriveSharedKey(dhs, encapsulation.sharedSecret);
   return {
     message: {
@@ -203,6 +210,43 @@ export async function pqxdhInitiate(
     remoteIdentity: verified.identity,
     remoteSignedPrekey: spk,
   };
+}
+
+/** Bob's public keys as a bundle states them (the same bytes verifyBundle checks). */
+interface ClaimedKeys {
+  signedPrekey: Uint8Array;
+  identityDh: Uint8Array;
+  oneTimePrekey: Uint8Array | null;
+  kyberPrekey: Uint8Array;
+}
+
+/** The keys of a bundle, unchecked; throws when it is too malformed to read them. */
+function claimedKeys(bundle: PrekeyBundle): ClaimedKeys {
+  return {
+    signedPrekey: bundle.signedPrekey.publicKey,
+    identityDh: IdentityPublic.restore(bundle.identityKey).dhKey,
+    oneTimePrekey: bundle.oneTimePrekey?.publicKey ?? null,
+    kyberPrekey: bundle.kyberPrekey.publicKey,
+  };
+}
+
+/** (CT, SS) and DH1..DH3 [DH4]: the encapsulation first, then the DHs, all issued together. */
+type Agreement = [Encapsulation, ...Uint8Array[]];
+
+function agree(
+  own: IdentityKeyPair,
+  ephemeral: Promise<X25519KeyPair>,
+  keys: ClaimedKeys,
+  options: InitiateOptions,
+): Promise<Agreement> {
+  const opk = keys.oneTimePrekey;
+  return Promise.all([
+    options.encapsulationForVectorsOnly ?? mlkemEncapsulate(keys.kyberPrekey),
+    own.dh(keys.signedPrekey),
+    ephemeral.then((ek) => ek.dh(keys.identityDh)),
+    ephemeral.then((ek) => ek.dh(keys.signedPrekey)),
+    ...(opk ? [ephemeral.then((ek) => ek.dh(opk))] : []),
+  ]);
 }
 
 /**

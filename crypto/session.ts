@@ -174,11 +174,14 @@ export class Session {
     bundle: PrekeyBundle,
     options: SessionOptions = {},
   ): Promise<Session> {
-    // The first ratchet key pair needs nothing of the bundle, and its DH only the verified signed
-    // prekey: both run beside PQXDH's own work, and are used only once SK exists.
-    let verifiedPrekey!: (spk: Uint8Array) => void;
-    const started = startInitiator(new Promise((resolve) => verifiedPrekey = resolve), options);
-    const x = await pqxdhInitiate(own, bundle, options, verifiedPrekey);
+    // The first ratchet key pair needs nothing of the bundle, and its DH only the signed prekey:
+    // both run beside PQXDH's checks and DHs, and are used only once PQXDH has succeeded (every
+    // signature checked) and SK exists.
+    let signedPrekey!: (spk: Uint8Array) => void;
+    const spk = new Promise<Uint8Array>((resolve) => signedPrekey = resolve);
+    const pending = pqxdhInitiate(own, bundle, options, signedPrekey);
+    const started = startInitiator(spk, options);
+    const x = await pending;
     const ratchet = await initInitiator(
       x.sharedKey.bytesUnsafe(),
       x.associatedData,

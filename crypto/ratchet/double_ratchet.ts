@@ -367,7 +367,9 @@ async function startSendingHalf(
 ): Promise<SendingHalf> {
   const ratchetKey = await newKey;
   const next = await startChain(rootKey, await dhFor(version, ratchetKey, theirKey), version);
-  // Version 1 derives only the first sending key ahead: see ratchetEncrypt on prefetching.
+  // Version 2: the first sending key's AES import is done here too, so the send that takes this
+  // half only seals. Version 1 derives only the first sending key ahead: see ratchetEncrypt.
+  if (version === 2) await next.chain.ahead[0]?.prepare();
   return { ratchetKey, rootKey: next.rootKey, chain: await next.chain.prefetched(1) };
 }
 
