@@ -360,13 +360,17 @@ async function sendingHalf(state: ActiveState, options: RatchetOptions): Promise
 
 /** A fresh DHs (being made as `newKey`), then KDF_RK(rootKey, DH(DHs, theirKey)). */
 async function startSendingHalf(
-  rootKey: RootKey,
+  rootKey: RootKey | Promise<RootKey>,
   theirKey: Uint8Array,
   version: RatchetVersion,
   newKey: Promise<RatchetKeyPair>,
 ): Promise<SendingHalf> {
   const ratchetKey = await newKey;
-  const next = await startChain(rootKey, await dhFor(version, ratchetKey, theirKey), version);
+  // The DH needs only the two keys: it runs while the root key (the receiving half's, when this
+  // half is started beside it) is still being derived.
+  const dh = dhFor(version, ratchetKey, theirKey);
+  dh.catch(() => {}); // awaited below; this keeps a failure from going unhandled meanwhile
+  const next = await startChain(await rootKey, await dh, version);
   // Version 2: the first sending key's AES import is done here too, so the send that takes this
   // half only seals. Version 1 derives only the first sending key ahead: see ratchetEncrypt.
   if (version === 2) await next.chain.ahead[0]?.prepare();
@@ -525,9 +529,13 @@ async function dhRatchetStep(
       ? takeSpare(state) ?? RatchetKeyPair.generate(options.ratchetKeysForVectorsOnly)
       : null;
     newKey?.catch(() => {}); // awaited through `upcoming`; this keeps a failure from going unhandled
-    const r = await startChain(state.rootKey, await ourDh(state, 2, theirKey), 2);
-    const upcoming = newKey ? startSendingHalf(r.rootKey, theirKey, 2, newKey) : null;
+    const received = ourDh(state, 2, theirKey).then((dh) => startChain(state.rootKey, dh, 2));
+    // The sending half's DH runs beside the receiving half's; its KDF_RK waits for the root key.
+    const upcoming = newKey
+      ? startSendingHalf(received.then((r) => r.rootKey), theirKey, 2, newKey)
+      : null;
     upcoming?.catch(() => {}); // the same
+    const r = await received;
     const { key, passed, rest } = await r.chain.seek(header.counter);
     const [plaintext, passedOld, chain] = await Promise.all([
       key.open(m.ciphertext, m.ad, m.nonce),
