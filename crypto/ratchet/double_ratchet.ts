@@ -199,8 +199,9 @@ export interface InitiatorStart {
 }
 
 /**
- * Starts {@linkcode InitiatorStart}'s work: the key pair at once, the DH when `theirSignedPrekey`
- * (verified) is given, now or later.
+ * Starts {@linkcode InitiatorStart}'s work: the key pair at once, the DH as soon as
+ * `theirSignedPrekey` is known. A session hands over the bundle's key before PQXDH has checked
+ * its signature, and passes the result to {@linkcode initInitiator} only once PQXDH succeeded.
  */
 export function startInitiator(
   theirSignedPrekey: Uint8Array | Promise<Uint8Array>,
