@@ -30,6 +30,7 @@ import {
   MLKEM_CIPHERTEXT_BYTES,
   mlkemEncapsulate,
   X25519KeyPair,
+  type X25519KeyPairStart,
 } from "./subtle.ts";
 
 const INSPECT = Symbol.for("Deno.customInspect");
@@ -175,21 +176,28 @@ export async function pqxdhInitiate(
 ): Promise<PqxdhInitiation> {
   const checked = verifyBundle(bundle);
   checked.catch(() => {}); // awaited below; this keeps an early failure from going unhandled
-  const ephemeralP = Promise.resolve(
-    options.ephemeralKeyForVectorsOnly ?? X25519KeyPair.fromPrivate(randomBytes(KEY_BYTES)),
-  );
+  // EK_A's DHs start as soon as its private key is imported, beside the computation of its
+  // public key (which only the initial message needs).
+  const fixed = options.ephemeralKeyForVectorsOnly;
+  const ek: X25519KeyPairStart = fixed
+    ? {
+      keyPair: Promise.resolve(fixed),
+      dh: (p) => fixed.dh(p),
+      dhHkdfKey: (p) => fixed.dhHkdfKey(p),
+    }
+    : X25519KeyPair.startFromPrivate(randomBytes(KEY_BYTES));
   // A bundle too malformed to read starts nothing here; verifyBundle says what is wrong.
   let early: Promise<Agreement> | null = null;
   try {
     const claimed = claimedKeys(bundle);
     onSignedPrekey?.(claimed.signedPrekey);
-    early = agree(own, ephemeralP, claimed, options);
+    early = agree(own, ek, claimed, options);
     early.catch(() => {}); // awaited after the checks; this keeps a failure from going unhandled
   } catch { /* reported by verifyBundle */ }
-  const [verified, ephemeral] = await Promise.all([checked, ephemeralP]);
+  const [verified, ephemeral] = await Promise.all([checked, ek.keyPair]);
   const spk = verified.signedPrekey.publicKey;
   const opk = verified.oneTimePrekey;
-  const [encapsulation, ...dhs] = await (early ?? agree(own, ephemeralP, {
+  const [encapsulation, ...dhs] = await (early ?? agree(own, ek, {
     signedPrekey: spk,
     identityDh: verified.identity.dhKey,
     oneTimePrekey: opk?.publicKey ?? null,
@@ -235,7 +243,7 @@ type Agreement = [Encapsulation, ...Uint8Array[]];
 
 function agree(
   own: IdentityKeyPair,
-  ephemeral: Promise<X25519KeyPair>,
+  ephemeral: X25519KeyPairStart,
   keys: ClaimedKeys,
   options: InitiateOptions,
 ): Promise<Agreement> {
@@ -243,9 +251,9 @@ function agree(
   return Promise.all([
     options.encapsulationForVectorsOnly ?? mlkemEncapsulate(keys.kyberPrekey),
     own.dh(keys.signedPrekey),
-    ephemeral.then((ek) => ek.dh(keys.identityDh)),
-    ephemeral.then((ek) => ek.dh(keys.signedPrekey)),
-    ...(opk ? [ephemeral.then((ek) => ek.dh(opk))] : []),
+    ephemeral.dh(keys.identityDh),
+    ephemeral.dh(keys.signedPrekey),
+    ...(opk ? [ephemeral.dh(opk)] : []),
   ]);
 }
 

@@ -22,7 +22,13 @@
 
 import { equalBytes, randomBytes } from "../bytes.ts";
 import { DecryptError, HandshakeError, KeyError } from "../errors.ts";
-import { GCM_NONCE_BYTES, GCM_TAG_BYTES, type HkdfKey, type X25519KeyPair } from "../subtle.ts";
+import {
+  GCM_NONCE_BYTES,
+  GCM_TAG_BYTES,
+  type HkdfKey,
+  KEY_BYTES,
+  X25519KeyPair,
+} from "../subtle.ts";
 import { MAX_CHAIN_INDEX } from "./chain_key.ts";
 import {
   decodeMessage,
@@ -208,9 +214,21 @@ export function startInitiator(
   options: RatchetOptions = {},
 ): InitiatorStart {
   const version = options.versionForVectorsOnly ?? CURRENT_RATCHET_VERSION;
-  const ratchetKey = RatchetKeyPair.generate(options.ratchetKeysForVectorsOnly);
-  const dh = Promise.all([ratchetKey, theirSignedPrekey]).then(([k, spk]) =>
-    dhFor(version, k, spk)
+  const source = options.ratchetKeysForVectorsOnly;
+  if (source) {
+    const ratchetKey = RatchetKeyPair.generate(source);
+    const dh = Promise.all([ratchetKey, theirSignedPrekey]).then(([k, spk]) =>
+      dhFor(version, k, spk)
+    );
+    ratchetKey.catch(() => {});
+    dh.catch(() => {});
+    return { ratchetKey, dh };
+  }
+  // The DH starts as soon as the private key is imported, beside its public key's computation.
+  const start = X25519KeyPair.startFromPrivate(randomBytes(KEY_BYTES));
+  const ratchetKey = start.keyPair.then(RatchetKeyPair.fromKeyPair);
+  const dh = Promise.resolve(theirSignedPrekey).then((spk): Promise<Uint8Array | HkdfKey> =>
+    version === 1 ? start.dh(spk) : start.dhHkdfKey(spk)
   );
   // Both are awaited by initInitiator; these keep an early failure from going unhandled.
   ratchetKey.catch(() => {});
