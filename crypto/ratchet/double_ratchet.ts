@@ -127,33 +127,6 @@ export interface ActiveState extends BaseState {
   /** PN: the length of our previous sending chain, sent in every header of this one. */
   readonly previousCounter: number;
   readonly receiving: ReceiverChain | null;
-  /**
-   * Version 2, in memory only: the ratchet key pair our next DH ratchet step will use, made
-   * after a send while the peer is busy, so the step does not wait for it (docs/design.md). Never
-   * stored, and taken at most once whatever values share it.
-   */
-  readonly spare?: SpareKey | null;
-}
-
-/** A ratchet key pair made ahead of its DH ratchet step; the first step to take it uses it. */
-export interface SpareKey {
-  readonly key: Promise<RatchetKeyPair>;
-  taken: boolean;
-}
-
-/** A fresh spare key pair, being made. */
-function makeSpare(): SpareKey {
-  const key = RatchetKeyPair.generate();
-  key.catch(() => {}); // awaited when taken; a failure then makes a fresh key instead
-  return { key, taken: false };
-}
-
-/** The state's spare key pair if no other value took it, marked as taken; else null. */
-function takeSpare(state: RatchetState): Promise<RatchetKeyPair> | null {
-  const spare = state.kind === "active" ? state.spare : null;
-  if (!spare || spare.taken) return null;
-  spare.taken = true;
-  return spare.key.catch(() => RatchetKeyPair.generate());
 }
 
 /** The sending half of a DH ratchet step: our new ratchet key, the root key and chain after it. */
@@ -332,19 +305,7 @@ export async function ratchetEncrypt(
   message.set(prefix);
   message.set(ad.subarray(adLength), prefix.length);
   message.set(ciphertext, prefix.length + size);
-  // Version 2, in a conversation (the peer has answered before, so its next message will take a
-  // DH ratchet step, as dhRatchetStep speculates): the key pair of that step is made now, while
-  // the peer reads and answers. With a test-vector key source keys are drawn where the spec
-  // draws them.
-  let spare = state.spare ?? null;
-  if (
-    version === 2 && state.receiving !== null && !options.ratchetKeysForVectorsOnly &&
-    (spare === null || spare.taken)
-  ) spare = makeSpare();
-  return {
-    state: active(state, state.rootKey, state.skipped, sending, state.receiving, spare),
-    message,
-  };
+  return { state: active(state, state.rootKey, state.skipped, sending, state.receiving), message };
 }
 
 /**
@@ -373,7 +334,6 @@ async function sendingHalf(state: ActiveState, options: RatchetOptions): Promise
     previousCounter: state.previousCounter,
     receiving: state.receiving,
     upcoming: null,
-    spare: state.spare ?? null,
   };
 }
 
@@ -403,7 +363,6 @@ function active(
   skipped: SkippedKeys,
   sending: SymmetricChain | null,
   receiving: ReceiverChain | null,
-  spare: SpareKey | null = s.spare ?? null,
 ): ActiveState {
   return {
     kind: "active",
@@ -417,7 +376,6 @@ function active(
     previousCounter: s.previousCounter,
     receiving,
     upcoming: sending === null ? s.upcoming : null,
-    spare,
   };
 }
 
@@ -544,9 +502,7 @@ async function dhRatchetStep(
     // now, beside the decryption, so a reply does not wait for it; a responder's first message
     // starts nothing, as it may never answer.
     const speculate = state.kind === "active" && state.receiving !== null;
-    const newKey = speculate
-      ? takeSpare(state) ?? RatchetKeyPair.generate(options.ratchetKeysForVectorsOnly)
-      : null;
+    const newKey = speculate ? RatchetKeyPair.generate(options.ratchetKeysForVectorsOnly) : null;
     newKey?.catch(() => {}); // awaited through `upcoming`; this keeps a failure from going unhandled
     const received = ourDh(state, 2, theirKey).then((dh) => startChain(state.rootKey, dh, 2));
     // The sending half's DH runs beside the receiving half's; its KDF_RK waits for the root key.
@@ -578,7 +534,6 @@ async function dhRatchetStep(
         previousCounter,
         receiving: new ReceiverChain(theirKey, chain),
         upcoming,
-        spare: state.kind === "active" ? state.spare ?? null : null,
       },
       plaintext,
     };

@@ -12,7 +12,7 @@ import {
   ratchetEncrypt,
   type RatchetState,
 } from "./double_ratchet.ts";
-import { decodeMessage, HEADER_BYTES, HEADER_BYTES_V2, type RatchetVersion } from "./message.ts";
+import { HEADER_BYTES, HEADER_BYTES_V2, type RatchetVersion } from "./message.ts";
 import { deserializeRatchet, serializeRatchet } from "./serialize.ts";
 import { MAX_SKIPPED_KEYS, SKIPPED_KEY_MAX_STEPS } from "./skipped_keys.ts";
 
@@ -305,44 +305,4 @@ Deno.test("version 2 defers a DH step's sending half: a first message draws no r
   const answer = await ratchetEncrypt(b2, utf8("answer"), options);
   assert.equal(drawn, 2, "the reply used it");
   assert.equal(fromUtf8((await ratchetDecrypt(again.state, answer.message)).plaintext), "answer");
-});
-
-/** The sender's ratchet key in a message's header. */
-const senderKey = (message: Uint8Array) =>
-  toHex(decodeMessage(message, MAX_PLAINTEXT_BYTES + 16).header.ratchetKey);
-
-Deno.test("version 2 makes the next step's key pair after a send: used once, never stored", async () => {
-  const { alice, bob } = await pair(2);
-  const first = await ratchetEncrypt(alice, utf8("hi"));
-  assert.equal(first.state.spare, null, "the peer has never answered: no key made ahead");
-  const b = (await ratchetDecrypt(bob, first.message)).state;
-  const reply = await ratchetEncrypt(b, utf8("hello"));
-  const a = (await ratchetDecrypt(first.state, reply.message)).state;
-  const again = await ratchetEncrypt(a, utf8("again"));
-  assert.ok(reply.state.spare && again.state.spare, "in a conversation, made after the send");
-  const bobSpare = await reply.state.spare.key;
-  const aliceSpare = await again.state.spare.key;
-  // Bob's answer takes the DH step with the key he made after his last send.
-  const b2 = (await ratchetDecrypt(reply.state, again.message)).state;
-  const answer = await ratchetEncrypt(b2, utf8("answer"));
-  assert.equal(senderKey(answer.message), toHex(bobSpare.publicKey));
-  // Two successors of one state (a retried read): the first takes the key, the second draws its
-  // own, so no two values ever send under one ratchet key made ahead.
-  const s1 = (await ratchetDecrypt(again.state, answer.message)).state;
-  const s2 = (await ratchetDecrypt(again.state, answer.message)).state;
-  const m1 = await ratchetEncrypt(s1, utf8("one"));
-  const m2 = await ratchetEncrypt(s2, utf8("two"));
-  assert.equal(senderKey(m1.message), toHex(aliceSpare.publicKey));
-  assert.notEqual(senderKey(m2.message), toHex(aliceSpare.publicKey));
-  // The stored state holds no trace of it: restored, it draws a key of its own.
-  const stored = serializeRatchet(again.state);
-  assert.ok(!toHex(stored).includes(toHex(aliceSpare.privateBytesUnsafe())));
-  assert.deepEqual(stored, serializeRatchet({ ...again.state, spare: null }));
-  const s3 = (await ratchetDecrypt(deserializeRatchet(stored), answer.message)).state;
-  const m3 = await ratchetEncrypt(s3, utf8("three"));
-  assert.notEqual(senderKey(m3.message), toHex(aliceSpare.publicKey));
-  // Every branch still talks to Bob.
-  for (const [m, text] of [[m1, "one"], [m2, "two"], [m3, "three"]] as const) {
-    assert.equal(fromUtf8((await ratchetDecrypt(answer.state, m.message)).plaintext), text);
-  }
 });
