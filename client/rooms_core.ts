@@ -402,18 +402,23 @@ export class Rooms implements RoomHooks {
     );
   }
 
+  /** The room's log if we may post `what` there now; else the sentence that says why not. */
+  #mayPost(log: GroupLog | null, what: "message" | "reaction"): GroupLog {
+    if (!log || !log.state.members.has(this.#me)) {
+      throw new ChatError("bad_input", "you are not a member of this room");
+    }
+    if (!log.canPost(this.#me, what)) {
+      throw new ChatError("bad_input", "only admins post in this channel");
+    }
+    return log;
+  }
+
   async #sendOnce(
     id: string,
     content: Content,
     text: string | null,
   ): Promise<StoredMessage | null> {
-    const log = await this.#log(id);
-    if (!log || !log.state.members.has(this.#me)) {
-      throw new ChatError("bad_input", "you are not a member of this room");
-    }
-    if (!log.canPost(this.#me, content.t === "react" ? "reaction" : "message")) {
-      throw new ChatError("bad_input", "only admins post in this channel");
-    }
+    const log = this.#mayPost(await this.#log(id), content.t === "react" ? "reaction" : "message");
     const { key, rotated, was } = await this.#ownKey(id);
     const head = { v: log.state.version, h: await log.head() };
     const others = [...log.state.members.keys()].filter((u) => u !== this.#me);
@@ -478,6 +483,9 @@ export class Rooms implements RoomHooks {
     const room = conversation.startsWith("#") ? conversation.slice(1) : null;
     const result = await this.m.run(async () => {
       const log = room ? await this.#log(room) : null;
+      // What the room would refuse to carry is refused before anything is applied here, or the
+      // action would show on this device alone.
+      if (room) this.#mayPost(log, a.t === "react" ? "reaction" : "message");
       const applied = await applyAction(this.store, {
         conversation,
         from: this.#me,

@@ -298,6 +298,12 @@ for (const kind of DATABASE_KINDS) {
           await c.bob.client.rooms.act(peer, { t: "react", target: post.mid, emoji: "👍" });
           await c.cat.client.rooms.act(peer, { t: "react", target: post.mid, emoji: "🎉" });
           await c.cat.client.rooms.act(peer, { t: "react", target: post.mid, emoji: "😮" });
+          // A member's pin is refused before it is applied: it does not show on his device alone.
+          await assert.rejects(
+            c.bob.client.rooms.act(peer, { t: "pin", target: post.mid, on: true }),
+            /only admins post/,
+          );
+          assert.equal((await c.bob.client.rooms.actions(post.mid)).pinned, false);
           await c.ann.client.rooms.act(peer, {
             t: "edit",
             target: post.mid,
@@ -308,10 +314,10 @@ for (const kind of DATABASE_KINDS) {
           const reply = await c.ann.client.rooms.send(id, "see above", post.mid);
           const gone = await c.ann.client.rooms.send(id, "oops");
           await c.ann.client.rooms.act(peer, { t: "delete", target: gone.mid });
-          // Bob cannot edit or delete Ann's post.
+          // Bob cannot edit or delete Ann's post: in a channel only admins do.
           await assert.rejects(
             c.bob.client.rooms.act(peer, { t: "delete", target: post.mid }),
-            /not yours/,
+            /only admins post/,
           );
           c.eve = await loginChat(t, eveDir, "eve", PASSWORD);
           for (const n of ["ann", "bob", "cat", "dan", "eve"] as const) {

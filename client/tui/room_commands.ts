@@ -130,8 +130,8 @@ async function run(host: CommandHost, c: Command): Promise<void> {
       throw new ChatError("bad_input", `${user} is not a member of this room`);
     }
   };
-  // The core applies an action here before it finds the room refuses to carry it, which would
-  // leave it on this screen alone: what a room refuses is said first, and nothing is applied.
+  // The core refuses what a room would not carry before applying it; asked first here, the
+  // sentence names everything a channel keeps to its admins.
   const mayAct = async (what: "message" | "reaction"): Promise<void> => {
     if (room === null) return;
     const r = await rooms.info(room);
