@@ -10,6 +10,7 @@
  * @module
  */
 
+import { setImmediate } from "node:timers";
 import { concat, HandshakeState, type TransportState, type X25519KeyPair } from "../crypto/mod.ts";
 import { ProtocolError } from "./errors.ts";
 import {
@@ -145,9 +146,11 @@ export class SecureChannel {
 
   async #pump(): Promise<void> {
     try {
-      // Let the rest of the current task queue its records too, so a burst (a commit's worth of
-      // deliveries, a reply to each send of a batch) is sealed as one frame.
-      await Promise.resolve();
+      // Let the rest of the current turn of the event loop queue its records too, so a burst (a
+      // commit's worth of deliveries, a reply to each send of a frame) is sealed as one frame.
+      // One microtask was too short: the records of a burst are made over many microtasks, and
+      // the first frame went out with one or two of them.
+      await new Promise((r) => setImmediate(r));
       while (this.#queued > 0 && !this.#closed) {
         const frames: Uint8Array[] = [];
         let batch = 0;
