@@ -7,9 +7,9 @@
  */
 
 import { MAX_TEXT_CHARS } from "./content_limits.ts";
+import { isReaction } from "./reaction.ts";
 
-/** Longest reaction, in UTF-16 code units (one emoji, with modifiers). */
-export const MAX_REACTION_CHARS = 16;
+export { MAX_REACTION_CHARS } from "./reaction.ts";
 /** Largest room change or sender key carried in one message, in base64 characters. */
 export const MAX_ROOM_FIELD_CHARS = 64 * 1024;
 
@@ -61,11 +61,11 @@ export function actionFromWire(
       }
       break;
     case "react":
+      // A peer's reaction that is not one emoji (markup, a word, a row of emoji) is dropped here,
+      // for 1:1 chats and rooms alike.
       if (
         isMid(raw.target) &&
-        (raw.emoji === null ||
-          (typeof raw.emoji === "string" && raw.emoji.length > 0 &&
-            raw.emoji.length <= MAX_REACTION_CHARS))
+        (raw.emoji === null || (typeof raw.emoji === "string" && isReaction(raw.emoji)))
       ) {
         return { t: "react", target: bytes(raw.target), emoji: raw.emoji as string | null };
       }

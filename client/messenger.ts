@@ -195,6 +195,8 @@ export class Messenger {
         verified: false,
         pendingIdentity: null,
       };
+    // A name learnt late (a lookup after the first message) must reach lists already drawn.
+    const renamed = !!fullName && c.fullName !== fullName;
     if (fullName) c.fullName = fullName;
     if (!c.identity) {
       c.identity = identity;
@@ -216,6 +218,7 @@ export class Messenger {
       return c;
     }
     await s.putContact(c);
+    if (renamed) this.link.changed();
     return c;
   }
 

@@ -8,12 +8,19 @@
  */
 
 import { fromUtf8 } from "../crypto/mod.ts";
+import { ChatError } from "./chat_types.ts";
 import type { ActionContent } from "./content.ts";
 import type { LocalStore } from "./local_store.ts";
+import { isReaction, REACTION_RULE } from "./reaction.ts";
 import type { MessageActions, RoomStore } from "./room_store.ts";
 
 /** The text a deleted message shows. */
 export const DELETED_TEXT = "";
+/**
+ * Earlier texts kept per message, the latest: a peer who edits without end grows the local store
+ * and every view of the message by at most this many texts.
+ */
+export const MAX_EDITS_KEPT = 50;
 
 /** Who acts, and where. */
 export interface Actor {
@@ -43,6 +50,10 @@ export async function applyAction(
   actor: Actor,
   a: ActionContent,
 ): Promise<MessageActions | null> {
+  // Reactions from peers are checked where they are decoded; this refuses our own.
+  if (a.t === "react" && a.emoji !== null && !isReaction(a.emoji)) {
+    throw new ChatError("bad_input", REACTION_RULE);
+  }
   const local = rooms.local;
   const info = rooms.messageInfo(a.target);
   if (!info || info.peer !== actor.conversation) return null;
@@ -54,6 +65,7 @@ export async function applyAction(
       if (actor.from !== author || actions.deleted) return null;
       const old = await messageText(local, a.target);
       actions.edits.push({ text: old ?? "", ts: a.ts });
+      actions.edits.splice(0, actions.edits.length - MAX_EDITS_KEPT);
       newText = a.text;
       break;
     }

@@ -119,3 +119,28 @@ export function recoveryKeyRows(key: string): string[] {
   for (let i = 0; i < groups.length; i += 4) rows.push(groups.slice(i, i + 4).join("  "));
   return rows;
 }
+
+/** After the text of an edited message, in every face. */
+export const EDITED_MARK = "(edited)";
+/** What a message deleted for everyone shows instead of its text. */
+export const DELETED_MARK = "(deleted)";
+
+/** What someone did to a message, as a line says it: "reacted 👍", "deleted a message". */
+export function actionText(
+  a:
+    | { t: "edit"; text: string }
+    | { t: "delete" }
+    | { t: "pin"; on: boolean }
+    | { t: "react"; emoji: string | null },
+): string {
+  switch (a.t) {
+    case "edit":
+      return `edited a message: ${a.text}`;
+    case "delete":
+      return "deleted a message";
+    case "pin":
+      return a.on ? "pinned a message" : "unpinned a message";
+    case "react":
+      return a.emoji === null ? "took back a reaction" : `reacted ${a.emoji}`;
+  }
+}

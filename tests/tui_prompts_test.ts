@@ -4,7 +4,8 @@ import { accountProfile } from "./support/chat.ts";
 import { freePort } from "./support/process.ts";
 import { startTestServer } from "./support/server.ts";
 import { TmuxClient } from "./support/tmux.ts";
-import { tuiSignUp, withLimit } from "./support/tui.ts";
+import { tuiOpenChat, tuiSignUp, withLimit } from "./support/tui.ts";
+import { connectChat } from "./support/chat.ts";
 
 const PW_ALICE = "correct horse 1";
 /** What the shell finds after pesuchat exits: echo and line mode back on. */
@@ -143,6 +144,44 @@ Deno.test(
       await c.prompt("pesuchat ·");
     } finally {
       await c.stop();
+      await t.stop();
+    }
+  }),
+);
+
+Deno.test(
+  "connect: a SIGTERM or SIGHUP in an open chat leaves the shell its own screen, with echo on",
+  withLimit(async () => {
+    const t = await startTestServer("sqlite");
+    const bob = await connectChat(t);
+    const clients: TmuxClient[] = [];
+    try {
+      await bob.client.signup({ fullName: "Bob", username: "bob", password: "battery staple 2" });
+      for (const [signal, code] of [["SIGTERM", 143], ["SIGHUP", 129]] as const) {
+        const profile = await Deno.makeTempDir({ prefix: "pesuchat_tui_" });
+        const c = await TmuxClient.start({
+          args: [
+            "connect",
+            `127.0.0.1:${t.port}`,
+            "--profile",
+            profile,
+            "--trust",
+            t.server
+              .fingerprint,
+          ],
+        });
+        clients.push(c);
+        await tuiSignUp(c, `alice_${code}`, PW_ALICE);
+        await tuiOpenChat(c, "bob");
+        assert.equal(await c.alternateScreen(), true, "a chat is drawn on the alternate screen");
+        await c.signal(signal);
+        assert.deepEqual(await exitOf(c), { code, tty: COOKED });
+        // The shell's screen is back: what the shell printed after the exit is on it.
+        assert.equal(await c.alternateScreen(), false, `after ${signal}:\n${await c.screen()}`);
+      }
+    } finally {
+      for (const c of clients) await c.stop();
+      await bob.client.close();
       await t.stop();
     }
   }),

@@ -54,7 +54,7 @@ Deno.test(
 
       // Bob may not delete Alice's message; he deletes his own, and it reads deleted for both.
       await bob.line("/delete 1");
-      await bob.waitFor("that action is not yours to take here");
+      await bob.waitFor("you can delete only your own messages (a room's admins: any)");
       await bob.line("/delete 2");
       await alice.waitFor(/^2 \d\d:\d\d bob: \(deleted\)$/m);
       assert.doesNotMatch(await alice.screen(), /on my way$/m);
@@ -77,7 +77,7 @@ Deno.test(
       await alice.line("/remove carol");
       await bob.waitFor("# Climbers · group · 2 members");
       await bob.line("/remove alice");
-      await bob.waitFor("! this change is not allowed in the room as it is");
+      await bob.waitFor("! only an admin may remove members here; /info lists the admins");
 
       // A broadcast channel: Bob reads that only admins post, and his post is refused.
       await alice.line("/channel new News bob");
@@ -91,6 +91,19 @@ Deno.test(
       await bob.waitFor("alice: first news");
       await bob.line("me too");
       await bob.waitFor("not sent: only admins post in this channel");
+      await bob.keys("C-u");
+      // A pin is refused before anything is applied: no pin shows, even after opening again.
+      await bob.line("/pin 1");
+      await bob.waitFor("! only admins post, pin, edit or delete in this channel");
+      // Reactions are every member's.
+      await bob.line("/react 1 👍");
+      await alice.waitFor(/^ +👍 bob$/m);
+      await bob.line("/back");
+      await bob.waitFor(/# News · 2 members .*first news/);
+      await bob.keys("Enter");
+      await bob.waitFor(/^ +👍 bob$/m);
+      assert.doesNotMatch(await bob.screen(), /📌/);
+      assert.doesNotMatch(await alice.screen(), /📌/);
 
       await alice.line("/quit");
       assert.equal(await alice.exitCode(), 0);

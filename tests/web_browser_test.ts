@@ -66,7 +66,31 @@ browserTest(
       await alice.locator(".msg .text", { hasText: "hi alice" }).waitFor();
       // Bob has the chat open, so Alice's message reads as read.
       await alice.locator(".msg.out .mark", { hasText: "✓✓ read" }).waitFor();
+
+      // Browser to browser: Bob reacts from the picker; Alice replies, quoting him, and edits it.
+      await bob.locator(".msg", { hasText: "hello bob" }).getByRole("button", { name: "React" })
+        .click();
+      const picker = bob.getByRole("group", { name: "Choose a reaction" });
+      await picker.getByRole("button", { name: "React 👍" }).waitFor();
+      await shot(bob, "reactions");
+      await picker.getByRole("button", { name: "React 👍" }).click();
+      await alice.locator(".msg.out", { hasText: "hello bob" }).getByText("👍 1 · bob").waitFor();
+      await alice.locator(".msg", { hasText: "hi alice" }).getByRole("button", { name: "Reply" })
+        .click();
+      await alice.getByRole("textbox", { name: "Message" }).fill("lunch at noon?");
+      await alice.getByRole("textbox", { name: "Message" }).press("Enter");
+      const lunch = alice.locator(".msg.out", { hasText: "lunch at noon?" });
+      await lunch.locator(".mark", { hasText: "✓✓ read" }).waitFor();
+      await lunch.getByRole("button", { name: "Edit" }).click();
+      await alice.getByRole("textbox", { name: "Message" }).fill("lunch at one?");
+      await alice.getByRole("textbox", { name: "Message" }).press("Enter");
+      await alice.locator(".msg.out", { hasText: "lunch at one?" }).getByText("(edited)").waitFor();
       await shot(alice, "chat");
+      const bobLunch = bob.locator(".msg", { hasText: "lunch at one?" });
+      await bobLunch.locator(".quote", { hasText: "bob: hi alice" }).waitFor();
+      await bobLunch.getByRole("button", { name: "(edited): show the earlier versions" }).click();
+      await bob.getByRole("region", { name: "Edit history" }).getByText("lunch at noon?").waitFor();
+      await shot(bob, "edit-history");
 
       // Bob goes offline (his web process stops); Alice writes; Bob comes back and catches up.
       await bob.context().close();

@@ -61,7 +61,7 @@ browserTest(
       const aliceMid = bob.received.find((m) => m.text === "hello team")!.mid;
       await bob.client.rooms.act(peer, { t: "react", target: aliceMid, emoji: "🎉" });
       const aliceItem = page.locator(".msg.out", { hasText: "hello team" });
-      await aliceItem.getByText("🎉 bob", { exact: true }).waitFor();
+      await aliceItem.getByText("🎉 1 · bob", { exact: true }).waitFor();
 
       // Alice replies to Bob (quoted), edits her message, reacts, pins Bob's.
       await bobItem.getByRole("button", { name: "Reply" }).click();
@@ -86,14 +86,34 @@ browserTest(
       await composer.press("Enter");
       const edited = page.locator(".msg.out", { hasText: "hello, team" });
       await edited.getByText("(edited)").waitFor();
+      // Its earlier text, kept on this computer, opens from the "(edited)" mark.
+      await edited.getByRole("button", { name: "(edited): show the earlier versions" }).click();
+      const versions = page.getByRole("region", { name: "Edit history" }).getByRole("listitem");
+      await versions.nth(1).getByText("hello, team", { exact: true }).waitFor();
+      assert.equal(await versions.count(), 2);
+      assert.equal(await versions.nth(0).locator(".text").textContent(), "hello team");
+      assert.match((await versions.nth(0).locator(".status").textContent())!, /^sent \d\d:\d\d$/);
+      assert.match((await versions.nth(1).locator(".status").textContent())!, /^now \d\d:\d\d$/);
+      await page.getByRole("region", { name: "Edit history" }).getByRole("button", {
+        name: "Close",
+      })
+        .click();
       await eventually(
         async () => (await bob.client.history(peer, 50)).some((m) => m.text === "hello, team"),
         "bob sees the edit",
         STEP_MS,
       );
 
-      await bobItem.getByRole("button", { name: "React 👍" }).click();
-      await bobItem.getByText("👍 alice", { exact: true }).waitFor();
+      await bobItem.getByRole("button", { name: "React", exact: true }).click();
+      await page.getByRole("group", { name: "Choose a reaction" }).getByRole("button", {
+        name: "React 👍",
+      }).click();
+      await bobItem.getByText("👍 1 · you", { exact: true }).waitFor();
+      await eventually(
+        async () => (await bob.client.rooms.actions(bobMsg.mid)).reactions.alice === "👍",
+        "bob sees alice's reaction",
+        STEP_MS,
+      );
       await bobItem.getByRole("button", { name: "Pin", exact: true }).click();
       await page.getByRole("list", { name: "Pinned messages" }).getByText("📌 bob: hi alice")
         .waitFor();
@@ -106,7 +126,7 @@ browserTest(
 
       // Alice deletes her own message for everyone.
       await edited.getByRole("button", { name: "Delete for everyone" }).click();
-      await page.locator(".msg.out .text", { hasText: "message deleted" }).waitFor();
+      await page.locator(".msg.out .text", { hasText: "(deleted)" }).waitFor();
       await eventually(
         async () => (await bob.client.rooms.actions(aliceMid)).deleted,
         "bob sees the deletion",

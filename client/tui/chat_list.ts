@@ -72,6 +72,8 @@ export async function chatList(
         });
       }
     }
+    // Newest first, a room just joined among them by when we joined it.
+    conversations.sort((a, b) => b.lastTs - a.lastTs);
     const names = await Promise.all(
       conversations.map(async (c) =>
         rooms.has(c.peer) ? null : (await client.contact(c.peer))?.fullName ?? null

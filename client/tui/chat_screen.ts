@@ -2,7 +2,7 @@
  * The live chat screen: one conversation, full screen, redrawn whole on every event. Incoming
  * messages, receipts and connection changes redraw the conversation above an input line that is
  * kept as a value ({@linkcode Line}), so whatever was half typed is drawn again untouched below
- * the new message. Commands: /help, /verify, /accept, /reject, /back, /quit.
+ * the new message. Its commands are listed in `HELP_LINES` (commands.ts).
  *
  * @module
  */
@@ -21,12 +21,13 @@ import { MAX_TEXT_CHARS } from "../content.ts";
 import { keyAction, NEW_LINE } from "./keys.ts";
 import { edit, EMPTY_LINE, type Line, lineOf, lineText, MAX_INPUT_CHARS } from "./line_editor.ts";
 import { explain } from "./problems.ts";
-import { parseCommand } from "./commands.ts";
+import { HELP_LINES, parseCommand } from "./commands.ts";
 import { roomOf, roomTitle, runCommand } from "./room_commands.ts";
 import type { RoomInfo } from "../rooms_core.ts";
 import type { ActionContent } from "../content_actions.ts";
 import {
   acceptedText,
+  DELETED_MARK,
   identityChangedText,
   nothingToAcceptText,
   nothingToRejectText,
@@ -61,23 +62,12 @@ type Mode =
   | { kind: "confirmVerify"; acceptToo: boolean };
 
 const HELP = [
-  "/group new NAME USER...   make a group with these members (/channel new: only admins post)",
-  "/add USER... · /remove USER · /leave · /rename NAME · /admin promote|demote USER   (rooms)",
-  "/invite   make an invite code (/invite revoke ends it) · /join CODE   ask to join a room",
-  "/info     the room's name, members, admins, who is verified, when you joined",
-  "/reply N TEXT · /edit N TEXT · /delete N · /pin N · /unpin N · /react N EMOJI",
-  "          act on message N (the number beside it); /react N alone takes your reaction back",
-  "/verify   show the safety number with this contact and mark them verified",
-  "/accept   accept the contact's new safety number after it changed",
-  "/reject   refuse the new safety number: nothing is sent to it, the old one stays",
-  "/retry    send again what is not sent yet (✗ not sent, or still …)",
-  "/back     back to the chat list",
-  "/quit     leave pesuchat",
-  "//text    send a message that starts with /",
-  `Alt-Enter a line break in the message (a pasted text keeps its own); at most ${
+  ...HELP_LINES,
+  "keys:",
+  `Alt-Enter                  a line break; a message holds ${
     MAX_TEXT_CHARS.toLocaleString("en")
-  } characters`,
-  "PgUp/PgDn scroll back and forth · Ctrl-U clear the line · Ctrl-C or Ctrl-D quit",
+  } characters at most`,
+  "PgUp/PgDn                  scroll · Ctrl-U clear the line · Ctrl-C or Ctrl-D quit",
 ];
 
 /** Splits a safety number's twelve groups into three rows of four, as Signal shows them. */
@@ -221,6 +211,12 @@ class ChatScreen {
     const message = a.t === "edit" ? { ...e.message, text: a.text } : e.message;
     this.#entries[i] = { ...e, message };
     await this.#decorate(message.mid);
+    // Replies quote it: an edit or a deletion shows in their quotes too.
+    if (a.t !== "edit" && a.t !== "delete") return;
+    const replies = this.#entries.flatMap((x) =>
+      x.kind === "message" && x.actions?.replyTo === id ? [x.message.mid] : []
+    );
+    for (const mid of replies) await this.#decorate(mid);
   }
 
   /** Reads a message's actions, author and the start of what it replies to, then redraws it. */
@@ -237,7 +233,7 @@ class ChatScreen {
       : undefined;
     const quote = to?.kind === "message"
       ? `${to.n ?? ""} ${to.author ?? (to.message.outgoing ? "you" : this.peer)}: ${
-        to.message.text.split("\n")[0]
+        to.actions?.deleted ? DELETED_MARK : to.message.text.split("\n")[0]
       }`
       : actions.replyTo
       ? "a message no longer on screen"

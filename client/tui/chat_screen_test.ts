@@ -176,7 +176,7 @@ Deno.test("chatScreen() /reject refuses the new safety number, drops the held te
   const { done } = await open(client, term);
   term.type("/help");
   term.press("return");
-  await eventually(() => term.rows().some((r) => r.includes("/reject   refuse")));
+  await eventually(() => term.rows().some((r) => /^· \/reject +refuse/.test(r)));
   term.type("are you bob?");
   term.press("return");
   await eventually(() => term.rows().some((r) => r.includes("not sent: bob's safety number")));

@@ -11,6 +11,7 @@ import { MessageState, type StoredMessage } from "../local_store.ts";
 import type { MessageActions } from "../room_store.ts";
 import { clockTime, connectionText, displayName, stateMark } from "./format.ts";
 import { type Line, viewport } from "./line_editor.ts";
+import { DELETED_MARK, EDITED_MARK } from "../words.ts";
 import { fit, printable, textLines, textWidth, truncate, wrap } from "./text_width.ts";
 
 /** How a note reads: plain information, a warning, or an error. */
@@ -94,8 +95,8 @@ export function entryRows(e: Entry, peer: string, cols: number, now: number): Ro
     ? `${stateMark(m.state)}: ${m.failure ?? "not taken by the server"} · /retry`
     : stateMark(m.state);
   const deleted = e.actions?.deleted ?? false;
-  const lines = textLines(deleted ? "(deleted)" : m.text);
-  if (!deleted && e.actions?.edits.length) lines[lines.length - 1] += " (edited)";
+  const lines = textLines(deleted ? DELETED_MARK : m.text);
+  if (!deleted && e.actions?.edits.length) lines[lines.length - 1] += ` ${EDITED_MARK}`;
   lines[lines.length - 1] += mark ? `  ${mark}` : "";
   const prefixWidth = textWidth(prefix);
   const around = (body: Row[]): Row[] => {

@@ -22,7 +22,43 @@ export type Command =
   | { kind: "edit"; n: number; text: string }
   | { kind: "delete"; n: number }
   | { kind: "pin"; n: number; on: boolean }
-  | { kind: "react"; n: number; emoji: string | null };
+  | { kind: "react"; n: number; emoji: string | null }
+  | { kind: "history"; n: number };
+
+/**
+ * What /help shows: every command of the chat screen on a line of its own, with what it does.
+ * Rooms first, then message actions, then the rest; a test holds it to the parser.
+ */
+export const HELP_LINES: readonly string[] = [
+  "rooms (groups and broadcast channels):",
+  "/group new NAME USER...    make a group with these members, you its admin",
+  "/channel new NAME USER...  make a channel: only admins post, members react",
+  "/info                      name, members, admins, who is verified, joined when",
+  "/add USER...               add members (admins)",
+  "/remove USER               remove a member, who reads nothing after (admins)",
+  "/admin promote|demote USER make a member an admin, or not (admins)",
+  "/rename NAME               give the room a new name (admins)",
+  "/invite                    new invite code (admins); /invite revoke ends it",
+  "/join CODE                 join with an invite code; an admin's client admits",
+  "/leave                     leave this room",
+  "messages (N is the number beside one):",
+  "/reply N TEXT              answer message N, quoting it",
+  "/edit N TEXT               change your message N; it shows as edited",
+  "/history N                 the earlier versions of message N, with times",
+  "/delete N                  delete your N for everyone (room admins: any N)",
+  "/pin N                     pin message N at the top, for everyone",
+  "/unpin N                   take message N off the top",
+  "/react N EMOJI             react to N, one each; /react N takes yours back",
+  "this chat and pesuchat:",
+  "/verify                    compare safety numbers, mark the contact verified",
+  "/accept                    accept the contact's new safety number",
+  "/reject                    refuse a new safety number; the old one stays",
+  "/retry                     send again what is not sent yet (✗, or still …)",
+  "/help                      this list",
+  "/back                      back to the chat list",
+  "/quit                      leave pesuchat (/exit too)",
+  "//text                     send a message that starts with /",
+];
 
 /** What a typed line was: a command, or why it is not one (shown to the user as is). */
 export type Parsed = { ok: true; command: Command } | { ok: false; error: string };
@@ -101,6 +137,12 @@ export function parseCommand(line: string): Parsed {
     case "unpin": {
       const n = number(words[0], `/${name} N`);
       return typeof n === "string" ? fail(n) : ok({ kind: "pin", n, on: name === "pin" });
+    }
+    case "history": {
+      const n = number(words[0], "/history N");
+      return typeof n === "string" || words.length > 1
+        ? fail(typeof n === "string" ? n : "usage: /history N")
+        : ok({ kind: "history", n });
     }
     case "react": {
       const n = number(words[0], "/react N EMOJI (no EMOJI takes yours back)");

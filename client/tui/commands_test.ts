@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { MAX_REACTION_CHARS } from "../content_actions.ts";
-import { parseCommand } from "./commands.ts";
+import { HELP_LINES, parseCommand } from "./commands.ts";
 
 const cmd = (line: string) => {
   const p = parseCommand(line);
@@ -64,4 +64,58 @@ Deno.test("commands: message actions pick a message by its number", () => {
   assert.ok(parseCommand(`/react 1 ${"x".repeat(MAX_REACTION_CHARS)}`).ok);
   assert.match(err(`/react 1 ${"x".repeat(MAX_REACTION_CHARS + 1)}`), /one emoji/);
   assert.match(err("/react 1 👍 🎉"), /one emoji/);
+});
+
+Deno.test("commands: /help gives every command a line of its own that fits 80 columns", () => {
+  // Each command the parser knows, as /help names it at the start of its line.
+  const known = [
+    "/group new",
+    "/channel new",
+    "/info",
+    "/add",
+    "/remove",
+    "/admin",
+    "/rename",
+    "/invite",
+    "/join",
+    "/leave",
+    "/reply",
+    "/edit",
+    "/history",
+    "/delete",
+    "/pin",
+    "/unpin",
+    "/react",
+    "/verify",
+    "/accept",
+    "/reject",
+    "/retry",
+    "/help",
+    "/back",
+    "/quit",
+    "//text",
+  ];
+  for (const name of known) {
+    const lines = HELP_LINES.filter((l) => l.startsWith(name + " "));
+    assert.equal(lines.length, 1, `${name}: ${lines.length} lines in /help`);
+    // The description, of a few words, starts in one column on every line.
+    assert.match(lines[0]!.slice(0, 27), /^\S.*\S *$/, name);
+    assert.match(lines[0]!.slice(26), /^ \S+ \S/, name);
+    if (name !== "//text") {
+      const p = parseCommand(name === "/group new" || name === "/channel new" ? name + " X" : name);
+      assert.ok(p.ok || !/unknown command/.test(p.error), `${name} is not a command`);
+    }
+  }
+  // And the other way: every line that names a command names one of these.
+  for (const line of HELP_LINES.filter((l) => l.startsWith("/"))) {
+    assert.ok(known.some((k) => line.startsWith(k + " ")), line);
+  }
+  for (const line of HELP_LINES) assert.ok(line.length <= 78, `${line.length}: ${line}`);
+});
+
+Deno.test("commands: /history picks one message by its number", () => {
+  assert.deepEqual(cmd("/history 7"), { kind: "history", n: 7 });
+  assert.match(err("/history"), /usage: \/history N/);
+  assert.match(err("/history 7 8"), /usage: \/history N/);
+  assert.match(err("/history seven"), /N is the number beside it/);
 });

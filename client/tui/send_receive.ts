@@ -18,6 +18,7 @@ import { fullTime } from "./format.ts";
 import { ClientProblem } from "./problems.ts";
 import { askSecret } from "./prompts.ts";
 import { textLines, textWidth } from "./text_width.ts";
+import { actionText } from "../words.ts";
 import { connectTrusting, trustQuestion } from "./trust.ts";
 
 /** Longest `--wait`, in seconds. */
@@ -347,16 +348,7 @@ async function actionLine(
     });
   }
   const where = room ? `[${room.name}] ` : "";
-  const what = a.t === "edit"
-    ? `edited a message: ${a.text}`
-    : a.t === "delete"
-    ? "deleted a message"
-    : a.t === "pin"
-    ? (a.on ? "pinned a message" : "unpinned a message")
-    : a.emoji === null
-    ? "took back a reaction"
-    : `reacted ${a.emoji}`;
-  return `${fullTime(Date.now())} ${where}${from} ${what}`;
+  return `${fullTime(Date.now())} ${where}${from} ${actionText(a)}`;
 }
 
 /** A room's state as `receive` prints it when it changes. */

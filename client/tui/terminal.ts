@@ -49,6 +49,9 @@ export function processTerminal(): Terminal {
       return { ...DEFAULT_SIZE };
     },
     write(text) {
+      // Noted so that a fatal signal can switch back to the shell's screen (restoreTerminal).
+      if (text.includes(ESC.altScreenOn)) onAlternateScreen = true;
+      if (text.includes(ESC.altScreenOff)) onAlternateScreen = false;
       process.stdout.write(text);
     },
     readKeys(onKey) {
@@ -113,9 +116,12 @@ export function frameText(
   return out + ESC.moveTo(cursor.row, cursor.col) + ESC.showCursor;
 }
 
+/** Whether the real terminal is showing the alternate screen now (a chat is open). */
+let onAlternateScreen = false;
+
 /**
  * Puts the terminal back as the shell expects it: cooked mode (echo on), the cursor shown, no
- * bracketed paste. Safe to call at any time, on a terminal or not.
+ * bracketed paste, the shell's own screen. Safe to call at any time, on a terminal or not.
  */
 export function restoreTerminal(): void {
   try {
@@ -125,7 +131,9 @@ export function restoreTerminal(): void {
   }
   try {
     if (Deno.stdout.isTerminal()) {
-      Deno.stdout.writeSync(new TextEncoder().encode(ESC.pasteOff + ESC.showCursor));
+      const back = onAlternateScreen ? ESC.altScreenOff : "";
+      onAlternateScreen = false;
+      Deno.stdout.writeSync(new TextEncoder().encode(ESC.pasteOff + ESC.showCursor + back));
     }
   } catch {
     // the terminal is gone

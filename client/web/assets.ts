@@ -79,6 +79,30 @@ button.danger { background: var(--warn); border-color: var(--warn); }
 .msg .text { white-space: pre-wrap; overflow-wrap: anywhere; }
 .msg .text, .chats .name, .chats .preview, h1, .notice { unicode-bidi: plaintext; }
 .msg .meta { font-size: 0.75rem; color: #555; text-align: right; }
+.msg .tools { gap: 0.25rem; margin-top: 0.25rem; }
+.msg .tools button { padding: 0.1rem 0.45rem; font-size: 0.8rem; }
+.msg .text.deleted { font-style: italic; color: #555; }
+.quote { margin: 0 0 0.2rem; padding-left: 0.5rem; border-left: 3px solid #999; color: #444;
+  font-size: 0.85rem; white-space: pre-wrap; overflow-wrap: anywhere; unicode-bidi: plaintext; }
+.reactions { list-style: none; margin: 0.2rem 0 0; padding: 0; display: flex; flex-wrap: wrap;
+  gap: 0.25rem; font-size: 0.85rem; }
+.reactions li { border: 1px solid #aaa; border-radius: 1rem; padding: 0 0.45rem;
+  overflow-wrap: anywhere; unicode-bidi: plaintext; }
+.reactions li.mine { border-color: var(--accent); }
+button.link { background: transparent; border: none; color: inherit; padding: 0 0.2rem;
+  text-decoration: underline; font-size: inherit; }
+.panel { border: 1px solid #888; border-radius: 0.4rem; padding: 0.5rem; display: flex;
+  flex-direction: column; gap: 0.4rem; }
+.picker .emoji { font-size: 1.25rem; padding: 0.1rem 0.4rem; }
+.picker .emoji[aria-pressed=true] { background: var(--accent); border-color: var(--accent); }
+.picker form { flex-direction: row; align-items: flex-end; }
+.picker form label { flex: 1 1 8rem; }
+.panel > button { align-self: flex-start; }
+.history ol { margin: 0; padding-left: 1.4rem; display: flex; flex-direction: column;
+  gap: 0.3rem; }
+.history .text { white-space: pre-wrap; overflow-wrap: anywhere; unicode-bidi: plaintext; }
+ul.pinned { margin: 0; padding-left: 0; list-style: none; }
+ul.pinned li { overflow-wrap: anywhere; unicode-bidi: plaintext; }
 .composer { flex-direction: row; align-items: flex-end; }
 .composer label { flex: 1; }
 .composer textarea { min-height: 2.6rem; max-height: 10rem; resize: vertical; }

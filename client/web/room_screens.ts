@@ -1,7 +1,8 @@
 /**
- * What the web interface shows of rooms: their rows in the chat list, their members and rules in
- * their chat, and for every message what was done to it (edited, deleted, pinned, reactions,
- * the message it replies to). Read from the chat core; nothing decided here.
+ * What the web interface shows of rooms (their rows in the chat list, their members and rules in
+ * their chat) and, in rooms and 1:1 chats alike, of every message what was done to it (edited,
+ * with its earlier texts; deleted, pinned, reactions, the message it replies to). Read from the
+ * chat core; nothing decided here.
  *
  * @module
  */
@@ -9,7 +10,9 @@
 import type { ChatClient } from "../chat.ts";
 import { clockTime, preview } from "../format.ts";
 import type { StoredMessage } from "../local_store.ts";
-import type { MessageView, RoomView, RowView } from "./view.ts";
+import { isReaction } from "../reaction.ts";
+import { DELETED_MARK } from "../words.ts";
+import type { MessageView, RoomView, RowView, VersionView } from "./view.ts";
 
 /** How much of the replied-to message a quote shows. */
 export const QUOTE_CHARS = 80;
@@ -64,27 +67,41 @@ export async function roomView(
   };
 }
 
-/** A message with what was done to it; `byId` finds the message a reply quotes. */
+/**
+ * A message with what was done to it, in a room or a 1:1 chat; `byId` finds the message a reply
+ * quotes, `admin` says whether we may delete others' messages (a room's admins).
+ */
 export async function messageView(
   client: ChatClient,
   m: StoredMessage,
   base: MessageView,
   byId: Map<string, StoredMessage>,
   now: number,
+  admin = false,
 ): Promise<MessageView> {
   const a = await client.rooms.actions(m.mid);
+  const me = client.username;
   const reactions = new Map<string, string[]>();
   for (const [who, emoji] of Object.entries(a.reactions)) {
-    reactions.set(emoji, [...(reactions.get(emoji) ?? []), who]);
+    // Checked where it was decoded; a reaction stored before that check is left out here.
+    if (!isReaction(emoji)) continue;
+    reactions.set(emoji, [...(reactions.get(emoji) ?? []), who === me ? "you" : who]);
   }
+  const mine = a.reactions[me];
   const quoted = a.replyTo ? byId.get(a.replyTo) : undefined;
+  const edited = a.edits.length > 0 && !a.deleted;
   return {
     ...base,
-    who: m.outgoing ? "you" : client.rooms.author(m),
-    edited: a.edits.length > 0,
+    ...(a.deleted ? { text: DELETED_MARK } : {}),
+    edited,
     deleted: a.deleted,
     pinned: a.pinned,
-    reactions: [...reactions].map(([e, who]) => `${e} ${who.join(", ")}`),
+    canDelete: !a.deleted && (m.outgoing || admin),
+    reactions: [...reactions]
+      .map(([emoji, who]) => ({ emoji, count: who.length, who: who.sort() }))
+      .sort((x, y) => y.count - x.count),
+    ...(mine && isReaction(mine) ? { mine } : {}),
+    ...(edited ? { history: versions(m, a.edits, now) } : {}),
     ...(a.replyTo
       ? {
         quote: quoted
@@ -93,6 +110,27 @@ export async function messageView(
       }
       : {}),
   };
+}
+
+/**
+ * The texts of an edited message, oldest first: each earlier text from when it was written (the
+ * message's time, then each edit's), and the text it has now from its last edit.
+ */
+export function versions(
+  m: StoredMessage,
+  edits: { text: string; ts: number }[],
+  now: number,
+): VersionView[] {
+  // An edit's time is the editor's word: one outside what a date can hold is said as unknown.
+  const at = (ts: number) =>
+    Number.isNaN(new Date(ts).getTime()) ? "at an unknown time" : clockTime(ts, now);
+  const out: VersionView[] = edits.map((e, i) => ({
+    text: e.text,
+    time: at(i === 0 ? m.ts : edits[i - 1]!.ts),
+    label: i === 0 ? "sent" : "edited",
+  }));
+  out.push({ text: m.text, time: at(edits[edits.length - 1]!.ts), label: "now" });
+  return out;
 }
 
 /** Messages by id (hex), for quoting replies. */

@@ -1,13 +1,16 @@
 /**
- * The web interface's room steps: create, join, change a room, act on a message. Each calls the
- * chat core (`ChatClient.rooms`), which checks who may do what; this file only turns the page's
- * strings into those calls and says what happened.
+ * The web interface's room steps: create, join, change a room, and act on a message (in a room
+ * or a 1:1 chat). Each calls the chat core (`ChatClient.rooms`), which checks who may do what;
+ * this file only turns the page's strings into those calls and says what happened.
  *
  * @module
  */
 
 import type { ChatClient } from "../chat.ts";
 import { ChatError } from "../chat.ts";
+import type { ActionContent } from "../content_actions.ts";
+import { asReaction, REACTION_RULE } from "../reaction.ts";
+import { actionText } from "../words.ts";
 import type { Action } from "./view.ts";
 
 /** Where the step leaves the interface: a notice, and the room to show, if any. */
@@ -87,25 +90,28 @@ export async function messageAction(
   a: Extract<Action, { do: "message" }>,
 ): Promise<RoomStepResult> {
   const target = fromHex(a.id);
-  const r = client.rooms;
+  let action: ActionContent;
   switch (a.op) {
     case "edit":
       if (!a.text?.trim()) throw new ChatError("bad_input", "type the new text");
-      await r.act(peer, { t: "edit", target, text: a.text, ts: Date.now() });
-      return { notice: "message edited" };
+      action = { t: "edit", target, text: a.text, ts: Date.now() };
+      break;
     case "delete":
-      await r.act(peer, { t: "delete", target });
-      return { notice: "message deleted for everyone" };
+      action = { t: "delete", target };
+      break;
     case "pin":
     case "unpin":
-      await r.act(peer, { t: "pin", target, on: a.op === "pin" });
-      return { notice: a.op === "pin" ? "message pinned" : "message unpinned" };
-    case "react":
-      if (!a.text) throw new ChatError("bad_input", "choose an emoji");
-      await r.act(peer, { t: "react", target, emoji: a.text });
-      return { notice: `reacted ${a.text}` };
+      action = { t: "pin", target, on: a.op === "pin" };
+      break;
+    case "react": {
+      const emoji = asReaction(a.text ?? "");
+      if (!emoji) throw new ChatError("bad_input", `${REACTION_RULE}; choose one or type one`);
+      action = { t: "react", target, emoji };
+      break;
+    }
     default:
-      await r.act(peer, { t: "react", target, emoji: null });
-      return { notice: "reaction removed" };
+      action = { t: "react", target, emoji: null };
   }
+  await client.rooms.act(peer, action);
+  return { notice: `you ${actionText(action)}` };
 }

@@ -12,7 +12,7 @@ import * as words from "../words.ts";
 import type { Place, WebApp } from "./app.ts";
 import { qrRows } from "./qr.ts";
 import { byIdOf, messageView, roomView, withRooms } from "./room_screens.ts";
-import type { MessageView, Notice, View } from "./view.ts";
+import type { Notice, View } from "./view.ts";
 
 /** Messages a chat screen shows (the latest). */
 export const CHAT_HISTORY = 200;
@@ -62,54 +62,47 @@ export async function screenView(
       };
     }
     case "chat": {
-      if (place.peer.startsWith("#")) {
-        const [{ title, room }, history] = await Promise.all([
-          roomView(client, place.peer, place.invite),
-          client.history(place.peer, CHAT_HISTORY),
-        ]);
-        const byId = byIdOf(history);
-        const messages = await Promise.all(history.map((m) =>
-          messageView(
-            client,
-            m,
-            {
-              id: hex(m.mid),
-              outgoing: m.outgoing,
-              who: "",
-              text: m.text,
-              time: clockTime(m.ts, now),
-              mark: m.outgoing ? stateMark(m.state) : "",
-            },
-            byId,
-            now,
-          )
-        ));
+      const room = place.peer.startsWith("#")
+        ? await roomView(client, place.peer, place.invite)
+        : null;
+      const [contact, history] = await Promise.all([
+        room ? null : client.contact(place.peer),
+        client.history(place.peer, CHAT_HISTORY),
+      ]);
+      const byId = byIdOf(history);
+      const messages = await Promise.all(history.map((m) =>
+        messageView(
+          client,
+          m,
+          {
+            id: hex(m.mid),
+            outgoing: m.outgoing,
+            who: m.outgoing ? "you" : room ? client.rooms.author(m) : m.peer,
+            text: m.text,
+            time: clockTime(m.ts, now),
+            mark: m.outgoing ? stateMark(m.state) : "",
+          },
+          byId,
+          now,
+          room?.room.admin ?? false,
+        )
+      ));
+      const draft = place.draft !== undefined ? { draft: place.draft } : {};
+      if (room) {
         return {
           screen: "chat",
           peer: place.peer,
-          title,
+          title: room.title,
           status: app.status,
-          verified: room.members.every((m) => m.verified),
+          verified: room.room.members.every((m) => m.verified),
           identityChanged: false,
           identityText: "",
           messages,
-          room,
-          ...(place.draft !== undefined ? { draft: place.draft } : {}),
+          room: room.room,
+          ...draft,
           ...n,
         };
       }
-      const [contact, history] = await Promise.all([
-        client.contact(place.peer),
-        client.history(place.peer, CHAT_HISTORY),
-      ]);
-      const messages: MessageView[] = history.map((m) => ({
-        id: hex(m.mid),
-        outgoing: m.outgoing,
-        who: m.outgoing ? "you" : m.peer,
-        text: m.text,
-        time: clockTime(m.ts, now),
-        mark: m.outgoing ? stateMark(m.state) : "",
-      }));
       const changed = Boolean(contact?.pendingIdentity);
       return {
         screen: "chat",
@@ -120,7 +113,7 @@ export async function screenView(
         identityChanged: changed,
         identityText: changed ? words.identityChangedText(place.peer) : "",
         messages,
-        ...(place.draft !== undefined ? { draft: place.draft } : {}),
+        ...draft,
         ...n,
       };
     }

@@ -32,14 +32,35 @@ export interface MessageView {
   time: string;
   /** The delivery mark: "…", "✓", "✓✓", "✓✓ read", or "" for incoming messages. */
   mark: string;
-  /** In rooms: what was done to it since. */
+  /** What was done to it since, in 1:1 chats and rooms. */
   edited?: boolean;
   deleted?: boolean;
   pinned?: boolean;
-  /** Reactions as "emoji who, who" lines. */
-  reactions?: string[];
+  /** Reactions, one per emoji, most given first. */
+  reactions?: ReactionView[];
+  /** Our own reaction, if any. */
+  mine?: string;
+  /** The texts it had before its edits, oldest first, then the text it has now. */
+  history?: VersionView[];
   /** The start of the message this one replies to, quoted. */
   quote?: string;
+  /** Whether we may delete it for everyone (our own; any, for a room's admins). */
+  canDelete?: boolean;
+}
+
+/** One emoji given to a message: how many gave it, and who. */
+export interface ReactionView {
+  emoji: string;
+  count: number;
+  /** Usernames, with "you" for us. */
+  who: string[];
+}
+
+/** One text a message had: since when, and whether it is the text it has now. */
+export interface VersionView {
+  text: string;
+  time: string;
+  label: string;
 }
 
 /** A room as its chat screen shows it. */

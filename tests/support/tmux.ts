@@ -168,6 +168,23 @@ export class TmuxClient {
     return screen.match(/\[tty ([^\]]*)\]/)![1]!.trim();
   }
 
+  /** Whether the pane shows the alternate screen (a full-screen program's) now. */
+  async alternateScreen(): Promise<boolean> {
+    return (await tmux(this.socket, "display-message", "-p", "-t", "pesuchat", "#{alternate_on}"))
+      .trim() === "1";
+  }
+
+  /** Sends `signal` to the program (the pane's shell's child), as `kill` from another terminal. */
+  async signal(signal: Deno.Signal): Promise<void> {
+    const shell =
+      (await tmux(this.socket, "display-message", "-p", "-t", "pesuchat", "#{pane_pid}"))
+        .trim();
+    const out = await new Deno.Command("pgrep", { args: ["-P", shell], stdout: "piped" }).output();
+    const pids = new TextDecoder().decode(out.stdout).split("\n").filter((l) => l.trim() !== "");
+    if (pids.length !== 1) throw new Error(`expected one program under the pane, found ${pids}`);
+    Deno.kill(Number(pids[0]), signal);
+  }
+
   /** Kills the tmux server (and with it the program) and removes its folder. */
   async stop(): Promise<void> {
     await tmux(this.socket, "kill-server").catch(() => {});

@@ -10,11 +10,15 @@ import type {
   Action,
   MessageView,
   Notice,
+  ReactionView,
   RoomView,
   RowView,
   ServerMessage,
+  VersionView,
   View,
 } from "../view.ts";
+import { asReaction, COMMON_REACTIONS, MAX_REACTION_CHARS, REACTION_RULE } from "../../reaction.ts";
+import { EDITED_MARK } from "../../words.ts";
 
 type Child = Node | string | null | undefined | false;
 type Attrs = Record<string, string | boolean | ((e: Event) => void)>;
@@ -344,77 +348,243 @@ function newRoomForm(): HTMLElement {
 /** What the composer does with its text: send, send as a reply, or replace a message's text. */
 type ComposeMode = { kind: "send" } | { kind: "reply" | "edit"; id: string; what: string };
 
-const REACTIONS = ["👍", "❤️", "😂"];
+/** What a message's buttons open beside the composer. */
+interface MessageHandlers {
+  compose: (mode: ComposeMode, text?: string) => void;
+  /** Opens the reaction picker for a message. */
+  pick: (m: MessageView) => void;
+  /** Opens a message's earlier texts. */
+  history: (m: MessageView) => void;
+}
+
+function reactionItem(r: ReactionView, mine: string | undefined): HTMLElement {
+  const text = `${r.emoji} ${r.count} · ${r.who.join(", ")}`;
+  return h("li", {
+    class: r.emoji === mine ? "mine" : "",
+    "aria-label": `${r.emoji} from ${r.who.join(", ")}`,
+  }, text);
+}
 
 function messageItem(
   m: MessageView,
   room: RoomView | undefined,
-  compose: (mode: ComposeMode, text?: string) => void,
+  on: MessageHandlers,
 ): HTMLElement {
-  const act = (op: string, text?: string) =>
-    send({ do: "message", op, id: m.id, ...(text !== undefined ? { text } : {}) });
+  const act = (op: string) => send({ do: "message", op, id: m.id });
+  // In a channel, members who may not post may still react.
+  const canPost = !room || room.canPost;
   const tools: Child[] = [];
-  if (room && !m.deleted) {
-    tools.push(
-      h("button", {
-        class: "plain",
-        onclick: () => compose({ kind: "reply", id: m.id, what: m.text }),
-      }, "Reply"),
-    );
-    if (m.outgoing) {
+  const button = (label: string, onclick: () => void, aria?: string) =>
+    h("button", { class: "plain", onclick, ...(aria ? { "aria-label": aria } : {}) }, label);
+  if (!m.deleted) {
+    if (canPost) {
+      tools.push(button("Reply", () => on.compose({ kind: "reply", id: m.id, what: m.text })));
+    }
+    if (canPost && m.outgoing) {
       tools.push(
-        h("button", {
-          class: "plain",
-          onclick: () => compose({ kind: "edit", id: m.id, what: m.text }, m.text),
-        }, "Edit"),
+        button("Edit", () => on.compose({ kind: "edit", id: m.id, what: m.text }, m.text)),
       );
     }
-    if (m.outgoing || room.admin) {
-      tools.push(
-        h("button", { class: "plain", onclick: () => act("delete") }, "Delete for everyone"),
-      );
+    if (m.canDelete) tools.push(button("Delete for everyone", () => act("delete")));
+    if (canPost) {
+      tools.push(button(m.pinned ? "Unpin" : "Pin", () => act(m.pinned ? "unpin" : "pin")));
     }
-    tools.push(
-      h(
-        "button",
-        { class: "plain", onclick: () => act(m.pinned ? "unpin" : "pin") },
-        m.pinned ? "Unpin" : "Pin",
-      ),
-    );
-    for (const e of REACTIONS) {
-      tools.push(
-        h(
-          "button",
-          { class: "plain", "aria-label": `React ${e}`, onclick: () => act("react", e) },
-          e,
-        ),
-      );
-    }
+    tools.push(button("React", () => on.pick(m), m.mine ? `React (yours: ${m.mine})` : "React"));
   }
   return h(
     "li",
     { class: m.outgoing ? "msg out" : "msg", "data-id": m.id },
     h("span", { class: room ? "who" : "sr-only" }, `${m.who}: `),
-    m.quote ? h("blockquote", { class: "quote" }, m.quote) : null,
-    h("div", { class: "text" }, m.deleted ? "message deleted" : m.text),
+    m.quote && !m.deleted ? h("blockquote", { class: "quote" }, m.quote) : null,
+    h("div", { class: m.deleted ? "text deleted" : "text" }, m.text),
     h(
       "div",
       { class: "meta" },
       m.time,
-      m.edited && !m.deleted ? h("span", { class: "edited" }, " (edited)") : null,
-      m.pinned ? h("span", { class: "pinned" }, " · pinned") : null,
+      m.edited
+        ? h("button", {
+          class: "link edited",
+          "aria-label": `${EDITED_MARK}: show the earlier versions`,
+          onclick: () => on.history(m),
+        }, EDITED_MARK)
+        : null,
+      m.pinned && !m.deleted ? h("span", { class: "pinned" }, " · pinned") : null,
       m.mark ? " " : "",
       m.mark ? h("span", { class: "mark", "aria-label": markLabel(m.mark) }, m.mark) : null,
     ),
-    m.reactions?.length
+    m.reactions?.length && !m.deleted
       ? h(
         "ul",
         { class: "reactions", "aria-label": "Reactions" },
-        ...m.reactions.map((r) => h("li", {}, r)),
+        ...m.reactions.map((r) => reactionItem(r, m.mine)),
       )
       : null,
     tools.length ? h("div", { class: "row tools" }, ...tools) : null,
   );
+}
+
+/**
+ * The reaction picker, one per chat screen (so a redraw of the messages keeps what is typed in
+ * it): the common emoji, any other single emoji typed in, and taking one's reaction back. Our
+ * reaction is pressed; choosing it again takes it back, choosing another replaces it.
+ */
+function reactionPicker(onClose: () => void): {
+  el: HTMLElement;
+  open: (m: MessageView) => void;
+  update: (messages: MessageView[]) => void;
+  close: () => void;
+} {
+  let target: MessageView | null = null;
+  const what = h("p", { class: "status" });
+  const problem = h("p", { class: "notice error", role: "alert" });
+  const react = (emoji: string | null) => {
+    if (!target) return;
+    const id = target.id;
+    if (emoji === null || emoji === target.mine) send({ do: "message", op: "unreact", id });
+    else send({ do: "message", op: "react", id, text: emoji });
+    close();
+  };
+  const choices = COMMON_REACTIONS.map((e) =>
+    h("button", {
+      type: "button",
+      class: "plain emoji",
+      "aria-label": `React ${e}`,
+      "aria-pressed": "false",
+      onclick: () => react(e),
+    }, e)
+  );
+  const typed = h("input", {
+    name: "emoji",
+    autocomplete: "off",
+    maxlength: String(MAX_REACTION_CHARS),
+    "aria-describedby": "emoji-rule",
+  }) as HTMLInputElement;
+  const other = h(
+    "form",
+    { "aria-label": "Type any emoji", class: "row" },
+    h("label", {}, "Any other emoji", typed),
+    h("button", { class: "plain" }, "React with it"),
+  );
+  other.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const emoji = asReaction(typed.value);
+    if (!emoji) {
+      problem.textContent = `${REACTION_RULE}: "${typed.value.slice(0, 40)}" is not`;
+      return;
+    }
+    typed.value = "";
+    react(emoji);
+  });
+  const takeBack = h("button", {
+    type: "button",
+    class: "plain",
+    onclick: () => react(null),
+  }, "Take back my reaction");
+  const el = h(
+    "section",
+    { class: "panel picker", role: "group", "aria-label": "Choose a reaction" },
+    what,
+    h("div", { class: "row" }, ...choices),
+    other,
+    h("p", { id: "emoji-rule", class: "hint" }, `${REACTION_RULE}, one per person per message`),
+    problem,
+    h(
+      "div",
+      { class: "row" },
+      takeBack,
+      h("button", { type: "button", class: "plain", onclick: () => close() }, "Close"),
+    ),
+  );
+  el.hidden = true;
+  el.addEventListener("keydown", (e) => e.key === "Escape" && close());
+  const draw = () => {
+    if (!target) return;
+    what.textContent = `Reacting to: ${target.text.slice(0, 80)}`;
+    for (const b of choices) {
+      b.setAttribute("aria-pressed", String(b.textContent === target.mine));
+    }
+    takeBack.hidden = !target.mine;
+    takeBack.textContent = `Take back my ${target.mine ?? "reaction"}`;
+  };
+  const close = () => {
+    const was = target !== null;
+    target = null;
+    el.hidden = true;
+    problem.textContent = "";
+    if (was) onClose();
+  };
+  return {
+    el,
+    open(m) {
+      target = m;
+      el.hidden = false;
+      problem.textContent = "";
+      draw();
+      (choices.find((b) => b.getAttribute("aria-pressed") === "true") ?? choices[0])!.focus();
+    },
+    update(messages) {
+      if (!target) return;
+      const m = messages.find((x) => x.id === target!.id);
+      if (!m || m.deleted) return close();
+      target = m;
+      draw();
+    },
+    close,
+  };
+}
+
+/** A message's earlier texts, with when each was written; drawn again as edits arrive. */
+function historyPanel(onClose: () => void): {
+  el: HTMLElement;
+  open: (m: MessageView) => void;
+  update: (messages: MessageView[]) => void;
+} {
+  let id: string | null = null;
+  const list = h("ol", { "aria-label": "Versions, oldest first" });
+  const closeButton = h("button", {
+    type: "button",
+    class: "plain",
+    onclick: () => close(),
+  }, "Close");
+  const el = h(
+    "section",
+    { class: "panel history", "aria-label": "Edit history" },
+    h("h2", {}, "Edit history"),
+    h("p", { class: "hint" }, "kept on this computer only"),
+    list,
+    closeButton,
+  );
+  el.hidden = true;
+  el.addEventListener("keydown", (e) => e.key === "Escape" && close());
+  const item = (v: VersionView) =>
+    h(
+      "li",
+      {},
+      h("span", { class: "status" }, `${v.label} ${v.time}`),
+      h("div", { class: "text" }, v.text),
+    );
+  const close = () => {
+    const was = id !== null;
+    id = null;
+    el.hidden = true;
+    if (was) onClose();
+  };
+  const draw = (m: MessageView | undefined) => {
+    if (!m?.history) return close();
+    list.replaceChildren(...m.history.map(item));
+  };
+  return {
+    el,
+    open(m) {
+      id = m.id;
+      el.hidden = false;
+      draw(m);
+      closeButton.focus();
+    },
+    update(messages) {
+      if (id !== null) draw(messages.find((x) => x.id === id));
+    },
+  };
 }
 
 /** The room's information and, for its admins, the forms that change it. */
@@ -546,6 +716,13 @@ function chatScreen(v: Extract<View, { screen: "chat" }>): Screen {
     text.value = "";
     compose({ kind: "send" });
   });
+  const picker = reactionPicker(() => text.focus());
+  const history = historyPanel(() => text.focus());
+  const handlers: MessageHandlers = {
+    compose: (m, value) => compose(m, value),
+    pick: (m) => picker.open(m),
+    history: (m) => history.open(m),
+  };
   const roomBox = h("div", {});
   const pinned = h("ul", { class: "pinned", "aria-label": "Pinned messages" });
   const readOnly = h("p", { class: "status" });
@@ -601,10 +778,12 @@ function chatScreen(v: Extract<View, { screen: "chat" }>): Screen {
       : "You are no longer a member of this room.";
     list.replaceChildren(
       ...(n.messages.length
-        ? n.messages.map((m) => messageItem(m, n.room, compose))
+        ? n.messages.map((m) => messageItem(m, n.room, handlers))
         : [h("li", { class: "status" }, `this is the start of your chat with ${peer}`)]),
     );
     if (atEnd) list.scrollTop = list.scrollHeight;
+    picker.update(n.messages);
+    history.update(n.messages);
     if (n.draft !== undefined && text.value === "") text.value = n.draft;
   };
   update(v);
@@ -626,6 +805,8 @@ function chatScreen(v: Extract<View, { screen: "chat" }>): Screen {
       roomBox,
       pinned,
       list,
+      history.el,
+      picker.el,
       modeBox,
       composer,
       readOnly,
