@@ -30,6 +30,7 @@ import {
   MLKEM_CIPHERTEXT_BYTES,
   mlkemEncapsulate,
   X25519KeyPair,
+  type X25519KeyPairStart,
 } from "./subtle.ts";
 
 const INSPECT = Symbol.for("Deno.customInspect");
@@ -159,30 +160,49 @@ function deriveSharedKey(dhs: Uint8Array[], ss: Uint8Array): Promise<Uint8Array<
 /**
  * Alice's side: verifies the bundle (`KeyError("bad_signature")` / `("bad_encoding")`), then
  * computes SK, AD and the initial message.
+ *
+ * The DHs and the encapsulation are started with the bundle's keys beside the signature checks
+ * and used only once every check has passed: on a failed check the check's error is thrown and
+ * everything computed is dropped, so nothing of Bob's is used unverified, and the checks' time
+ * overlaps the DHs' (each runs on a worker thread). `onSignedPrekey` gets SPK_B as the bundle
+ * states it, at once, under the same rule: what the caller starts with it (the session's first
+ * ratchet DH) must be used only after this function has succeeded.
  */
 export async function pqxdhInitiate(
   own: IdentityKeyPair,
   bundle: PrekeyBundle,
   options: InitiateOptions = {},
+  onSignedPrekey?: (signedPrekey: Uint8Array) => void,
 ): Promise<PqxdhInitiation> {
-  // EK_A depends on nothing of Bob's, so it is made while the signatures are checked; nothing of
-  // Bob's is used before all of them pass.
-  const [verified, ephemeral] = await Promise.all([
-    verifyBundle(bundle),
-    options.ephemeralKeyForVectorsOnly ?? X25519KeyPair.fromPrivate(randomBytes(KEY_BYTES)),
-  ]);
+  const checked = verifyBundle(bundle);
+  checked.catch(() => {}); // awaited below; this keeps an early failure from going unhandled
+  // EK_A's DHs start as soon as its private key is imported, beside the computation of its
+  // public key (which only the initial message needs).
+  const fixed = options.ephemeralKeyForVectorsOnly;
+  const ek: X25519KeyPairStart = fixed
+    ? {
+      keyPair: Promise.resolve(fixed),
+      dh: (p) => fixed.dh(p),
+      dhHkdfKey: (p) => fixed.dhHkdfKey(p),
+    }
+    : X25519KeyPair.startFromPrivate(randomBytes(KEY_BYTES));
+  // A bundle too malformed to read starts nothing here; verifyBundle says what is wrong.
+  let early: Promise<Agreement> | null = null;
+  try {
+    const claimed = claimedKeys(bundle);
+    onSignedPrekey?.(claimed.signedPrekey);
+    early = agree(own, ek, claimed, options);
+    early.catch(() => {}); // awaited after the checks; this keeps a failure from going unhandled
+  } catch { /* reported by verifyBundle */ }
+  const [verified, ephemeral] = await Promise.all([checked, ek.keyPair]);
   const spk = verified.signedPrekey.publicKey;
   const opk = verified.oneTimePrekey;
-  // The encapsulation goes first: it runs on a worker thread while the four X25519 DHs, which
-  // Deno computes on the calling thread, run here.
-  const [encapsulation, dh1, dh2, dh3, dh4] = await Promise.all([
-    options.encapsulationForVectorsOnly ?? mlkemEncapsulate(verified.kyberPrekey.publicKey),
-    own.dh(spk),
-    ephemeral.dh(verified.identity.dhKey),
-    ephemeral.dh(spk),
-    opk ? ephemeral.dh(opk.publicKey) : null,
-  ]);
-  const dhs = dh4 ? [dh1, dh2, dh3, dh4] : [dh1, dh2, dh3];
+  const [encapsulation, ...dhs] = await (early ?? agree(own, ek, {
+    signedPrekey: spk,
+    identityDh: verified.identity.dhKey,
+    oneTimePrekey: opk?.publicKey ?? null,
+    kyberPrekey: verified.kyberPrekey.publicKey,
+  }, options));
   const sk = await deriveSharedKey(dhs, encapsulation.sharedSecret);
   return {
     message: {
@@ -200,21 +220,67 @@ export async function pqxdhInitiate(
   };
 }
 
+/** Bob's public keys as a bundle states them (the same bytes verifyBundle checks). */
+interface ClaimedKeys {
+  signedPrekey: Uint8Array;
+  identityDh: Uint8Array;
+  oneTimePrekey: Uint8Array | null;
+  kyberPrekey: Uint8Array;
+}
+
+/** The keys of a bundle, unchecked; throws when it is too malformed to read them. */
+function claimedKeys(bundle: PrekeyBundle): ClaimedKeys {
+  return {
+    signedPrekey: bundle.signedPrekey.publicKey,
+    identityDh: IdentityPublic.restore(bundle.identityKey).dhKey,
+    oneTimePrekey: bundle.oneTimePrekey?.publicKey ?? null,
+    kyberPrekey: bundle.kyberPrekey.publicKey,
+  };
+}
+
+/** (CT, SS) and DH1..DH3 [DH4]: the encapsulation first, then the DHs, all issued together. */
+type Agreement = [Encapsulation, ...Uint8Array[]];
+
+function agree(
+  own: IdentityKeyPair,
+  ephemeral: X25519KeyPairStart,
+  keys: ClaimedKeys,
+  options: InitiateOptions,
+): Promise<Agreement> {
+  const opk = keys.oneTimePrekey;
+  return Promise.all([
+    options.encapsulationForVectorsOnly ?? mlkemEncapsulate(keys.kyberPrekey),
+    own.dh(keys.signedPrekey),
+    ephemeral.dh(keys.identityDh),
+    ephemeral.dh(keys.signedPrekey),
+    ...(opk ? [ephemeral.dh(opk)] : []),
+  ]);
+}
+
 /**
  * Bob's side: verifies IK_A's signature, looks up the prekeys the message names
  * (`HandshakeError("bad_message")` when one is unknown or already used), and computes the same
- * SK and AD. Reports the one-time keys consumed so the caller deletes them.
+ * SK and AD. Reports the one-time keys consumed so the caller deletes them. `onSignedPrekey` is
+ * called with the signed prekey found, before the DHs, so the caller can start work of its own
+ * with it (the session's first ratchet DH); nothing it starts is used unless this succeeds.
  */
 export async function pqxdhRespond(
   own: IdentityKeyPair,
   lookup: PrekeyLookup,
   message: InitialMessage,
+  onSignedPrekey?: (signedPrekey: SignedPrekey) => void,
 ): Promise<PqxdhResponse> {
   const opkId = message.oneTimePrekeyId;
   // IK_A's signature check runs on a worker thread while the lookups and DHs proceed; nothing is
-  // derived from the DHs unless it passes.
+  // derived from the DHs unless it passes (DH1 is computed beside it, and used only after).
   const identityP = IdentityPublic.decode(message.identityKey);
   identityP.catch(() => {}); // awaited below; this keeps an early failure from going unhandled
+  // Parsed here without the check, only to start DH1; the identity used is identityP's, and a
+  // malformed one is reported through it.
+  let claimedDhKey: Uint8Array | null = null;
+  try {
+    claimedDhKey = IdentityPublic.restore(message.identityKey).dhKey;
+  } catch { /* identityP rejects with the reason */ }
   const [spk, opk, kyber] = await Promise.all([
     lookup.signedPrekey(message.signedPrekeyId),
     opkId === null ? null : lookup.oneTimePrekey(opkId),
@@ -232,7 +298,10 @@ export async function pqxdhRespond(
       `ML-KEM prekey ${message.kyberPrekeyId} is unknown or used`,
     );
   }
+  onSignedPrekey?.(spk);
   const ek = message.ephemeralKey;
+  const dh1P = claimedDhKey ? spk.keyPair.dh(claimedDhKey) : null;
+  dh1P?.catch(() => {}); // awaited after the identity check; this keeps a failure from going unhandled
   const [ss, identity, dh2, dh3, dh4] = await Promise.all([
     kyber.keyPair.decapsulate(message.kyberCiphertext).catch((e: Error) => {
       throw new HandshakeError("bad_message", e.message);
@@ -242,7 +311,7 @@ export async function pqxdhRespond(
     spk.keyPair.dh(ek),
     opk ? opk.keyPair.dh(ek) : null,
   ]);
-  const dh1 = await spk.keyPair.dh(identity.dhKey);
+  const dh1 = await (dh1P ?? spk.keyPair.dh(identity.dhKey));
   const dhs = dh4 ? [dh1, dh2, dh3, dh4] : [dh1, dh2, dh3];
   const sk = await deriveSharedKey(dhs, ss);
   return {

@@ -133,10 +133,38 @@ Deno.test("pqxdhInitiate() computes SK = HKDF(0xFF×32 ‖ DH1 ‖ DH2 ‖ DH3 �
   assert.deepEqual(x.message.kyberCiphertext, encapsulation.ciphertext);
 });
 
-Deno.test("pqxdhInitiate() refuses a bad signature on the signed prekey before any DH", async () => {
+Deno.test("pqxdhInitiate() refuses a bad signature on the signed prekey", async () => {
   const b = structuredClone(bundleOf(bob, spk, opk, kyber));
   b.signedPrekey.signature[5]! ^= 0x80;
   await assert.rejects(pqxdhInitiate(alice, b), keyError("bad_signature"));
+});
+
+Deno.test("pqxdhInitiate() reports a failed signature before what the DHs started beside it found", async () => {
+  // The DHs run beside the checks; a bundle with a low-order key and a broken signature must still
+  // be refused for its signature, and the first ratchet DH the caller started must never be used.
+  for (const low of [{ spk: LOW_ORDER[0]! }, { opk: LOW_ORDER[0]! }, { identity: LOW_ORDER[0]! }]) {
+    const b = await forgedBundle(low);
+    b.signedPrekey.signature[0]! ^= 0x01;
+    let seen: Uint8Array | null = null;
+    await assert.rejects(
+      pqxdhInitiate(alice, b, {}, (spk) => seen = spk),
+      keyError("bad_signature"),
+    );
+    assert.deepEqual(
+      seen,
+      b.signedPrekey.publicKey,
+      "handed over at once, as the bundle states it",
+    );
+  }
+  const malformed = structuredClone(bundleOf(bob, spk, opk, kyber)) as unknown as Record<
+    string,
+    unknown
+  >;
+  malformed.signedPrekey = null;
+  await assert.rejects(
+    pqxdhInitiate(alice, malformed as unknown as PrekeyBundle),
+    keyError("bad_encoding"),
+  );
 });
 
 Deno.test("pqxdhInitiate() refuses a bad signature on the ML-KEM prekey", async () => {

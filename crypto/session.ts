@@ -43,6 +43,9 @@ import {
   type RatchetOptions,
   type RatchetState,
   ratchetStateSize,
+  type ResponderDh,
+  startInitiator,
+  startResponderDh,
   writeRatchet,
 } from "./ratchet/mod.ts";
 import { GCM_TAG_BYTES, KEY_BYTES } from "./subtle.ts";
@@ -171,12 +174,20 @@ export class Session {
     bundle: PrekeyBundle,
     options: SessionOptions = {},
   ): Promise<Session> {
-    const x = await pqxdhInitiate(own, bundle, options);
+    // The first ratchet key pair needs nothing of the bundle, and its DH only the signed prekey:
+    // both run beside PQXDH's checks and DHs, and are used only once PQXDH has succeeded (every
+    // signature checked) and SK exists.
+    let signedPrekey!: (spk: Uint8Array) => void;
+    const spk = new Promise<Uint8Array>((resolve) => signedPrekey = resolve);
+    const pending = pqxdhInitiate(own, bundle, options, signedPrekey);
+    const started = startInitiator(spk, options);
+    const x = await pending;
     const ratchet = await initInitiator(
       x.sharedKey.bytesUnsafe(),
       x.associatedData,
       x.remoteSignedPrekey,
       options,
+      started,
     );
     return new Session({
       phase: "initiating",
@@ -201,11 +212,19 @@ export class Session {
       throw new HandshakeError("bad_message", "expected a prekey envelope to start a session");
     }
     const initial = decodeInitialMessage(parsed.initialMessage!);
-    const x = await pqxdhRespond(own, prekeys, initial);
+    // The ratchet's first DH (our signed prekey with the sender's ratchet key) needs nothing of
+    // PQXDH's result: it runs beside PQXDH, and is used only once SK exists and the message opens.
+    let firstDh: ResponderDh | null = null;
+    const x = await pqxdhRespond(own, prekeys, initial, (spk) => {
+      try {
+        firstDh = startResponderDh(spk.keyPair, parsed.ratchetMessage);
+      } catch { /* a malformed message: ratchetDecrypt reports it */ }
+    });
     const start = initResponder(
       x.sharedKey.bytesUnsafe(),
       x.associatedData,
       x.signedPrekey.keyPair,
+      firstDh,
     );
     const { state, plaintext } = await ratchetDecrypt(start, parsed.ratchetMessage, options);
     const session = new Session({

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { fromUtf8, toHex, utf8 } from "./bytes.ts";
 import { DecryptError, HandshakeError } from "./errors.ts";
 import { IdentityKeyPair } from "./identity.ts";
-import type { PrekeyLookup } from "./pqxdh.ts";
+import { INITIAL_MESSAGE_BYTES, type PrekeyLookup } from "./pqxdh.ts";
 import { bundleOf, KyberPrekey, OneTimePrekey, SignedPrekey } from "./prekeys.ts";
 import { ENVELOPE_VERSION, EnvelopeType, parseEnvelope, Session } from "./session.ts";
 
@@ -162,4 +162,23 @@ Deno.test("Session prints no key material", async () => {
   const shown = Deno.inspect(a) + JSON.stringify(a);
   assert.match(shown, /\[redacted\]/);
   assert.ok(!shown.includes(toHex(a.serialize().subarray(-40))));
+});
+
+Deno.test("Session.respond() refuses a first message under a low-order ratchet key, consuming nothing", async () => {
+  const store = await bobStore();
+  const first = await send(await Session.initiate(alice, store.bundle), "x");
+  // The ratchet message's header follows the envelope's two bytes and the initial message; its
+  // first byte is the version, then the sender's ratchet key: u = 1 is a point of small order.
+  const at = 2 + INITIAL_MESSAGE_BYTES + 1;
+  const tampered = first.envelope.slice();
+  tampered.fill(0, at, at + 32);
+  tampered[at] = 1;
+  await assert.rejects(
+    Session.respond(bob, store.lookup, tampered),
+    (e) => e instanceof DecryptError && e.code === "bad_format",
+  );
+  assert.ok(await store.lookup.oneTimePrekey(10));
+  // The untouched message still starts the session.
+  const r = await Session.respond(bob, store.lookup, first.envelope);
+  assert.equal(fromUtf8(r.plaintext), "x");
 });

@@ -313,6 +313,34 @@ export class X25519KeyPair {
   }
 
   /**
+   * The key pair whose private key is the 32 bytes given, with its DHs free to start before the
+   * public key is known: the private key's import is quick, while computing the public key (the
+   * JWK export) is a scalar multiplication on a worker thread. A DH started here runs beside that
+   * one. The same refusals as {@linkcode x25519}.
+   */
+  static startFromPrivate(privateKey: Uint8Array): X25519KeyPairStart {
+    assertBytes(privateKey, KEY_BYTES, "privateKey");
+    const secret = copyBytes(privateKey);
+    const imported: Promise<CryptoKey> = subtle.importKey(
+      "pkcs8",
+      concat(X25519_PKCS8_PREFIX, secret),
+      { name: "X25519" },
+      true,
+      X25519_USAGES,
+    );
+    const keyPair = imported.then(async (k) => {
+      const jwk = await subtle.exportKey("jwk", k);
+      return new X25519KeyPair(Uint8Array.fromBase64(jwk.x!, { alphabet: "base64url" }), k, secret);
+    });
+    keyPair.catch(() => {}); // the caller awaits it; this keeps a failure from going unhandled
+    return {
+      keyPair,
+      dh: (peer) => imported.then((k) => x25519Raw(k, peer)),
+      dhHkdfKey: (peer) => imported.then((k) => dhHkdf(k, peer)),
+    };
+  }
+
+  /**
    * The key pair from private key bytes and the public key computed from them earlier, as
    * persisted state holds both. Unsafe: the public key is taken on trust, not recomputed, which
    * saves the scalar multiplication `fromPrivate` pays; the caller vouches that they belong
@@ -350,20 +378,8 @@ export class X25519KeyPair {
    * secret a low-order key yields (OperationError, turned into `KeyError("bad_public_key")`),
    * which is the one check `dh` adds on the bytes.
    */
-  async dhHkdfKey(peerPublicKey: Uint8Array): Promise<HkdfKey> {
-    const pub = await importX25519Public(peerPublicKey);
-    try {
-      return HkdfKey.wrap(
-        await subtle.deriveKey({ name: "X25519", public: pub }, this.#privateKey, "HKDF", false, [
-          "deriveBits",
-        ]),
-      );
-    } catch {
-      throw new KeyError(
-        "bad_public_key",
-        "X25519 public key refused (low-order or invalid point)",
-      );
-    }
+  dhHkdfKey(peerPublicKey: Uint8Array): Promise<HkdfKey> {
+    return dhHkdf(this.#privateKey, peerPublicKey);
   }
 
   [INSPECT](): string {
@@ -371,6 +387,29 @@ export class X25519KeyPair {
   }
   toJSON(): unknown {
     return { publicKey: toHex(this.publicKey), privateKey: "[redacted]" };
+  }
+}
+
+/** A key pair being made by {@linkcode X25519KeyPair.startFromPrivate}: DHs can start at once. */
+export interface X25519KeyPairStart {
+  /** The key pair, once its public key is computed. */
+  readonly keyPair: Promise<X25519KeyPair>;
+  /** As {@linkcode X25519KeyPair.dh}. */
+  dh(peerPublicKey: Uint8Array): Promise<Uint8Array<ArrayBuffer>>;
+  /** As {@linkcode X25519KeyPair.dhHkdfKey}. */
+  dhHkdfKey(peerPublicKey: Uint8Array): Promise<HkdfKey>;
+}
+
+async function dhHkdf(privateKey: CryptoKey, peerPublicKey: Uint8Array): Promise<HkdfKey> {
+  const pub = await importX25519Public(peerPublicKey);
+  try {
+    return HkdfKey.wrap(
+      await subtle.deriveKey({ name: "X25519", public: pub }, privateKey, "HKDF", false, [
+        "deriveBits",
+      ]),
+    );
+  } catch {
+    throw new KeyError("bad_public_key", "X25519 public key refused (low-order or invalid point)");
   }
 }
 
@@ -561,6 +600,9 @@ export function verifiedSignatureCacheSize(): number {
 // ---------------------------------------------------------------------------------------------
 // ML-KEM-1024
 
+/** Microtask turns ML-KEM key generation yields before it holds the JS thread. */
+const YIELD_TURNS = 4;
+
 /** An ML-KEM-1024 key pair. The private half (its seed) prints as `[redacted]`. */
 export class MlKemKeyPair {
   readonly #privateKey: CryptoKey;
@@ -572,6 +614,11 @@ export class MlKemKeyPair {
 
   /** A fresh random key pair. */
   static async generate(): Promise<MlKemKeyPair> {
+    // Deno generates an ML-KEM key pair on the JS thread (about 160 µs). Yielding a few
+    // microtask turns first lets calls a caller started just before reach their worker threads
+    // (an X25519 key pair made beside it issues its export two turns after its import), so they
+    // run during the generation instead of after it.
+    for (let i = 0; i < YIELD_TURNS; i++) await null;
     const kp = (await anySubtle.generateKey({ name: "ML-KEM-1024" }, true, [
       "encapsulateBits",
       "decapsulateBits",

@@ -147,6 +147,27 @@ Deno.test("X25519KeyPair.dhHkdfKey() is HKDF over x25519()'s output and refuses 
   }
 });
 
+Deno.test("X25519KeyPair.startFromPrivate() makes fromPrivate()'s key pair, its DHs the same and as strict", async () => {
+  const whole = await X25519KeyPair.fromPrivate(SECRET);
+  const peer = await X25519KeyPair.generate();
+  const start = X25519KeyPair.startFromPrivate(SECRET);
+  const salt = new Uint8Array(32).fill(1), info = Uint8Array.of(2);
+  const [dh, viaKey, kp] = await Promise.all([
+    start.dh(peer.publicKey),
+    start.dhHkdfKey(peer.publicKey).then((k) => k.derive(salt, info, 96)),
+    start.keyPair,
+  ]);
+  assert.deepEqual(dh, await x25519(whole, peer.publicKey));
+  assert.deepEqual(viaKey, await (await whole.dhHkdfKey(peer.publicKey)).derive(salt, info, 96));
+  assert.deepEqual(kp.publicKey, whole.publicKey);
+  assert.deepEqual(kp.privateBytesUnsafe(), SECRET);
+  for (const bad of [new Uint8Array(32), Uint8Array.fromHex("01" + "00".repeat(31))]) {
+    const badKey = (e: unknown) => e instanceof KeyError && e.code === "bad_public_key";
+    await assert.rejects(start.dh(bad), badKey);
+    await assert.rejects(start.dhHkdfKey(bad), badKey);
+  }
+});
+
 Deno.test("the imported X25519 public key cache holds X25519_PUBLIC_CACHE_ENTRIES keys, never N+1", async () => {
   const own = await X25519KeyPair.fromPrivate(SECRET);
   const peers = await Promise.all(

@@ -20,9 +20,15 @@
  * @module
  */
 
-import { randomBytes } from "../bytes.ts";
+import { equalBytes, randomBytes } from "../bytes.ts";
 import { DecryptError, HandshakeError, KeyError } from "../errors.ts";
-import { GCM_NONCE_BYTES, GCM_TAG_BYTES, type HkdfKey, type X25519KeyPair } from "../subtle.ts";
+import {
+  GCM_NONCE_BYTES,
+  GCM_TAG_BYTES,
+  type HkdfKey,
+  KEY_BYTES,
+  X25519KeyPair,
+} from "../subtle.ts";
 import { MAX_CHAIN_INDEX } from "./chain_key.ts";
 import {
   decodeMessage,
@@ -73,6 +79,33 @@ interface BaseState {
 /** The responder before the first message: DHs is the signed prekey, RK is SK. */
 export interface AwaitingState extends BaseState {
   readonly kind: "awaiting";
+  /**
+   * In memory only: DH(DHs, the initiator's ratchet key), started beside PQXDH from the first
+   * message's header ({@linkcode startResponderDh}); used when that message is read.
+   */
+  readonly firstDh?: ResponderDh | null;
+}
+
+/** DH(signed prekey, the initiator's first ratchet key) as KDF_RK of `version` takes it. */
+export interface ResponderDh {
+  readonly theirKey: Uint8Array;
+  readonly version: RatchetVersion;
+  readonly dh: Promise<Uint8Array | HkdfKey>;
+}
+
+/**
+ * Starts the responder's first DH from the initiator's first ratchet message, which needs only
+ * the signed prekey: a session runs it beside PQXDH, and it is used only once SK exists.
+ */
+export function startResponderDh(
+  signedPrekey: X25519KeyPair,
+  firstMessage: Uint8Array,
+): ResponderDh {
+  const { version, header } = decodeMessage(firstMessage, MAX_PLAINTEXT_BYTES + GCM_TAG_BYTES);
+  const key = RatchetKeyPair.fromKeyPair(signedPrekey);
+  const dh = dhFor(version, key, header.ratchetKey);
+  dh.catch(() => {}); // awaited when the message is read; this keeps a failure from going unhandled
+  return { theirKey: header.ratchetKey, version, dh };
 }
 
 /** A ratchet that can send (and receive, once the peer has sent). */
@@ -115,14 +148,11 @@ export async function initInitiator(
   ad: Uint8Array,
   theirSignedPrekey: Uint8Array,
   options: RatchetOptions = {},
+  started: InitiatorStart = startInitiator(theirSignedPrekey, options),
 ): Promise<ActiveState> {
   const version = options.versionForVectorsOnly ?? CURRENT_RATCHET_VERSION;
-  const ratchetKey = await RatchetKeyPair.generate(options.ratchetKeysForVectorsOnly);
-  const next = await startChain(
-    new RootKey(sharedKey),
-    await dhFor(version, ratchetKey, theirSignedPrekey),
-    version,
-  );
+  const ratchetKey = await started.ratchetKey;
+  const next = await startChain(new RootKey(sharedKey), await started.dh, version);
   return {
     kind: "active",
     version,
@@ -136,6 +166,47 @@ export async function initInitiator(
     previousCounter: 0,
     receiving: null,
   };
+}
+
+/**
+ * The initiator's first ratchet key pair and its DH with the responder's signed prekey, which
+ * need nothing from PQXDH: a session starts them beside it (they are used only once SK exists).
+ */
+export interface InitiatorStart {
+  readonly ratchetKey: Promise<RatchetKeyPair>;
+  readonly dh: Promise<Uint8Array | HkdfKey>;
+}
+
+/**
+ * Starts {@linkcode InitiatorStart}'s work: the key pair at once, the DH as soon as
+ * `theirSignedPrekey` is known. A session hands over the bundle's key before PQXDH has checked
+ * its signature, and passes the result to {@linkcode initInitiator} only once PQXDH succeeded.
+ */
+export function startInitiator(
+  theirSignedPrekey: Uint8Array | Promise<Uint8Array>,
+  options: RatchetOptions = {},
+): InitiatorStart {
+  const version = options.versionForVectorsOnly ?? CURRENT_RATCHET_VERSION;
+  const source = options.ratchetKeysForVectorsOnly;
+  if (source) {
+    const ratchetKey = RatchetKeyPair.generate(source);
+    const dh = Promise.all([ratchetKey, theirSignedPrekey]).then(([k, spk]) =>
+      dhFor(version, k, spk)
+    );
+    ratchetKey.catch(() => {});
+    dh.catch(() => {});
+    return { ratchetKey, dh };
+  }
+  // The DH starts as soon as the private key is imported, beside its public key's computation.
+  const start = X25519KeyPair.startFromPrivate(randomBytes(KEY_BYTES));
+  const ratchetKey = start.keyPair.then(RatchetKeyPair.fromKeyPair);
+  const dh = Promise.resolve(theirSignedPrekey).then((spk): Promise<Uint8Array | HkdfKey> =>
+    version === 1 ? start.dh(spk) : start.dhHkdfKey(spk)
+  );
+  // Both are awaited by initInitiator; these keep an early failure from going unhandled.
+  ratchetKey.catch(() => {});
+  dh.catch(() => {});
+  return { ratchetKey, dh };
 }
 
 /** DH(ours, theirs) as KDF_RK takes it: bytes for version 1, an HKDF key for version 2. */
@@ -172,6 +243,7 @@ export function initResponder(
   sharedKey: Uint8Array,
   ad: Uint8Array,
   signedPrekey: X25519KeyPair,
+  firstDh: ResponderDh | null = null,
 ): AwaitingState {
   return {
     kind: "awaiting",
@@ -180,6 +252,7 @@ export function initResponder(
     ratchetKey: RatchetKeyPair.fromKeyPair(signedPrekey),
     skipped: SkippedKeys.empty,
     steps: 0,
+    firstDh,
   };
 }
 
@@ -260,19 +333,26 @@ async function sendingHalf(state: ActiveState, options: RatchetOptions): Promise
     sending: half.chain,
     previousCounter: state.previousCounter,
     receiving: state.receiving,
+    upcoming: null,
   };
 }
 
 /** A fresh DHs (being made as `newKey`), then KDF_RK(rootKey, DH(DHs, theirKey)). */
 async function startSendingHalf(
-  rootKey: RootKey,
+  rootKey: RootKey | Promise<RootKey>,
   theirKey: Uint8Array,
   version: RatchetVersion,
   newKey: Promise<RatchetKeyPair>,
 ): Promise<SendingHalf> {
   const ratchetKey = await newKey;
-  const next = await startChain(rootKey, await dhFor(version, ratchetKey, theirKey), version);
-  // Version 1 derives only the first sending key ahead: see ratchetEncrypt on prefetching.
+  // The DH needs only the two keys: it runs while the root key (the receiving half's, when this
+  // half is started beside it) is still being derived.
+  const dh = dhFor(version, ratchetKey, theirKey);
+  dh.catch(() => {}); // awaited below; this keeps a failure from going unhandled meanwhile
+  const next = await startChain(await rootKey, await dh, version);
+  // Version 2: the first sending key's AES import is done here too, so the send that takes this
+  // half only seals. Version 1 derives only the first sending key ahead: see ratchetEncrypt.
+  if (version === 2) await next.chain.ahead[0]?.prepare();
   return { ratchetKey, rootKey: next.rootKey, chain: await next.chain.prefetched(1) };
 }
 
@@ -365,6 +445,17 @@ export async function ratchetDecrypt(
   }
 }
 
+/** DH(DHs, theirKey): the one a responder started beside PQXDH when it matches, else a new one. */
+function ourDh(
+  state: RatchetState,
+  version: RatchetVersion,
+  theirKey: Uint8Array,
+): Promise<Uint8Array | HkdfKey> {
+  const first = state.kind === "awaiting" ? state.firstDh : null;
+  if (first && first.version === version && equalBytes(first.theirKey, theirKey)) return first.dh;
+  return dhFor(version, state.ratchetKey, theirKey);
+}
+
 function checkGap(gap: number): void {
   if (gap > MAX_SKIP) {
     throw new DecryptError(
@@ -413,9 +504,13 @@ async function dhRatchetStep(
     const speculate = state.kind === "active" && state.receiving !== null;
     const newKey = speculate ? RatchetKeyPair.generate(options.ratchetKeysForVectorsOnly) : null;
     newKey?.catch(() => {}); // awaited through `upcoming`; this keeps a failure from going unhandled
-    const r = await startChain(state.rootKey, await dhFor(2, state.ratchetKey, theirKey), 2);
-    const upcoming = newKey ? startSendingHalf(r.rootKey, theirKey, 2, newKey) : null;
+    const received = ourDh(state, 2, theirKey).then((dh) => startChain(state.rootKey, dh, 2));
+    // The sending half's DH runs beside the receiving half's; its KDF_RK waits for the root key.
+    const upcoming = newKey
+      ? startSendingHalf(received.then((r) => r.rootKey), theirKey, 2, newKey)
+      : null;
     upcoming?.catch(() => {}); // the same
+    const r = await received;
     const { key, passed, rest } = await r.chain.seek(header.counter);
     const [plaintext, passedOld, chain] = await Promise.all([
       key.open(m.ciphertext, m.ad, m.nonce),
@@ -450,11 +545,7 @@ async function dhRatchetStep(
   // the receiving chain after it are in flight.
   const newKey = RatchetKeyPair.generate(options.ratchetKeysForVectorsOnly);
   newKey.catch(() => {}); // awaited below; this keeps an early failure from going unhandled
-  const received = startChain(
-    state.rootKey,
-    await dhFor(version, state.ratchetKey, theirKey),
-    version,
-  );
+  const received = startChain(state.rootKey, await ourDh(state, version, theirKey), version);
   const opened = received.then(async (r) => {
     const { key, passed, rest } = await r.chain.seek(header.counter, header.counter > 0);
     return { plaintext: await key.open(m.ciphertext, m.ad, m.nonce), passed, rest };

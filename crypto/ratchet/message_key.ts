@@ -65,6 +65,14 @@ export class MessageKey {
     return new MessageKey(this.index, "material", material);
   }
 
+  /**
+   * Imports the AES key now (the version 2 and material forms), so a seal or open later does not
+   * wait for it. The imported key stays with this key object only, as after a first use.
+   */
+  async prepare(): Promise<void> {
+    if (this.form !== "seed") await this.#cipher();
+  }
+
   #cipher(): Promise<AesGcmKey> {
     // Imported once per key object, on first use: restoring state imports nothing.
     this.#aes ??= AesGcmKey.import(this.#bytes.subarray(0, KEY_BYTES));

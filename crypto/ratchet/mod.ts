@@ -8,6 +8,7 @@
 export {
   type ActiveState,
   type AwaitingState,
+  type InitiatorStart,
   initInitiator,
   initResponder,
   MAX_PLAINTEXT_BYTES,
@@ -16,6 +17,9 @@ export {
   ratchetEncrypt,
   type RatchetOptions,
   type RatchetState,
+  type ResponderDh,
+  startInitiator,
+  startResponderDh,
 } from "./double_ratchet.ts";
 export { decodeMessage, HEADER_BYTES, type MessageHeader } from "./message.ts";
 export { type RatchetKeySource } from "./ratchet_key.ts";
