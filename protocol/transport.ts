@@ -64,7 +64,8 @@ export class SecureChannel {
   maxUnsentBytes = Number.POSITIVE_INFINITY;
 
   #ready: Uint8Array[] = [];
-  #header = new Uint8Array(RECORD_HEADER);
+  /** A record length split across frames, as far as it came (a number: no array per channel). */
+  #header = 0;
   #headerFill = 0;
   #body: Uint8Array | null = null;
   #bodyFill = 0;
@@ -266,12 +267,13 @@ export class SecureChannel {
           this.#bodyFill = 0;
         } else {
           const k = Math.min(RECORD_HEADER - this.#headerFill, p.length - off);
-          this.#header.set(p.subarray(off, off + k), this.#headerFill);
+          for (let i = 0; i < k; i++) this.#header = this.#header * 256 + p[off + i]!;
           this.#headerFill += k;
           off += k;
           if (this.#headerFill < RECORD_HEADER) return;
+          const len = this.#header;
           this.#headerFill = 0;
-          const len = new DataView(this.#header.buffer).getUint32(0);
+          this.#header = 0;
           if (!this.#lengthOk(len)) return;
           this.#body = new Uint8Array(len);
           this.#bodyFill = 0;

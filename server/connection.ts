@@ -56,8 +56,9 @@ export class ClientConnection {
   #draining = false;
   #offeredWhileDraining = false;
   #sendChain: Promise<void> = Promise.resolve();
-  #inFlight = new Set<Promise<void>>();
-  #due = new Set<Promise<void>>();
+  // Made on first use, so an idle connection holds no empty sets.
+  #inFlight: Set<Promise<void>> | null = null;
+  #due: Set<Promise<void>> | null = null;
   #loginTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
@@ -116,13 +117,19 @@ export class ClientConnection {
    * cannot make the server queue without bound.
    */
   async #roomToRead(): Promise<void> {
-    while (this.#inFlight.size >= MAX_REQUESTS_IN_FLIGHT) await Promise.race(this.#inFlight);
+    while (this.#inFlight && this.#inFlight.size >= MAX_REQUESTS_IN_FLIGHT) {
+      await Promise.race(this.#inFlight);
+    }
     await this.channel.room(PAUSE_READING_BYTES, this.server.limits.writeStallMs);
   }
 
   /** Waits (bounded) for replies already due: requests in hand and sends awaiting commit. */
   async #settle(): Promise<void> {
-    const all = Promise.allSettled([...this.#inFlight, this.#sendChain, ...this.#due]);
+    const all = Promise.allSettled([
+      ...(this.#inFlight ?? []),
+      this.#sendChain,
+      ...(this.#due ?? []),
+    ]);
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([all, new Promise((r) => timer = setTimeout(r, SETTLE_BEFORE_CLOSE_MS))]);
     clearTimeout(timer);
@@ -130,8 +137,9 @@ export class ClientConnection {
 
   /** Remembers a reply that will be sent later (a send's, after its commit) until it is sent. */
   due(p: Promise<unknown>): void {
-    const settled = p.then(() => {}, () => {}).finally(() => this.#due.delete(settled));
-    this.#due.add(settled);
+    const due = this.#due ??= new Set();
+    const settled = p.then(() => {}, () => {}).finally(() => due.delete(settled));
+    due.add(settled);
   }
 
   /** Handles one record; false when the connection must end after the reply to it. */
@@ -182,8 +190,9 @@ export class ClientConnection {
       this.#sendChain = this.#sendChain.then(() => this.#dispatch(type, id, body));
       return true;
     }
-    const p: Promise<void> = this.#dispatch(type, id, body).finally(() => this.#inFlight.delete(p));
-    this.#inFlight.add(p);
+    const inFlight = this.#inFlight ??= new Set();
+    const p: Promise<void> = this.#dispatch(type, id, body).finally(() => inFlight.delete(p));
+    inFlight.add(p);
     return true;
   }
 

@@ -13,6 +13,11 @@ import {
 } from "../protocol/limits.ts";
 import type { LoginFailures, Store } from "../sql/store.ts";
 
+/** The default clock, one function shared by every bucket (a server makes one per connection). */
+function monotonicNow(): number {
+  return performance.now();
+}
+
 /** A token bucket: `rate` tokens per second, at most `burst` saved up. */
 export class TokenBucket {
   #tokens: number;
@@ -20,7 +25,7 @@ export class TokenBucket {
   constructor(
     readonly rate: number,
     readonly burst: number,
-    readonly now: () => number = performance.now.bind(performance),
+    readonly now: () => number = monotonicNow,
   ) {
     this.#tokens = burst;
     this.#last = now();

@@ -73,6 +73,8 @@ export interface ServerOptions {
 
 /** Usernames remembered for sends (name → id); bounded, oldest forgotten first. */
 const MAX_CACHED_USERS = 100_000;
+/** A connection's run handles its own errors; nothing is left to do with a rejection. */
+function ignore(): void {}
 /**
  * In a cluster, a cached pending count is read again from the database after this long: other
  * nodes' acknowledgements lower it without a notice.
@@ -245,7 +247,6 @@ export class PesuchatServer {
         abort();
       }
     }, HANDSHAKE_TIMEOUT_MS);
-    let client: ClientConnection | null = null;
     try {
       conn.setNoDelay(true);
       const channel = await serverHandshake(conn, {
@@ -261,16 +262,18 @@ export class PesuchatServer {
       clearTimeout(timer);
       if (this.#stopping) {
         channel.close();
+        this.#open--;
         return;
       }
-      client = new ClientConnection(this, channel, addr);
+      // From here the connection is its own: this function returns and nothing of the handshake
+      // (its closures, the slot, the timer) stays with an idle connection. The connection's run
+      // ends in close(), and forget() counts it out of #open.
+      const client = new ClientConnection(this, channel, addr);
       this.#connections.add(client);
-      await client.run();
+      client.run().catch(ignore);
     } catch (e) {
       const err = e as Error & { code?: string };
-      if (!handshaking) {
-        // Closed after the handshake: ClientConnection.run logged why.
-      } else if (slot.evicted) {
+      if (slot.evicted) {
         this.quietLog("handshake evicted", { addr, reason: "max_handshakes" });
       } else if (timedOut) {
         // Closing the socket from the timer surfaces as an interrupted read (EINTR); say what it was.
@@ -283,10 +286,8 @@ export class PesuchatServer {
         this.quietLog("handshake failed", { addr, reason: err.code ?? err.name });
       }
       abort();
-    } finally {
       handshakeDone();
       clearTimeout(timer);
-      if (client) this.forget(client);
       this.#open--;
     }
   }
@@ -315,7 +316,7 @@ export class PesuchatServer {
   /** Forgets a closed connection. */
   forget(c: ClientConnection): void {
     if (c.user) this.detach(c);
-    this.#connections.delete(c);
+    if (this.#connections.delete(c)) this.#open--;
   }
 
   /** The id of the user named `name`, from a bounded cache or the store; null if none. */
