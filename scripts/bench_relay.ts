@@ -17,6 +17,9 @@
  *
  * usage: deno run -A scripts/bench_relay.ts [--json] [--duration S] [--only NAME]
  *
+ * BENCH_V8, when set, is passed to the server processes as `--v8-flags=…`, to compare V8 settings
+ * (the young generation's size, say) on the same workloads.
+ *
  * @module
  */
 
@@ -54,6 +57,7 @@ export async function startServer(dir: string, extra: string[] = []): Promise<Se
     args: [
       "run",
       "--allow-all",
+      ...(Deno.env.get("BENCH_V8") ? [`--v8-flags=${Deno.env.get("BENCH_V8")}`] : []),
       MAIN,
       "server",
       "run",
