@@ -89,8 +89,34 @@ export const SYNC_DELAY_MS = 2_000;
  */
 export const SYNC_REPEAT_MS = 60_000;
 
+/** The clock gap repair reads: the real one, or one a test moves by hand. */
+export interface SyncClock {
+  now(): number;
+  /** Runs `fn` once after `ms`; the returned function cancels it. */
+  after(ms: number, fn: () => void): () => void;
+}
+
+const REAL_CLOCK: SyncClock = {
+  now: () => Date.now(),
+  after(ms, fn) {
+    const t = setTimeout(fn, ms);
+    return () => clearTimeout(t);
+  },
+};
+
+/** What was sent for one gap in the current SYNC_REPEAT_MS: changes from `from` on, the key. */
+interface Synced {
+  at: number;
+  from: number;
+  key: boolean;
+}
+
 /** One account's rooms. */
 export class Rooms implements RoomHooks {
+  /** The clock of gap repair; tests replace it to step through SYNC_DELAY_MS and SYNC_REPEAT_MS. */
+  clock: SyncClock = REAL_CLOCK;
+  /** How many gaps are remembered at most (MAX_REMEMBERED_SYNCS; tests lower it). */
+  maxRememberedSyncs = MAX_REMEMBERED_SYNCS;
   /**
    * Each room's log with the sealed row it was read from. It is used only while the row still
    * holds those bytes: a read outside the lane (a front end asking for room info) or another
@@ -100,10 +126,15 @@ export class Rooms implements RoomHooks {
   #logs = new Map<string, { sealed: Uint8Array; log: GroupLog }>();
   #flushing: Promise<void> | null = null;
   #flushAgain = false;
-  /** Gaps asked about and requests answered (room, peer, the heads involved), with when. */
-  #synced = new Map<string, number>();
+  /**
+   * Gaps asked about, offered and answered, by what, room, peer and our head, with what was sent
+   * for them: a peer chooses the version and key flag of its requests and the head of its
+   * messages, so these stay out of the key, and it cannot make us send one change twice in
+   * SYNC_REPEAT_MS by varying them.
+   */
+  #synced = new Map<string, Synced>();
   /** Gaps waiting SYNC_DELAY_MS before they are looked at again, by key. */
-  #waiting = new Map<string, ReturnType<typeof setTimeout>>();
+  #waiting = new Map<string, () => void>();
   #stopped = false;
 
   constructor(readonly m: Messenger, readonly store: RoomStore) {
@@ -782,20 +813,25 @@ export class Rooms implements RoomHooks {
   /** Runs `fn` in the lane after SYNC_DELAY_MS, once per `key` while it waits. */
   #later(key: string, fn: () => Promise<void>): void {
     if (this.#stopped || this.#waiting.has(key)) return;
-    if (this.#waiting.size >= MAX_REMEMBERED_SYNCS) return;
+    if (this.#waiting.size >= this.maxRememberedSyncs) return;
     this.#waiting.set(
       key,
-      setTimeout(() => {
+      this.clock.after(SYNC_DELAY_MS, () => {
         this.#waiting.delete(key);
         if (!this.#stopped) void this.m.run(fn).catch(() => {});
-      }, SYNC_DELAY_MS),
+      }),
     );
+  }
+
+  /** How many gaps are remembered now (asked, offered, answered, and waiting), for tests. */
+  get rememberedSyncs(): number {
+    return this.#synced.size + this.#waiting.size;
   }
 
   /** Stops the timers of gaps not looked at yet (the client is closing). */
   stop(): void {
     this.#stopped = true;
-    for (const t of this.#waiting.values()) clearTimeout(t);
+    for (const cancel of this.#waiting.values()) cancel();
     this.#waiting.clear();
   }
 
@@ -858,17 +894,36 @@ export class Rooms implements RoomHooks {
   }
 
   /**
-   * Runs `send` once per gap named by `parts` in SYNC_REPEAT_MS (remembered once sent, bounded),
-   * so a burst of messages showing one gap sends one request, and a peer cannot make us answer
-   * without end.
+   * Sends, for the gap named by `parts`, what was not sent for it in the last SYNC_REPEAT_MS:
+   * the changes from `from` on below the lowest version already sent, and the key once. So a
+   * burst of messages showing one gap sends one request, and a peer varying what it asks for
+   * makes us send each change at most once a period. Remembered once sent (a failed send is
+   * tried again at the next sign of the gap), at most `maxRememberedSyncs`, the oldest dropped.
    */
-  async #once(parts: (string | number | boolean)[], send: () => Promise<void>): Promise<void> {
+  async #once(
+    parts: (string | number)[],
+    from: number,
+    key: boolean,
+    send: (from: number, below: number, key: boolean) => Promise<void>,
+  ): Promise<void> {
     const k = parts.join("|");
-    const now = Date.now();
-    if (now - (this.#synced.get(k) ?? -Infinity) < SYNC_REPEAT_MS) return;
-    await send();
-    if (this.#synced.size >= MAX_REMEMBERED_SYNCS) this.#synced.clear();
-    this.#synced.set(k, now);
+    const now = this.clock.now();
+    from = Math.max(0, Math.floor(from));
+    const held = this.#synced.get(k);
+    const was = held && now - held.at < SYNC_REPEAT_MS ? held : null;
+    const below = was ? was.from : Infinity;
+    const sendKey = key && !was?.key;
+    if (from >= below && !sendKey) return;
+    await send(from, below, sendKey);
+    this.#synced.delete(k);
+    while (this.#synced.size >= this.maxRememberedSyncs) {
+      this.#synced.delete(this.#synced.keys().next().value!);
+    }
+    this.#synced.set(k, {
+      at: was?.at ?? now,
+      from: Math.min(from, below),
+      key: sendKey || (was?.key ?? false),
+    });
     void this.flush().catch(() => {});
   }
 
@@ -881,16 +936,22 @@ export class Rooms implements RoomHooks {
     v = log.state.version,
   ): Promise<void> {
     await this.#once(
-      ["ask", id, peer, v, await log.head(), key],
-      () => this.m.sendControlInLane(peer, { t: "room_sync", room: id, v, key }),
+      ["ask", id, peer, await log.head()],
+      v,
+      key,
+      // Asked from `v` on again when only the key is new: the answer skips what it sent already.
+      (from, _below, key) =>
+        this.m.sendControlInLane(peer, { t: "room_sync", room: id, v: Math.min(from, v), key }),
     );
   }
 
   /** Sends `peer` (a member) every change we hold from version `from` on. */
   async #offer(id: string, peer: string, log: GroupLog, from: number): Promise<void> {
     await this.#once(
-      ["offer", id, peer, from, await log.head()],
-      () => this.#sendChanges(peer, log.changes.filter((c) => c.body.v >= from)),
+      ["offer", id, peer, await log.head()],
+      from,
+      false,
+      (from, below) => this.#sendChanges(peer, changesIn(log, from, below)),
     );
   }
 
@@ -899,8 +960,9 @@ export class Rooms implements RoomHooks {
     const log = await this.#log(id);
     // Only a member of the room as we hold it hears of it: a removed one learns nothing new.
     if (!log || !log.state.members.has(peer) || !log.state.members.has(this.#me)) return;
-    await this.#once(["answer", id, peer, v, await log.head(), key], async () => {
-      await this.#sendChanges(peer, log.changes.filter((c) => c.body.v >= v));
+    if (!Number.isFinite(v)) return;
+    await this.#once(["answer", id, peer, await log.head()], v, key, async (from, below, key) => {
+      await this.#sendChanges(peer, changesIn(log, from, below));
       const sealed = key ? this.store.ownKeySealed(id) : null;
       if (sealed) {
         const own = await SenderKeyState.deserialize(await this.store.openOwnKey(id, sealed));
@@ -930,6 +992,11 @@ export class Rooms implements RoomHooks {
     }]);
     void this.flush().catch(() => {});
   }
+}
+
+/** The log's changes of versions in [from, below). */
+function changesIn(log: GroupLog, from: number, below: number): SignedChange[] {
+  return log.changes.filter((c) => c.body.v >= from && c.body.v < below);
 }
 
 function isAction(c: Content): c is ActionContent {

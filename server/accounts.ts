@@ -63,6 +63,20 @@ function requireUsername(name: string): string {
   return c;
 }
 
+/**
+ * Logs the connection in and returns the session summary. The summary is read first: once logged
+ * in, deliveries start, and one acknowledged before the count would be missing from `pending`.
+ */
+async function enter(
+  c: ClientConnection,
+  user: UserRecord,
+  username: string,
+): Promise<Record<string, unknown>> {
+  const info = await sessionInfo(c, user);
+  c.loggedIn({ id: user.id, username });
+  return info;
+}
+
 /** The session summary login, sign-up and resume answer with. */
 async function sessionInfo(
   c: ClientConnection,
@@ -130,8 +144,7 @@ export async function signup(
     throw e;
   }
   s.logger.info("signup", { user: username, addr: c.address });
-  c.loggedIn({ id: user.id, username });
-  return sessionInfo(c, user);
+  return await enter(c, user, username);
 }
 
 /** login: checks the auth key, binds this connection's device key to the account. */
@@ -159,8 +172,7 @@ export async function login(
   await s.throttle.succeed(username, host);
   await s.store.bindDevice(user.id, c.deviceKey);
   s.logger.info("login", { user: username, addr: c.address });
-  c.loggedIn({ id: user.id, username });
-  return sessionInfo(c, user);
+  return await enter(c, user, username);
 }
 
 /** resume: logs in by the device key alone, for a client reconnecting after login. */
@@ -172,8 +184,7 @@ export async function resume(c: ClientConnection): Promise<Record<string, unknow
       "this device is not logged in; log in with the password",
     );
   }
-  c.loggedIn({ id: user.id, username: user.username });
-  return sessionInfo(c, user);
+  return await enter(c, user, user.username);
 }
 
 /** logout: unbinds the device; the connection stays open for another login. */

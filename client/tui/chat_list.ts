@@ -54,6 +54,50 @@ export async function chatList(
 ): Promise<ListChoice> {
   // Bounded: each pass either returns or follows an event that changed what the list shows.
   for (;;) {
+    // Listening starts before the list is read: an event that lands while it is read (a room
+    // just joined) would otherwise leave the list drawn without it until some later event.
+    const changed = new AbortController();
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    const refresh = () => {
+      timer ??= setTimeout(() => changed.abort(), LIST_REFRESH_DELAY_MS);
+    };
+    const off = [
+      client.on("message", refresh),
+      client.on("state", refresh),
+      client.on("connection", refresh),
+      client.on("room", refresh),
+      client.on("identityChanged", (peer) => {
+        notice = identityChangedListNotice(peer);
+        refresh();
+      }),
+      client.on("notice", (_peer, text) => {
+        notice = text;
+        refresh();
+      }),
+      client.on("problem", (text) => {
+        notice = `pesuchat: ${text}`;
+        refresh();
+      }),
+      // Drawn again from a clear screen at the new size: the select's own redraw after the
+      // terminal re-wrapped its rows is what left duplicate rows.
+      term.onResize(refresh),
+    ];
+    let picked: ListChoice | null;
+    try {
+      picked = await drawAndChoose(changed.signal);
+    } finally {
+      if (timer) clearTimeout(timer);
+      for (const f of off) f();
+    }
+    if (picked || !changed.signal.aborted) {
+      // Whatever comes next (a chat on the alternate screen, a form, the shell) finds no stale
+      // list left behind on the screen.
+      term.write(ESC.clearScreen);
+      return picked ?? { kind: "quit" };
+    }
+  }
+
+  async function drawAndChoose(signal: AbortSignal): Promise<ListChoice | null> {
     const { columns, rows } = term.size();
     const [roomList, conversations] = await Promise.all([
       client.rooms.list(),
@@ -103,48 +147,10 @@ export async function chatList(
     );
     for (const line of notice?.split("\n") ?? []) term.write(truncate(line, columns) + "\n");
     notice = undefined;
-    const changed = new AbortController();
-    let timer: ReturnType<typeof setTimeout> | null = null;
-    const refresh = () => {
-      timer ??= setTimeout(() => changed.abort(), LIST_REFRESH_DELAY_MS);
-    };
-    const off = [
-      client.on("message", refresh),
-      client.on("state", refresh),
-      client.on("connection", refresh),
-      client.on("room", refresh),
-      client.on("identityChanged", (peer) => {
-        notice = identityChangedListNotice(peer);
-        refresh();
-      }),
-      client.on("notice", (_peer, text) => {
-        notice = text;
-        refresh();
-      }),
-      client.on("problem", (text) => {
-        notice = `pesuchat: ${text}`;
-        refresh();
-      }),
-      // Drawn again from a clear screen at the new size: the select's own redraw after the
-      // terminal re-wrapped its rows is what left duplicate rows.
-      term.onResize(refresh),
-    ];
-    let picked: ListChoice | null;
-    try {
-      picked = await choose(
-        conversations.length === 0 ? "Chats (none yet: start one with New chat)" : "Chats",
-        choices,
-        { signal: changed.signal, maxItems: Math.max(5, rows - LIST_CHROME_ROWS) },
-      );
-    } finally {
-      if (timer) clearTimeout(timer);
-      for (const f of off) f();
-    }
-    if (picked || !changed.signal.aborted) {
-      // Whatever comes next (a chat on the alternate screen, a form, the shell) finds no stale
-      // list left behind on the screen.
-      term.write(ESC.clearScreen);
-      return picked ?? { kind: "quit" };
-    }
+    return await choose(
+      conversations.length === 0 ? "Chats (none yet: start one with New chat)" : "Chats",
+      choices,
+      { signal, maxItems: Math.max(5, rows - LIST_CHROME_ROWS) },
+    );
   }
 }

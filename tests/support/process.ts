@@ -95,8 +95,27 @@ export async function runPesuchat(
   return { code: status.code, output: p.output };
 }
 
-/** A TCP port that was free a moment ago. */
+/** Where {@linkcode freePort} looks: below Linux's ephemeral range (32768-60999). */
+const FREE_PORT_RANGE = { from: 20_000, to: 32_000 };
+/** Ports tried before falling back to one the system picks. */
+const FREE_PORT_TRIES = 200;
+
+/**
+ * A TCP port that was free a moment ago, for a server that is told its port and binds it later.
+ * It is picked at random below the ephemeral range: a port the system hands out for `port: 0` (to
+ * any of the other tests running meanwhile) could be taken again before the server binds it.
+ */
 export function freePort(): number {
+  for (let i = 0; i < FREE_PORT_TRIES; i++) {
+    const port = FREE_PORT_RANGE.from +
+      Math.floor(Math.random() * (FREE_PORT_RANGE.to - FREE_PORT_RANGE.from));
+    try {
+      Deno.listen({ hostname: "127.0.0.1", port }).close();
+      return port;
+    } catch (e) {
+      if (!(e instanceof Deno.errors.AddrInUse)) throw e;
+    }
+  }
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = l.addr.port;
   l.close();
