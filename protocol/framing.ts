@@ -71,8 +71,11 @@ export function frame(message: Uint8Array): Uint8Array<ArrayBuffer> {
   return out;
 }
 
-/** A connection's read buffer starts small, so thousands of idle connections stay cheap. */
-const INITIAL_BUFFER = 4 * 1024;
+/**
+ * A connection's read buffer starts small, so thousands of idle connections stay cheap: an idle
+ * connection's pending read holds it all the time, and a keepalive fits in a fraction of it.
+ */
+const INITIAL_BUFFER = 512;
 /** It grows (doubling) while reads keep filling it, up to this, so bulk transfers use few reads. */
 const MAX_BUFFER = 2 * (2 + MAX_FRAME_BYTES) + 64 * 1024;
 

@@ -10,6 +10,7 @@
  * @module
  */
 
+import { setImmediate } from "node:timers";
 import { concat, HandshakeState, type TransportState, type X25519KeyPair } from "../crypto/mod.ts";
 import { ProtocolError } from "./errors.ts";
 import {
@@ -50,6 +51,7 @@ export class SecureChannel {
   maxRecordBytes: number;
 
   #queue: Uint8Array[] = [];
+  #taken = 0;
   #queued = 0;
   #written = 0;
   #pumping: Promise<void> | null = null;
@@ -109,9 +111,9 @@ export class SecureChannel {
       );
       return;
     }
-    const header = new Uint8Array(RECORD_HEADER);
-    new DataView(header.buffer).setUint32(0, record.length);
-    this.#queue.push(header, record);
+    // The length header is written by #take as the record is copied into its frame: no header
+    // array per record.
+    this.#queue.push(record);
     this.#queued += RECORD_HEADER + record.length;
     this.#pumping ??= this.#pump();
   }
@@ -145,9 +147,11 @@ export class SecureChannel {
 
   async #pump(): Promise<void> {
     try {
-      // Let the rest of the current task queue its records too, so a burst (a commit's worth of
-      // deliveries, a reply to each send of a batch) is sealed as one frame.
-      await Promise.resolve();
+      // Let the rest of the current turn of the event loop queue its records too, so a burst (a
+      // commit's worth of deliveries, a reply to each send of a frame) is sealed as one frame.
+      // One microtask was too short: the records of a burst are made over many microtasks, and
+      // the first frame went out with one or two of them.
+      await new Promise((r) => setImmediate(r));
       while (this.#queued > 0 && !this.#closed) {
         const frames: Uint8Array[] = [];
         let batch = 0;
@@ -171,23 +175,33 @@ export class SecureChannel {
     }
   }
 
-  /** Removes `n` bytes from the front of the queue into one array. */
+  /**
+   * Removes `n` bytes of the queued stream (each record behind its u32 length) from the front of
+   * the queue into one array. `#taken` counts the bytes of the first record (header included)
+   * already taken into an earlier frame.
+   */
   #take(n: number): Uint8Array {
-    const first = this.#queue[0]!;
-    if (first.length === n) {
-      this.#queue.shift();
-      this.#queued -= n;
-      return first;
-    }
     const out = new Uint8Array(n);
     let off = 0;
     while (off < n) {
-      const head = this.#queue[0]!;
-      const k = Math.min(head.length, n - off);
-      out.set(k === head.length ? head : head.subarray(0, k), off);
-      off += k;
-      if (k === head.length) this.#queue.shift();
-      else this.#queue[0] = head.subarray(k);
+      const record = this.#queue[0]!;
+      let pos = this.#taken;
+      for (; pos < RECORD_HEADER && off < n; pos++) {
+        out[off++] = (record.length >>> (8 * (RECORD_HEADER - 1 - pos))) & 0xff;
+      }
+      if (off < n) {
+        const from = pos - RECORD_HEADER;
+        const k = Math.min(record.length - from, n - off);
+        out.set(from === 0 && k === record.length ? record : record.subarray(from, from + k), off);
+        off += k;
+        pos += k;
+      }
+      if (pos === RECORD_HEADER + record.length) {
+        this.#queue.shift();
+        this.#taken = 0;
+      } else {
+        this.#taken = pos;
+      }
     }
     this.#queued -= n;
     return out;
@@ -304,6 +318,7 @@ export class SecureChannel {
     if (this.#closed) return;
     this.#closed = true;
     this.#queue = [];
+    this.#taken = 0;
     this.#queued = 0;
     try {
       this.#stream.close();

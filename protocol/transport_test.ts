@@ -91,6 +91,21 @@ Deno.test("SecureChannel coalesces many queued records and keeps their order", a
   });
 });
 
+Deno.test("SecureChannel splits a record's length header across frames at every offset", async () => {
+  await withServer(echo, async (port) => {
+    const { channel } = await connect(port);
+    // The first frame ends k bytes into the second record's header (k = 0…4), and an empty record
+    // follows: the header is rebuilt from the bytes of two frames.
+    for (let k = 0; k <= 4; k++) {
+      const big = crypto.getRandomValues(new Uint8Array(MAX_FRAME_PLAINTEXT - 4 - k));
+      const sent = [big, new Uint8Array([k, 1, 2]), new Uint8Array(0), new Uint8Array([k])];
+      for (const r of sent) channel.send(r);
+      for (const r of sent) assert.deepEqual(await channel.receive(), r);
+    }
+    channel.close();
+  });
+});
+
 Deno.test("verifyServerKey() that throws aborts before the client reveals its key", async () => {
   await withServer(echo, async (port, _key, errors) => {
     await assert.rejects(() =>

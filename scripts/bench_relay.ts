@@ -7,7 +7,8 @@
  *   latency is from send to delivery.
  * - offline_drain: 10,000 messages queued for an offline user, then the time from its connect
  *   to the last one delivered.
- * - idle_connections: the server's resident memory per authenticated idle connection.
+ * - idle_connections: the server's resident memory per authenticated idle connection, over the
+ *   baseline of a fresh server process with none (see idleConnections).
  * - logins: server-side logins per second (auth keys derived once beforehand, since the Argon2id
  *   work is the client's).
  *
@@ -177,7 +178,13 @@ export async function relay(
   seconds: number,
 ): Promise<BenchResult> {
   const accounts = await signUpUsers(portOf(0), `relay${users}_`, users);
-  const sentAt = new Map<string, number>();
+  // Message ids: a random prefix for the run, then a sequence number that keys the send times
+  // (cheaper for the load generator than random ids keyed by their hex).
+  const prefix = randomBytes(8);
+  let seq = 0;
+  const seqOf = (mid: Uint8Array) =>
+    new DataView(mid.buffer, mid.byteOffset, mid.byteLength).getFloat64(8);
+  const sentAt = new Map<number, number>();
   const latencies: number[] = [];
   let measuring = false;
   let delivered = 0;
@@ -188,7 +195,7 @@ export async function relay(
     const pending: number[] = [];
     let ackTimer: ReturnType<typeof setTimeout> | null = null;
     conn.onDeliver = (d) => {
-      const key = d.mid.toHex();
+      const key = seqOf(d.mid);
       const t0 = sentAt.get(key);
       if (t0 !== undefined) {
         sentAt.delete(key);
@@ -218,8 +225,11 @@ export async function relay(
       while (running) {
         while (inFlight >= IN_FLIGHT && running) await new Promise<void>((r) => (wake = r));
         if (!running) break;
-        const mid = randomBytes(16);
-        sentAt.set(mid.toHex(), performance.now());
+        const mid = new Uint8Array(16);
+        mid.set(prefix);
+        const n = seq++;
+        new DataView(mid.buffer).setFloat64(8, n);
+        sentAt.set(n, performance.now());
         inFlight++;
         conn.request("send", { to, mid, body }).catch(() => {}).finally(() => {
           inFlight--;
@@ -303,27 +313,86 @@ function rssKiB(pid: number): number {
   return Number(status.match(/VmRSS:\s+(\d+) kB/)![1]);
 }
 
-/** Server memory per authenticated idle connection, at `n` connections. */
-async function idleConnections(port: number, pid: number, n: number): Promise<BenchResult> {
-  const users = await signUpUsers(port, `idle${n}_`, n);
-  await new Promise((r) => setTimeout(r, 500));
-  const before = rssKiB(pid);
-  const conns: ServerConnection[] = [];
-  for (let i = 0; i < n; i += PARALLEL_CONNECTS) {
-    conns.push(
-      ...(await Promise.all(
-        users.slice(i, i + PARALLEL_CONNECTS).map(async (u) => {
-          const c = await ServerConnection.open("127.0.0.1", port, { staticKey: u.deviceKey });
-          await c.request("resume", {});
-          return c;
-        }),
-      )),
-    );
+/**
+ * Samples taken per RSS reading, and the pause between them: a reading spans 20 s, longer than
+ * V8 takes to shrink its heap once the handshakes' burst of allocation is over (about 15 s
+ * measured here), and covers a few rounds of the clients' keepalive pings.
+ */
+const RSS_SAMPLES = 21;
+const RSS_SAMPLE_MS = 1000;
+/** Quiet time before a reading starts. */
+const RSS_SETTLE_MS = 2000;
+
+/** The median of several RSS samples of `pid`, after a quiet moment. */
+async function settledRssKiB(pid: number): Promise<number> {
+  await new Promise((r) => setTimeout(r, RSS_SETTLE_MS));
+  const samples: number[] = [];
+  for (let i = 0; i < RSS_SAMPLES; i++) {
+    samples.push(rssKiB(pid));
+    await new Promise((r) => setTimeout(r, RSS_SAMPLE_MS));
   }
-  await new Promise((r) => setTimeout(r, 1000));
-  const after = rssKiB(pid);
-  for (const c of conns) c.close();
-  return { bench: "idle_connections", conns: n, kib_per_conn: round((after - before) / n, 1) };
+  return samples.sort((a, b) => a - b)[Math.floor(RSS_SAMPLES / 2)]!;
+}
+
+/**
+ * Server memory per authenticated idle connection, at each count in `counts` (ascending).
+ *
+ * The users are signed up on a server that is then stopped, and the connections are opened to a
+ * fresh server process on the same folder: the baseline is that process's resident memory with
+ * zero connections, so memory the sign-ups (or earlier benchmarks) left behind in the heap is
+ * neither counted nor reused to hide the connections' own. Each reading is the median of samples
+ * taken over 20 s. `marginal_kib` is the slope from the previous count (the first count's from
+ * zero): the cost of one more connection, without the fixed cost of the heap's young generation
+ * growing during the burst of handshakes. RSS only grows between the readings here; a reading below the
+ * baseline means the measurement failed and is reported as an error, never as a figure.
+ */
+async function idleConnections(dir: string, counts: number[]): Promise<BenchResult[]> {
+  const n = counts[counts.length - 1]!;
+  const setup = await startServer(dir);
+  let users: BenchUser[];
+  try {
+    users = await signUpUsers(setup.port, "idle_", n);
+  } finally {
+    await setup.stop();
+  }
+  const server = await startServer(dir);
+  const conns: ServerConnection[] = [];
+  const results: BenchResult[] = [];
+  try {
+    const before = await settledRssKiB(server.pid);
+    let last = { count: 0, rss: before };
+    for (const count of counts) {
+      for (let i = conns.length; i < count; i += PARALLEL_CONNECTS) {
+        conns.push(
+          ...(await Promise.all(
+            users.slice(i, Math.min(i + PARALLEL_CONNECTS, count)).map(async (u) => {
+              const c = await ServerConnection.open("127.0.0.1", server.port, {
+                staticKey: u.deviceKey,
+              });
+              await c.request("resume", {});
+              return c;
+            }),
+          )),
+        );
+      }
+      const after = await settledRssKiB(server.pid);
+      if (after < before) {
+        throw new Error(`idle_connections: RSS fell below its baseline (${after} < ${before} KiB)`);
+      }
+      results.push({
+        bench: "idle_connections",
+        conns: count,
+        kib_per_conn: round((after - before) / count, 1),
+        marginal_kib: round(Math.max(0, after - last.rss) / (count - last.count), 1),
+        baseline_kib: before,
+      });
+      last = { count, rss: after };
+    }
+  } finally {
+    for (const c of conns) c.close();
+    await server.stop();
+  }
+  return results;
 }
 
 /** Logins per second on the server, over 20 connections, for `seconds`. */
@@ -368,8 +437,7 @@ export async function runRelayBench(args: string[]): Promise<void> {
     }
     if (want("offline_drain")) print(await offlineDrain(server.port));
     if (want("idle_connections")) {
-      print(await idleConnections(server.port, server.pid, 1000));
-      print(await idleConnections(server.port, server.pid, 5000));
+      for (const r of await idleConnections(join(dir, "idle"), [1000, 5000])) print(r);
     }
     if (want("logins")) print(await logins(server.port, Math.min(seconds, 5)));
   } finally {

@@ -240,6 +240,8 @@ export class ClientConnection {
   loggedIn(user: SessionUser): void {
     this.user = user;
     clearTimeout(this.#loginTimer);
+    // Dropped, not only cleared: the timer and its closure would stay for the connection's life.
+    this.#loginTimer = undefined;
     this.channel.maxRecordBytes = MAX_RECORD_BYTES;
     this.server.attach(this);
     this.#unacked.clear();

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { setImmediate } from "node:timers";
 import {
   MAX_BATCH,
   type NewQueued,
@@ -142,8 +143,9 @@ export class GroupCommitter {
   }
 
   async #run(): Promise<void> {
-    // Yield once so that everything arriving in the same turn of the event loop joins the batch.
-    await Promise.resolve();
+    // Wait for the end of this turn of the event loop, so that every send decoded from the
+    // frames read in it joins the batch (one microtask let the first send go alone).
+    await new Promise((r) => setImmediate(r));
     const inFlight = new Set<Promise<void>>();
     let last: Promise<void> = Promise.resolve();
     while (this.#items.length > 0 || this.#acks.size > 0 || inFlight.size > 0) {

@@ -50,7 +50,10 @@ function refQid(db: SqliteConnection, bodyId: number, recipientId: number): numb
   return row === undefined ? 0 : int(row.qid);
 }
 
-/** The room bodies the recipient's queued references (all, or only `qidsJson`) point to. */
+/**
+ * The room bodies the recipient's queued references point to: all of them, or those among
+ * `qidsJson` (there, a superset: whoever's the qids are).
+ */
 export function referencedBodies(
   db: SqliteConnection,
   recipientId: number,
@@ -61,10 +64,12 @@ export function referencedBodies(
       "SELECT DISTINCT r.body_id AS id FROM room_refs r JOIN queue q ON q.qid = r.qid " +
         "WHERE q.recipient_id = ?",
     ).all(recipientId)
+    // Without the join to the queue (the DELETE that follows reads those rows anyway): a qid that
+    // is not this recipient's only adds a body to check, and a body is deleted only once no
+    // reference points to it.
     : db.stmt(
-      "SELECT DISTINCT r.body_id AS id FROM room_refs r JOIN queue q ON q.qid = r.qid " +
-        "WHERE q.recipient_id = ? AND q.qid IN (SELECT value FROM json_each(?))",
-    ).all(recipientId, qidsJson);
+      "SELECT DISTINCT body_id AS id FROM room_refs WHERE qid IN (SELECT value FROM json_each(?))",
+    ).all(qidsJson);
   return (rows as Row[]).map((r) => int(r.id));
 }
 
