@@ -113,8 +113,12 @@ export class IdentityPublic {
 
   /** The 129-byte public encoding (what the server stores and bundles carry). */
   encode(): Uint8Array<ArrayBuffer> {
-    return new ByteWriter().u8(IDENTITY_VERSION).bytes(this.signingKey).bytes(this.dhKey)
-      .bytes(this.signature).finish();
+    return this.writeTo(new ByteWriter(IDENTITY_PUBLIC_BYTES)).finish();
+  }
+
+  /** Appends {@linkcode encode}'s bytes to `w`, with no array of their own (session state). */
+  writeTo(w: ByteWriter): ByteWriter {
+    return w.u8(IDENTITY_VERSION).bytes(this.signingKey).bytes(this.dhKey).bytes(this.signature);
   }
 
   /** The 65-byte key bytes (version ‖ Ed25519 ‖ X25519): Encode(IK) and the safety number key. */

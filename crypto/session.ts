@@ -301,8 +301,10 @@ export class Session {
     const phaseBytes = s.phase === "initiating"
       ? s.initialMessage.length
       : 1 + (s.baseKey?.length ?? 0);
-    const w = new ByteWriter(2 + IDENTITY_PUBLIC_BYTES + phaseBytes + ratchetStateSize(s.ratchet))
-      .u8(SESSION_STATE_VERSION).u8(s.phase === "initiating" ? 1 : 2).bytes(s.remote.encode());
+    const w = s.remote.writeTo(
+      new ByteWriter(2 + IDENTITY_PUBLIC_BYTES + phaseBytes + ratchetStateSize(s.ratchet))
+        .u8(SESSION_STATE_VERSION).u8(s.phase === "initiating" ? 1 : 2),
+    );
     if (s.phase === "initiating") w.bytes(s.initialMessage);
     else {
       w.u8(s.baseKey ? 1 : 0);

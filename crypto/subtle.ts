@@ -300,16 +300,32 @@ export class X25519KeyPair {
   /** The key pair whose private key is the 32 bytes given (clamped by X25519 itself). */
   static async fromPrivate(privateKey: Uint8Array): Promise<X25519KeyPair> {
     assertBytes(privateKey, KEY_BYTES, "privateKey");
-    const k = await subtle.importKey(
-      "pkcs8",
-      concat(X25519_PKCS8_PREFIX, privateKey),
-      { name: "X25519" },
-      true,
-      X25519_USAGES,
-    );
+    const pkcs8 = new Uint8Array(X25519_PKCS8_PREFIX.length + KEY_BYTES);
+    pkcs8.set(privateKey, X25519_PKCS8_PREFIX.length);
+    return await X25519KeyPair.#fromPkcs8(pkcs8);
+  }
+
+  /**
+   * A fresh random key pair, as `fromPrivate` over random bytes makes it (one import and the JWK
+   * export that computes the public key, less than `generate`'s three calls), the random bytes
+   * drawn straight into their place in the PKCS#8 encoding.
+   */
+  static random(): Promise<X25519KeyPair> {
+    const pkcs8 = new Uint8Array(X25519_PKCS8_PREFIX.length + KEY_BYTES);
+    crypto.getRandomValues(pkcs8.subarray(X25519_PKCS8_PREFIX.length));
+    return X25519KeyPair.#fromPkcs8(pkcs8);
+  }
+
+  /**
+   * `pkcs8`: the prefix's room then the private key, in a buffer of its own that the key pair
+   * keeps (its private bytes are a view of it; Web Crypto copies what it imports).
+   */
+  static async #fromPkcs8(pkcs8: Uint8Array<ArrayBuffer>): Promise<X25519KeyPair> {
+    pkcs8.set(X25519_PKCS8_PREFIX);
+    const k = await subtle.importKey("pkcs8", pkcs8, { name: "X25519" }, true, X25519_USAGES);
     const jwk = await subtle.exportKey("jwk", k);
     const publicKey = Uint8Array.fromBase64(jwk.x!, { alphabet: "base64url" });
-    return new X25519KeyPair(publicKey, k, copyBytes(privateKey));
+    return new X25519KeyPair(publicKey, k, pkcs8.subarray(X25519_PKCS8_PREFIX.length));
   }
 
   /**
@@ -320,10 +336,12 @@ export class X25519KeyPair {
    */
   static startFromPrivate(privateKey: Uint8Array): X25519KeyPairStart {
     assertBytes(privateKey, KEY_BYTES, "privateKey");
-    const secret = copyBytes(privateKey);
+    // One buffer for the import and the key pair's own copy of the private key (a view of it).
+    const pkcs8 = concat(X25519_PKCS8_PREFIX, privateKey);
+    const secret = pkcs8.subarray(X25519_PKCS8_PREFIX.length);
     const imported: Promise<CryptoKey> = subtle.importKey(
       "pkcs8",
-      concat(X25519_PKCS8_PREFIX, secret),
+      pkcs8,
       { name: "X25519" },
       true,
       X25519_USAGES,
@@ -365,6 +383,14 @@ export class X25519KeyPair {
   /** The 32 private key bytes. Unsafe: the caller must keep them secret (used to persist state). */
   privateBytesUnsafe(): Uint8Array {
     return copyBytes(this.#privateBytes);
+  }
+
+  /**
+   * @internal The private key bytes themselves, not a copy, for an owner that only reads them
+   * (a ratchet key pair writing its state). Unsafe: secret, and must not be changed.
+   */
+  privateBytesSharedUnsafe(): Uint8Array {
+    return this.#privateBytes;
   }
 
   /** X25519(private, peer); see {@linkcode x25519}. */

@@ -32,6 +32,7 @@ import {
 import { MAX_CHAIN_INDEX } from "./chain_key.ts";
 import {
   decodeMessage,
+  HEADER_BYTES,
   headerBytesOf,
   type MessageHeader,
   type RatchetVersion,
@@ -281,22 +282,27 @@ export async function ratchetEncrypt(
   const counter = chain.nextIndex;
   if (counter > MAX_CHAIN_INDEX) throw new RangeError("sending chain exhausted");
   const version = state.version;
-  let nonce: Uint8Array | null = null;
-  if (version === 2) {
-    nonce = options.noncesForVectorsOnly?.() ?? randomBytes(GCM_NONCE_BYTES);
-    if (nonce.length !== GCM_NONCE_BYTES) throw new RangeError("nonce: expected 12 bytes");
-  }
   // The header is written once, straight into the associated data (PQXDH AD ‖ header), and
-  // copied once more into the message: no intermediate arrays.
+  // copied once more into the message: no intermediate arrays. Version 2's random nonce is drawn
+  // straight into its place in the header, and sealing reads it from there.
   const size = headerBytesOf(version);
   const adLength = state.ad.length;
   const ad = new Uint8Array(adLength + size);
   ad.set(state.ad);
+  let nonce: Uint8Array | null = null;
+  if (version === 2) {
+    nonce = ad.subarray(adLength + HEADER_BYTES);
+    const given = options.noncesForVectorsOnly?.();
+    if (given) {
+      if (given.length !== GCM_NONCE_BYTES) throw new RangeError("nonce: expected 12 bytes");
+      nonce.set(given);
+    } else crypto.getRandomValues(nonce);
+  }
   writeHeader(ad, adLength, version, {
     ratchetKey: state.ratchetKey.publicKey,
     previousCounter: state.previousCounter,
     counter,
-  }, nonce);
+  }, null);
   // Version 1: a chain's first message does not prefetch: in a conversation that alternates,
   // each chain carries one message and the work would be wasted; a second shows a burst.
   const { key, rest } = await chain.seek(counter, counter > 0);

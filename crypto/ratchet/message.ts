@@ -54,7 +54,8 @@ export function headerBytesOf(version: RatchetVersion): number {
 
 /**
  * Writes a header of `version` into `out` at `at` (the caller sized `out`, so the header lands
- * where the associated data needs it, with no copy). Version 2 needs the 12-byte nonce.
+ * where the associated data needs it, with no copy). Version 2 writes the 12-byte nonce given;
+ * null leaves its 12 bytes to the caller.
  */
 export function writeHeader(
   out: Uint8Array,
@@ -71,7 +72,8 @@ export function writeHeader(
   const view = new DataView(out.buffer, out.byteOffset + at + 1 + KEY_BYTES, 8);
   view.setUint32(0, pn);
   view.setUint32(4, n);
-  if (version === 2) out.set(nonce!, at + HEADER_BYTES);
+  // A null nonce: the caller has put (or will put) it in place itself.
+  if (version === 2 && nonce) out.set(nonce, at + HEADER_BYTES);
 }
 
 /** Encodes a header on its own. */

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { assertBytes, randomBytes, toHex } from "../bytes.ts";
+import { assertBytes, toHex } from "../bytes.ts";
 import { type HkdfKey, KEY_BYTES, X25519KeyPair } from "../subtle.ts";
 
 const INSPECT = Symbol.for("Deno.customInspect");
@@ -29,7 +29,8 @@ export class RatchetKeyPair {
 
   /** Wraps an imported key pair. */
   static fromKeyPair(keyPair: X25519KeyPair): RatchetKeyPair {
-    return new RatchetKeyPair(keyPair.publicKey, keyPair.privateBytesUnsafe(), keyPair);
+    // The key pair's own bytes, not a copy: neither side changes them, and state writes copy.
+    return new RatchetKeyPair(keyPair.publicKey, keyPair.privateBytesSharedUnsafe(), keyPair);
   }
 
   /** A stored key pair, imported on first use. */
@@ -43,9 +44,7 @@ export class RatchetKeyPair {
   static async generate(source?: RatchetKeySource): Promise<RatchetKeyPair> {
     // fromPrivate over random bytes costs one scalar multiplication; generateKey plus the two
     // exports needed to persist the result costs more than twice as much in Deno.
-    const keyPair = source ? await source() : await X25519KeyPair.fromPrivate(
-      randomBytes(KEY_BYTES),
-    );
+    const keyPair = source ? await source() : await X25519KeyPair.random();
     return RatchetKeyPair.fromKeyPair(keyPair);
   }
 
