@@ -95,11 +95,24 @@ Deno.test({
         const { c, id } = await room(t, ["bob", "dan"]);
         await c.ann!.client.rooms.rename(id, "Renamed");
         await c.ann!.client.settle();
+        await eventually(
+          async () => (await c.bob!.client.rooms.info(id)).name === "Renamed",
+          "bob holds the rename",
+          STEP_MS,
+        );
+        // Whatever else Ann's client sends Bob by itself (receipts, an offer) is taken first.
+        await c.ann!.client.settle();
+        await eventually(
+          async () => (await waiting(t, "bob", "ann")).length === 0,
+          "bob takes all Ann sent",
+          STEP_MS,
+        );
         const clock = new HandClock();
         c.ann!.client.rooms.clock = clock;
         // Bob runs a modified client: it asks, and keeps what comes back on the server to count.
         await c.bob!.client.stopDeliveries();
         const answers = () => waiting(t, "bob", "ann").then((q) => q.length);
+        assert.equal(await answers(), 0, "nothing from Ann waits for Bob before he asks");
         const ask = async (v: number, key: boolean) => {
           await c.bob!.client.rooms.m.sendControl("ann", { t: "room_sync", room: id, v, key });
           await c.bob!.client.settle();
@@ -107,8 +120,15 @@ Deno.test({
         };
 
         await ask(0, true);
-        const once = await answers();
-        assert.ok(once >= 3, `every change and the sender key go back (${once})`);
+        // Every change and the sender key go back. Ann acknowledges the request before her
+        // answers reach her outbox, so the count is waited for, not read once.
+        const once = (await c.ann!.client.rooms.info(id)).version + 1;
+        await eventually(
+          async () => (await answers()) >= once,
+          "every change and the key",
+          STEP_MS,
+        );
+        assert.equal(await answers(), once, "every change and the sender key, once");
         // Again, and with every other version and key flag: nothing more in the period.
         for (
           const [v, key] of [[0, true], [0, false], [1, true], [2, false], [99, true]] as const
@@ -124,7 +144,9 @@ Deno.test({
         assert.equal(await answers(), once, "not answered again one millisecond early");
         clock.advance(1);
         await ask(0, true);
-        assert.equal(await answers(), 2 * once, "answered again at SYNC_REPEAT_MS");
+        await eventually(async () => (await answers()) >= 2 * once, "answered again", STEP_MS);
+        await c.ann!.client.settle();
+        assert.equal(await answers(), 2 * once, "answered again at SYNC_REPEAT_MS, once");
         assert.deepEqual(c.ann!.problems, []);
       } finally {
         await t.stop();
@@ -237,8 +259,20 @@ Deno.test({
         assert.equal(await answers("eve"), 0);
         assert.equal(c.ann!.client.rooms.rememberedSyncs, before);
 
+        // Each answer is every change of its room; Ann acknowledges a request before her answer
+        // reaches her outbox, so counts are waited for, then checked exact.
+        const changes = async (from: number, to: number) => {
+          let n = 0;
+          for (let i = from; i < to; i++) n += (await c.ann!.client.rooms.info(ids[i]!)).version;
+          return n;
+        };
+        const counted = async (n: number, what: string) => {
+          await eventually(async () => (await answers("bob")) >= n, what, STEP_MS);
+          assert.equal(await answers("bob"), n, what);
+          return n;
+        };
         for (let i = 0; i < BOUND; i++) await ask(c.bob!, "bob", ids[i]!);
-        const atBound = await answers("bob");
+        const atBound = await counted(await changes(0, BOUND), "answered up to the bound");
         assert.ok(atBound >= BOUND);
         assert.equal(c.ann!.client.rooms.rememberedSyncs, BOUND, "at the bound");
         // Asked again at the bound: all remembered, nothing sent.
@@ -247,13 +281,13 @@ Deno.test({
         // One past it: answered, the set stays at the bound, and the oldest is forgotten (so
         // asked again, it is answered again: the bound costs a repeat, never memory).
         await ask(c.bob!, "bob", ids[BOUND]!);
-        const past = await answers("bob");
+        const past = await counted(atBound + await changes(BOUND, BOUND + 1), "one past the bound");
         assert.ok(past > atBound);
         assert.equal(c.ann!.client.rooms.rememberedSyncs, BOUND, "one past the bound");
         await ask(c.bob!, "bob", ids[1]!);
         assert.equal(await answers("bob"), past, "a remembered request is still not answered");
         await ask(c.bob!, "bob", ids[0]!);
-        assert.ok((await answers("bob")) > past, "the dropped one is answered again");
+        await counted(past + await changes(0, 1), "the dropped one is answered again");
         assert.equal(c.ann!.client.rooms.rememberedSyncs, BOUND);
       } finally {
         await t.stop();
