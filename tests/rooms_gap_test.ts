@@ -5,63 +5,23 @@
 
 import assert from "node:assert/strict";
 import type { QueuedMessage } from "../sql/store.ts";
-import { connectChat, eventually, type TestChat } from "./support/chat.ts";
+import { eventually, type TestChat } from "./support/chat.ts";
 import { DATABASE_KINDS } from "./support/databases.ts";
 import { loginChat, queuedFor, timeLimited } from "./support/sessions.ts";
 import { startTestServer, type TestServer } from "./support/server.ts";
+import { agreeOnRoom, type RoomState, roomState, signedUp, textsIn } from "./support/rooms.ts";
 
 const PASSWORD = "room gap password 4";
 const TIME_LIMIT_MS = 300_000;
 /** How long one step may take on a loaded machine. */
 const STEP_MS = 90_000;
 
-async function people(t: TestServer, names: string[]): Promise<Record<string, TestChat>> {
-  const out: Record<string, TestChat> = {};
-  for (const n of names) {
-    out[n] = await connectChat(t);
-    await out[n].client.signup({ fullName: n.toUpperCase(), username: n, password: PASSWORD });
-  }
-  return out;
-}
-
-async function stateOf(c: TestChat, id: string) {
-  const i = await c.client.rooms.info(id).catch(() => null);
-  return i && {
-    name: i.name,
-    version: i.version,
-    members: i.members.map((m) => m.username),
-    admins: i.members.filter((m) => m.admin).map((m) => m.username),
-  };
-}
-
 /** Waits until every one of `who` holds the same state of the room, one where `until` holds. */
-async function agree(
-  who: TestChat[],
-  id: string,
-  what: string,
-  until: (s: NonNullable<Awaited<ReturnType<typeof stateOf>>>) => boolean,
-) {
-  let last: unknown[] = [];
-  try {
-    await eventually(
-      async () => {
-        const all = await Promise.all(who.map((c) => stateOf(c, id)));
-        last = all;
-        return all[0] !== null && until(all[0]!) &&
-          all.every((s) => JSON.stringify(s) === JSON.stringify(all[0]));
-      },
-      what,
-      STEP_MS,
-    );
-  } catch (e) {
-    const problems = who.map((c) => c.problems.join("; ")).join(" | ");
-    throw new Error(`${(e as Error).message}: ${JSON.stringify(last)}; problems: ${problems}`);
-  }
-  return (await stateOf(who[0]!, id))!;
-}
-
-const texts = (c: TestChat, id: string) =>
-  c.received.filter((m) => m.peer === `#${id}`).map((m) => m.text);
+const agree = (who: TestChat[], id: string, what: string, until: (s: RoomState) => boolean) =>
+  agreeOnRoom(who.map((c) => [c.client.username, c]), id, what, until);
+const people = (t: TestServer, names: string[]) => signedUp(t, names, PASSWORD);
+const stateOf = roomState;
+const texts = (c: TestChat, id: string) => textsIn(c, `#${id}`);
 
 /** A withholding server: takes everything `from` sent `to` off `to`'s queue, undelivered. */
 async function withhold(t: TestServer, to: string, from: string): Promise<QueuedMessage[]> {

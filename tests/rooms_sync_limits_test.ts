@@ -14,9 +14,10 @@ import {
   type SyncClock,
 } from "../client/rooms_core.ts";
 import type { QueuedMessage } from "../sql/store.ts";
-import { connectChat, eventually, type TestChat } from "./support/chat.ts";
+import { eventually, type TestChat } from "./support/chat.ts";
 import { loginChat, queuedFor, timeLimited } from "./support/sessions.ts";
 import { startTestServer, type TestServer } from "./support/server.ts";
+import { signedUp, textsIn } from "./support/rooms.ts";
 
 const PASSWORD = "room sync limits 7";
 const TIME_LIMIT_MS = 300_000;
@@ -46,17 +47,8 @@ class HandClock implements SyncClock {
   }
 }
 
-async function people(t: TestServer, names: string[]): Promise<Record<string, TestChat>> {
-  const out: Record<string, TestChat> = {};
-  for (const n of names) {
-    out[n] = await connectChat(t);
-    await out[n].client.signup({ fullName: n.toUpperCase(), username: n, password: PASSWORD });
-  }
-  return out;
-}
-
-const texts = (c: TestChat, id: string) =>
-  c.received.filter((m) => m.peer === `#${id}`).map((m) => m.text);
+const people = (t: TestServer, names: string[]) => signedUp(t, names, PASSWORD);
+const texts = (c: TestChat, id: string) => textsIn(c, `#${id}`);
 
 /** Ann's room with `others`, each holding Ann's sender key. */
 async function room(t: TestServer, others: string[], extra: string[] = []) {

@@ -2,11 +2,12 @@ import assert from "node:assert/strict";
 import { SenderKeyState, utf8 } from "../crypto/mod.ts";
 import { encodeContent } from "../client/content.ts";
 import { ROOM_ENVELOPE } from "../client/rooms_core.ts";
-import { connectChat, eventually, type TestChat } from "./support/chat.ts";
+import { eventually, type TestChat } from "./support/chat.ts";
 import { DATABASE_KINDS } from "./support/databases.ts";
 import { loginChat, queuedFor } from "./support/sessions.ts";
 import { contains, dump, leaks } from "./support/dump.ts";
 import { startTestServer, type TestServer } from "./support/server.ts";
+import { agreeOnRoom, type RoomState, signedUp, textsIn } from "./support/rooms.ts";
 
 const NAMES = ["ann", "bob", "cat", "dan", "eve"] as const;
 type Name = (typeof NAMES)[number];
@@ -15,17 +16,9 @@ const TIME_LIMIT_MS = 300_000;
 /** How long one step may take on a loaded machine. */
 const STEP_MS = 90_000;
 
-async function five(t: TestServer): Promise<Record<Name, TestChat>> {
-  const out = {} as Record<Name, TestChat>;
-  for (const n of NAMES) {
-    out[n] = await connectChat(t);
-    await out[n].client.signup({ fullName: n.toUpperCase(), username: n, password: PASSWORD });
-  }
-  return out;
-}
+const five = (t: TestServer) => signedUp(t, NAMES, PASSWORD);
 
-const texts = (c: TestChat, peer: string) =>
-  c.received.filter((m) => m.peer === peer).map((m) => m.text);
+const texts = textsIn;
 
 async function sees(c: Record<Name, TestChat>, who: Name[], peer: string, text: string) {
   for (const n of who) {
@@ -37,43 +30,14 @@ async function sees(c: Record<Name, TestChat>, who: Name[], peer: string, text: 
   }
 }
 
-async function stateOf(c: TestChat, id: string) {
-  const i = await c.client.rooms.info(id).catch(() => null);
-  return i && {
-    name: i.name,
-    version: i.version,
-    members: i.members.map((m) => m.username),
-    admins: i.members.filter((m) => m.admin).map((m) => m.username),
-  };
-}
-
 /** Waits until every one of `who` holds the same state of the room, one where `until` holds. */
-async function agree(
+const agree = (
   c: Record<Name, TestChat>,
   who: Name[],
   id: string,
   what: string,
-  until: (s: NonNullable<Awaited<ReturnType<typeof stateOf>>>) => boolean = () => true,
-) {
-  let last: unknown[] = [];
-  try {
-    await eventually(
-      async () => {
-        const all = await Promise.all(who.map((n) => stateOf(c[n], id)));
-        last = all;
-        return all[0] !== null && until(all[0]!) &&
-          all.every((s) => JSON.stringify(s) === JSON.stringify(all[0]));
-      },
-      what,
-      STEP_MS,
-    );
-  } catch (e) {
-    // What each held and what went wrong for them, so a failure says why it did not converge.
-    const problems = who.map((n) => `${n}: ${c[n].problems.join("; ")}`).join(" | ");
-    throw new Error(`${(e as Error).message}: ${JSON.stringify(last)}; problems: ${problems}`);
-  }
-  return await stateOf(c[who[0]!], id);
-}
+  until?: (s: RoomState) => boolean,
+) => agreeOnRoom(who.map((n) => [n, c[n]]), id, what, until);
 
 async function timeLimited(fn: () => Promise<void>): Promise<void> {
   let timer: ReturnType<typeof setTimeout> | undefined;
