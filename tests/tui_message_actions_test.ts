@@ -6,8 +6,7 @@
 import assert from "node:assert/strict";
 import { connectChat, eventually, type TestChat } from "./support/chat.ts";
 import { startTestServer } from "./support/server.ts";
-import { TmuxClient } from "./support/tmux.ts";
-import { tuiOpenChat, tuiSignUp, withLimit } from "./support/tui.ts";
+import { tuiConnect, tuiOpenChat, tuiSignUp, withLimit } from "./support/tui.ts";
 
 /** What Bob's side holds for a message: its text now and the actions taken on it. */
 async function bobSees(bob: TestChat, mid: Uint8Array) {
@@ -22,19 +21,7 @@ Deno.test(
   "connect: reply, edit with its history, delete, pin, unpin and react in a 1:1 chat",
   withLimit(async () => {
     const t = await startTestServer("sqlite");
-    const profile = await Deno.makeTempDir({ prefix: "pesuchat_tui_actions_" });
-    const alice = await TmuxClient.start({
-      args: [
-        "connect",
-        `127.0.0.1:${t.port}`,
-        "--profile",
-        profile,
-        "--trust",
-        t.server.fingerprint,
-      ],
-      columns: 100,
-      rows: 45,
-    });
+    const alice = await tuiConnect(t, { columns: 100, rows: 45 });
     let bob: TestChat | null = null;
     try {
       await tuiSignUp(alice, "alice", "correct horse 1");

@@ -4,7 +4,7 @@ import { accountProfile } from "./support/chat.ts";
 import { freePort } from "./support/process.ts";
 import { startTestServer } from "./support/server.ts";
 import { TmuxClient } from "./support/tmux.ts";
-import { tuiOpenChat, tuiSignUp, withLimit } from "./support/tui.ts";
+import { tuiConnect, tuiOpenChat, tuiSignUp, withLimit } from "./support/tui.ts";
 import { connectChat } from "./support/chat.ts";
 
 const PW_ALICE = "correct horse 1";
@@ -158,18 +158,7 @@ Deno.test(
     try {
       await bob.client.signup({ fullName: "Bob", username: "bob", password: "battery staple 2" });
       for (const [signal, code] of [["SIGTERM", 143], ["SIGHUP", 129]] as const) {
-        const profile = await Deno.makeTempDir({ prefix: "pesuchat_tui_" });
-        const c = await TmuxClient.start({
-          args: [
-            "connect",
-            `127.0.0.1:${t.port}`,
-            "--profile",
-            profile,
-            "--trust",
-            t.server
-              .fingerprint,
-          ],
-        });
+        const c = await tuiConnect(t);
         clients.push(c);
         await tuiSignUp(c, `alice_${code}`, PW_ALICE);
         await tuiOpenChat(c, "bob");

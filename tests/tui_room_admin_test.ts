@@ -8,8 +8,7 @@
 import assert from "node:assert/strict";
 import { connectChat, eventually, type TestChat } from "./support/chat.ts";
 import { startTestServer } from "./support/server.ts";
-import { TmuxClient } from "./support/tmux.ts";
-import { tuiOpenChat, tuiSignUp, withLimit } from "./support/tui.ts";
+import { tuiConnect, tuiOpenChat, tuiSignUp, withLimit } from "./support/tui.ts";
 
 const WAIT_MS = 60_000;
 
@@ -37,19 +36,7 @@ Deno.test(
   "connect: an admin promotes, demotes, renames, invites, revokes and removes; a member joins by code and leaves",
   withLimit(async () => {
     const t = await startTestServer("sqlite");
-    const profile = await Deno.makeTempDir({ prefix: "pesuchat_tui_admin_" });
-    const alice = await TmuxClient.start({
-      args: [
-        "connect",
-        `127.0.0.1:${t.port}`,
-        "--profile",
-        profile,
-        "--trust",
-        t.server.fingerprint,
-      ],
-      columns: 100,
-      rows: 45,
-    });
+    const alice = await tuiConnect(t, { columns: 100, rows: 45 });
     const others: TestChat[] = [];
     try {
       await tuiSignUp(alice, "alice", "correct horse 1");

@@ -1,15 +1,12 @@
 import assert from "node:assert/strict";
 import { connectChat, eventually } from "./support/chat.ts";
 import { startTestServer, type TestServer } from "./support/server.ts";
-import { TmuxClient } from "./support/tmux.ts";
-import { tuiOpenChat, tuiSignUp, withLimit } from "./support/tui.ts";
+import type { TmuxClient } from "./support/tmux.ts";
+import { tuiConnect, tuiOpenChat, tuiSignUp, withLimit } from "./support/tui.ts";
 
 /** A terminal client signed up as `username` on `t`. */
 async function tuiUser(t: TestServer, username: string): Promise<TmuxClient> {
-  const profile = await Deno.makeTempDir({ prefix: "pesuchat_tui_rooms_" });
-  const c = await TmuxClient.start({
-    args: ["connect", `127.0.0.1:${t.port}`, "--profile", profile, "--trust", t.server.fingerprint],
-  });
+  const c = await tuiConnect(t);
   await tuiSignUp(c, username, "correct horse 1");
   return c;
 }

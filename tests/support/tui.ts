@@ -4,8 +4,21 @@
  * @module
  */
 
+import type { TestServer } from "./server.ts";
 import { timeLimited } from "./sessions.ts";
-import type { TmuxClient } from "./tmux.ts";
+import { TmuxClient } from "./tmux.ts";
+
+/** `pesuchat connect` to the test server under tmux, on a fresh profile, trusting its key. */
+export async function tuiConnect(
+  t: TestServer,
+  size: { columns?: number; rows?: number } = {},
+): Promise<TmuxClient> {
+  const profile = await Deno.makeTempDir({ prefix: "pesuchat_tui_" });
+  return await TmuxClient.start({
+    args: ["connect", `127.0.0.1:${t.port}`, "--profile", profile, "--trust", t.server.fingerprint],
+    ...size,
+  });
+}
 
 /**
  * Signs up from the welcome menu (full name = the username in capitals, no server backup) and
