@@ -337,7 +337,23 @@ export class X25519KeyPair {
   static startFromPrivate(privateKey: Uint8Array): X25519KeyPairStart {
     assertBytes(privateKey, KEY_BYTES, "privateKey");
     // One buffer for the import and the key pair's own copy of the private key (a view of it).
-    const pkcs8 = concat(X25519_PKCS8_PREFIX, privateKey);
+    return X25519KeyPair.#start(concat(X25519_PKCS8_PREFIX, privateKey));
+  }
+
+  /**
+   * A fresh random key pair as {@linkcode startFromPrivate} makes it, its DHs free to start before
+   * the public key is known; the random bytes are drawn straight into their place in the PKCS#8
+   * encoding, as {@linkcode random} draws them.
+   */
+  static startRandom(): X25519KeyPairStart {
+    const pkcs8 = new Uint8Array(X25519_PKCS8_PREFIX.length + KEY_BYTES);
+    crypto.getRandomValues(pkcs8.subarray(X25519_PKCS8_PREFIX.length));
+    pkcs8.set(X25519_PKCS8_PREFIX);
+    return X25519KeyPair.#start(pkcs8);
+  }
+
+  /** `pkcs8`: the prefix then the private key, in a buffer the key pair keeps (see #fromPkcs8). */
+  static #start(pkcs8: Uint8Array<ArrayBuffer>): X25519KeyPairStart {
     const secret = pkcs8.subarray(X25519_PKCS8_PREFIX.length);
     const imported: Promise<CryptoKey> = subtle.importKey(
       "pkcs8",
@@ -416,7 +432,10 @@ export class X25519KeyPair {
   }
 }
 
-/** A key pair being made by {@linkcode X25519KeyPair.startFromPrivate}: DHs can start at once. */
+/**
+ * A key pair being made by {@linkcode X25519KeyPair.startFromPrivate} or
+ * {@linkcode X25519KeyPair.startRandom}: DHs can start at once.
+ */
 export interface X25519KeyPairStart {
   /** The key pair, once its public key is computed. */
   readonly keyPair: Promise<X25519KeyPair>;

@@ -168,6 +168,30 @@ Deno.test("X25519KeyPair.startFromPrivate() makes fromPrivate()'s key pair, its 
   }
 });
 
+Deno.test("X25519KeyPair.startRandom() makes a fresh key pair whose early DHs are its own", async () => {
+  const peer = await X25519KeyPair.generate();
+  const salt = new Uint8Array(32).fill(1), info = Uint8Array.of(2);
+  const a = X25519KeyPair.startRandom(), b = X25519KeyPair.startRandom();
+  const [dh, viaKey, kp, other] = await Promise.all([
+    a.dh(peer.publicKey),
+    a.dhHkdfKey(peer.publicKey).then((k) => k.derive(salt, info, 96)),
+    a.keyPair,
+    b.keyPair,
+  ]);
+  // The key pair is the one its private bytes make, and the DHs started before it was known
+  // are that key pair's, seen from either side.
+  const whole = await X25519KeyPair.fromPrivate(kp.privateBytesUnsafe());
+  assert.deepEqual(kp.publicKey, whole.publicKey);
+  assert.deepEqual(dh, await peer.dh(kp.publicKey));
+  assert.deepEqual(viaKey, await (await whole.dhHkdfKey(peer.publicKey)).derive(salt, info, 96));
+  assert.notDeepEqual(kp.privateBytesUnsafe(), other.privateBytesUnsafe());
+  for (const bad of [new Uint8Array(32), Uint8Array.fromHex("01" + "00".repeat(31))]) {
+    const badKey = (e: unknown) => e instanceof KeyError && e.code === "bad_public_key";
+    await assert.rejects(X25519KeyPair.startRandom().dh(bad), badKey);
+    await assert.rejects(X25519KeyPair.startRandom().dhHkdfKey(bad), badKey);
+  }
+});
+
 Deno.test("the imported X25519 public key cache holds X25519_PUBLIC_CACHE_ENTRIES keys, never N+1", async () => {
   const own = await X25519KeyPair.fromPrivate(SECRET);
   const peers = await Promise.all(

@@ -39,7 +39,7 @@ import {
   writeHeader,
 } from "./message.ts";
 import type { MessageKey } from "./message_key.ts";
-import { RatchetKeyPair, type RatchetKeySource } from "./ratchet_key.ts";
+import { RatchetKeyPair, type RatchetKeySource, type RatchetKeyStart } from "./ratchet_key.ts";
 import { ReceiverChain } from "./receiver_chain.ts";
 import { RootKey } from "./root_key.ts";
 import { SkippedKeys } from "./skipped_keys.ts";
@@ -326,7 +326,7 @@ async function sendingHalf(state: ActiveState, options: RatchetOptions): Promise
     state.rootKey,
     state.receiving.ratchetKey,
     state.version,
-    RatchetKeyPair.generate(options.ratchetKeysForVectorsOnly),
+    RatchetKeyPair.start(options.ratchetKeysForVectorsOnly),
   ));
   return {
     kind: "active",
@@ -348,17 +348,19 @@ async function startSendingHalf(
   rootKey: RootKey | Promise<RootKey>,
   theirKey: Uint8Array,
   version: RatchetVersion,
-  newKey: Promise<RatchetKeyPair>,
+  newKey: RatchetKeyStart,
 ): Promise<SendingHalf> {
-  const ratchetKey = await newKey;
-  // The DH needs only the two keys: it runs while the root key (the receiving half's, when this
-  // half is started beside it) is still being derived.
-  const dh = dhFor(version, ratchetKey, theirKey);
+  // The DH needs only the two private and public keys: it starts once the new private key is
+  // imported, beside the computation of its public key (which only our next header needs), and
+  // runs while the root key (the receiving half's, when this half is started beside it) is still
+  // being derived.
+  const dh = version === 1 ? newKey.dh(theirKey) : newKey.dhHkdfKey(theirKey);
   dh.catch(() => {}); // awaited below; this keeps a failure from going unhandled meanwhile
   const next = await startChain(await rootKey, await dh, version);
   // Version 2: the first sending key's AES import is done here too, so the send that takes this
   // half only seals. Version 1 derives only the first sending key ahead: see ratchetEncrypt.
   if (version === 2) await next.chain.ahead[0]?.prepare();
+  const ratchetKey = await newKey.keyPair;
   return { ratchetKey, rootKey: next.rootKey, chain: await next.chain.prefetched(1) };
 }
 
@@ -508,9 +510,10 @@ async function dhRatchetStep(
     // now, beside the decryption, so a reply does not wait for it; a responder's first message
     // starts nothing, as it may never answer.
     const speculate = state.kind === "active" && state.receiving !== null;
-    const newKey = speculate ? RatchetKeyPair.generate(options.ratchetKeysForVectorsOnly) : null;
-    newKey?.catch(() => {}); // awaited through `upcoming`; this keeps a failure from going unhandled
+    // The receiving half first: the message waits for it, and only our next one for the rest.
     const received = ourDh(state, 2, theirKey).then((dh) => startChain(state.rootKey, dh, 2));
+    const newKey = speculate ? RatchetKeyPair.start(options.ratchetKeysForVectorsOnly) : null;
+    newKey?.keyPair.catch(() => {}); // awaited through `upcoming`; this keeps a failure quiet
     // The sending half's DH runs beside the receiving half's; its KDF_RK waits for the root key.
     const upcoming = newKey
       ? startSendingHalf(received.then((r) => r.rootKey), theirKey, 2, newKey)

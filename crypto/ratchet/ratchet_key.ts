@@ -13,10 +13,22 @@ const INSPECT = Symbol.for("Deno.customInspect");
 /** Supplies ratchet key pairs in place of fresh random ones: deterministic test vectors only. */
 export type RatchetKeySource = () => Promise<X25519KeyPair>;
 
+/** A ratchet key pair being made ({@linkcode RatchetKeyPair.start}): DHs can start at once. */
+export interface RatchetKeyStart {
+  /** The key pair, once its public key is computed. */
+  readonly keyPair: Promise<RatchetKeyPair>;
+  /** As {@linkcode RatchetKeyPair.dh}. */
+  dh(peerPublicKey: Uint8Array): Promise<Uint8Array<ArrayBuffer>>;
+  /** As {@linkcode RatchetKeyPair.dhHkdfKey}. */
+  dhHkdfKey(peerPublicKey: Uint8Array): Promise<HkdfKey>;
+}
+
 /** An X25519 ratchet key pair. Prints its public key only. */
 export class RatchetKeyPair {
   readonly #privateKey: Uint8Array;
-  #keyPair: Promise<X25519KeyPair> | null;
+  /** The imported key pair once known: a DH with it then starts at once, not a turn later. */
+  #ready: X25519KeyPair | null;
+  #keyPair: Promise<X25519KeyPair> | null = null;
 
   private constructor(
     readonly publicKey: Uint8Array,
@@ -24,7 +36,7 @@ export class RatchetKeyPair {
     keyPair: X25519KeyPair | null,
   ) {
     this.#privateKey = privateKey;
-    this.#keyPair = keyPair ? Promise.resolve(keyPair) : null;
+    this.#ready = keyPair;
   }
 
   /** Wraps an imported key pair. */
@@ -48,21 +60,50 @@ export class RatchetKeyPair {
     return RatchetKeyPair.fromKeyPair(keyPair);
   }
 
+  /**
+   * A fresh key pair, or the next one from `source`, with its DHs free to start before its
+   * public key is computed (which only the header of our next message and the stored state
+   * need): the DH and the public key's scalar multiplication run side by side.
+   */
+  static start(source?: RatchetKeySource): RatchetKeyStart {
+    if (source) {
+      const keyPair = RatchetKeyPair.generate(source);
+      keyPair.catch(() => {}); // the caller awaits it; this keeps a failure from going unhandled
+      return {
+        keyPair,
+        dh: (peer) => keyPair.then((k) => k.dh(peer)),
+        dhHkdfKey: (peer) => keyPair.then((k) => k.dhHkdfKey(peer)),
+      };
+    }
+    const started = X25519KeyPair.startRandom();
+    return {
+      keyPair: started.keyPair.then(RatchetKeyPair.fromKeyPair),
+      dh: started.dh,
+      dhHkdfKey: started.dhHkdfKey,
+    };
+  }
+
   #imported(): Promise<X25519KeyPair> {
     // The stored public key is trusted rather than recomputed: it came from our own state, and
     // recomputing it would cost a scalar multiplication on every restored DH ratchet step.
-    this.#keyPair ??= X25519KeyPair.fromStoredUnsafe(this.#privateKey, this.publicKey);
+    this.#keyPair ??= X25519KeyPair.fromStoredUnsafe(this.#privateKey, this.publicKey).then(
+      (k) => this.#ready = k,
+    );
     return this.#keyPair;
   }
 
   /** X25519 with the peer's ratchet key; `KeyError("bad_public_key")` for a low-order key. */
-  async dh(peerPublicKey: Uint8Array): Promise<Uint8Array<ArrayBuffer>> {
-    return (await this.#imported()).dh(peerPublicKey);
+  dh(peerPublicKey: Uint8Array): Promise<Uint8Array<ArrayBuffer>> {
+    const ready = this.#ready;
+    if (ready) return ready.dh(peerPublicKey);
+    return this.#imported().then((k) => k.dh(peerPublicKey));
   }
 
   /** The same DH output as an HKDF key for KDF_RK, one Web Crypto call fewer (version 2). */
-  async dhHkdfKey(peerPublicKey: Uint8Array): Promise<HkdfKey> {
-    return (await this.#imported()).dhHkdfKey(peerPublicKey);
+  dhHkdfKey(peerPublicKey: Uint8Array): Promise<HkdfKey> {
+    const ready = this.#ready;
+    if (ready) return ready.dhHkdfKey(peerPublicKey);
+    return this.#imported().then((k) => k.dhHkdfKey(peerPublicKey));
   }
 
   /** The private key bytes, for serialising state. Unsafe: secret. */
