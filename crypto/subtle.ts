@@ -657,36 +657,35 @@ export class MlKemKeyPair {
     this.#seed = seed;
   }
 
-  /** A fresh random key pair. */
+  /**
+   * A fresh random key pair: a random seed (d ‖ z, as FIPS 203's key generation draws them),
+   * imported. Deno's `generateKey` and the two exports that keep its seed and public key cost
+   * about a third more CPU than this import, `getPublicKey` and one export.
+   */
   static async generate(): Promise<MlKemKeyPair> {
-    // Deno generates an ML-KEM key pair on the JS thread (about 160 µs). Yielding a few
-    // microtask turns first lets calls a caller started just before reach their worker threads
-    // (an X25519 key pair made beside it issues its export two turns after its import), so they
-    // run during the generation instead of after it.
+    // Deno expands an ML-KEM seed into its key pair on the JS thread (about 160 µs). Yielding a
+    // few microtask turns first lets calls a caller started just before reach their worker
+    // threads (an X25519 key pair made beside it issues its export two turns after its import),
+    // so they run during the expansion instead of after it.
     for (let i = 0; i < YIELD_TURNS; i++) await null;
-    const kp = (await anySubtle.generateKey({ name: "ML-KEM-1024" }, true, [
-      "encapsulateBits",
-      "decapsulateBits",
-    ])) as CryptoKeyPair;
-    const seed = new Uint8Array(await anySubtle.exportKey("raw-seed", kp.privateKey));
-    const publicKey = new Uint8Array(await anySubtle.exportKey("raw-public", kp.publicKey));
-    return new MlKemKeyPair(publicKey, kp.privateKey, seed);
+    return await MlKemKeyPair.#fromOwnSeed(
+      crypto.getRandomValues(new Uint8Array(MLKEM_SEED_BYTES)),
+    );
   }
 
   /** The key pair derived from a 64-byte seed (d ‖ z, FIPS 203). */
   static async fromSeed(seed: Uint8Array): Promise<MlKemKeyPair> {
     assertBytes(seed, MLKEM_SEED_BYTES, "seed");
+    return await MlKemKeyPair.#fromOwnSeed(copyBytes(seed));
+  }
+
+  /** `seed`: a buffer of its own, which the key pair keeps. */
+  static async #fromOwnSeed(seed: Uint8Array<ArrayBuffer>): Promise<MlKemKeyPair> {
     let priv: CryptoKey;
     try {
-      priv = await anySubtle.importKey(
-        "raw-seed",
-        copyIfShared(seed),
-        { name: "ML-KEM-1024" },
-        true,
-        [
-          "decapsulateBits",
-        ],
-      );
+      priv = await anySubtle.importKey("raw-seed", seed, { name: "ML-KEM-1024" }, true, [
+        "decapsulateBits",
+      ]);
     } catch (e) {
       throw new KeyError("bad_encoding", `ML-KEM-1024 seed refused: ${(e as Error).message}`);
     }
@@ -698,7 +697,7 @@ export class MlKemKeyPair {
       const jwk = await anySubtle.exportKey("jwk", priv);
       publicKey = Uint8Array.fromBase64(jwk.pub, { alphabet: "base64url" });
     }
-    return new MlKemKeyPair(publicKey, priv, copyBytes(seed));
+    return new MlKemKeyPair(publicKey, priv, seed);
   }
 
   /** The 64-byte seed. Unsafe: the caller must keep it secret (used to persist prekeys). */

@@ -8,6 +8,7 @@ import {
   ed25519Verify,
   hkdfSha256,
   HmacKey,
+  mlkemEncapsulate,
   MlKemKeyPair,
   VERIFIED_SIGNATURE_CACHE_ENTRIES,
   verifiedSignatureCacheSize,
@@ -166,6 +167,18 @@ Deno.test("X25519KeyPair.startFromPrivate() makes fromPrivate()'s key pair, its 
     await assert.rejects(start.dh(bad), badKey);
     await assert.rejects(start.dhHkdfKey(bad), badKey);
   }
+});
+
+Deno.test("MlKemKeyPair.generate() makes distinct key pairs that its seed restores and that decapsulate", async () => {
+  const [a, b] = await Promise.all([MlKemKeyPair.generate(), MlKemKeyPair.generate()]);
+  assert.notDeepEqual(a.seedUnsafe(), b.seedUnsafe());
+  assert.notDeepEqual(a.publicKey, b.publicKey);
+  const again = await MlKemKeyPair.fromSeed(a.seedUnsafe());
+  assert.deepEqual(again.publicKey, a.publicKey);
+  const sent = await mlkemEncapsulate(a.publicKey);
+  assert.deepEqual(await a.decapsulate(sent.ciphertext), sent.sharedSecret);
+  assert.deepEqual(await again.decapsulate(sent.ciphertext), sent.sharedSecret);
+  assert.notDeepEqual(await b.decapsulate(sent.ciphertext), sent.sharedSecret);
 });
 
 Deno.test("X25519KeyPair.startRandom() makes a fresh key pair whose early DHs are its own", async () => {
