@@ -134,24 +134,70 @@ export class FrameReader {
   }
 
   /**
+   * A whole frame from the bytes already buffered, or undefined when more must be read first (see
+   * {@linkcode FrameReader.read}). Throws `ProtocolError("bad_message")` on an empty frame. The
+   * frame is a view, valid until the next read.
+   */
+  take(): Uint8Array | undefined {
+    const have = this.#end - this.#start;
+    if (have < 2) return undefined;
+    const len = (this.#buf[this.#start]! << 8) | this.#buf[this.#start + 1]!;
+    if (len === 0) throw new ProtocolError("bad_message", "empty frame");
+    if (have < 2 + len) return undefined;
+    const out = this.#buf.subarray(this.#start + 2, this.#start + 2 + len);
+    this.#start += 2 + len;
+    return out;
+  }
+
+  /**
+   * Reads once from the stream into the buffer, after making room for the frame begun; resolves
+   * to false when the stream has ended. Not an async function on purpose: an idle connection waits
+   * here, and every async frame on its way to the socket is held in memory while it waits.
+   */
+  read(): Promise<boolean> {
+    const have = this.#end - this.#start;
+    const need = have < 2 ? 2 : 2 + ((this.#buf[this.#start]! << 8) | this.#buf[this.#start + 1]!);
+    if (this.#start > 0) {
+      this.#buf.copyWithin(0, this.#start, this.#end);
+      this.#end -= this.#start;
+      this.#start = 0;
+    }
+    if (this.#buf.length < need) this.#grow(need);
+    const free = this.#buf.length - this.#end;
+    return this.stream.read(this.#buf.subarray(this.#end)).then((n) => {
+      if (n === null || n === 0) return false;
+      this.#end += n;
+      // A read that filled all the room means data is arriving in bulk: read more per call.
+      if (n === free && this.#buf.length < MAX_BUFFER) this.#grow(this.#buf.length * 2);
+      return true;
+    });
+  }
+
+  /**
    * The next frame, or null when the stream ends cleanly between frames. A stream that ends inside
    * a frame throws `ProtocolError("closed")`; an empty frame throws `ProtocolError("bad_message")`.
    */
   async next(): Promise<Uint8Array | null> {
-    if (!(await this.#fill(2))) {
-      if (this.buffered === 0) return null;
-      throw new ProtocolError("closed", "connection closed inside a frame's length");
+    for (;;) {
+      const f = this.take();
+      if (f !== undefined) return f;
+      if (!(await this.read())) {
+        const e = this.ended();
+        if (e) throw e;
+        return null;
+      }
     }
+  }
+
+  /**
+   * What the end of the stream means here: null between frames (a clean end), else the
+   * `ProtocolError("closed")` that says how far the frame had come.
+   */
+  ended(): ProtocolError | null {
+    const have = this.#end - this.#start;
+    if (have === 0) return null;
+    if (have < 2) return new ProtocolError("closed", "connection closed inside a frame's length");
     const len = (this.#buf[this.#start]! << 8) | this.#buf[this.#start + 1]!;
-    if (len === 0) throw new ProtocolError("bad_message", "empty frame");
-    if (!(await this.#fill(2 + len))) {
-      throw new ProtocolError(
-        "closed",
-        `connection closed after ${this.buffered - 2} of ${len} frame bytes`,
-      );
-    }
-    const out = this.#buf.subarray(this.#start + 2, this.#start + 2 + len);
-    this.#start += 2 + len;
-    return out;
+    return new ProtocolError("closed", `connection closed after ${have - 2} of ${len} frame bytes`);
   }
 }

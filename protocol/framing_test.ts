@@ -71,3 +71,27 @@ Deno.test("FrameReader.readExact() returns exactly n bytes and then frames", asy
   assert.equal(parsePreamble(await r.readExact(preamble().length)), PROTOCOL_VERSION);
   assert.deepEqual((await r.next())?.slice(), new Uint8Array([9, 9]));
 });
+
+Deno.test("FrameReader.take() hands out only whole frames, each after the reads it needs", async () => {
+  const a = new Uint8Array(1000).fill(3);
+  const b = new Uint8Array([4]);
+  const r = new FrameReader(chunked(new Uint8Array([...frame(a), ...frame(b)]), 400));
+  const got: Uint8Array[] = [];
+  let reads = 0;
+  for (;;) {
+    const f = r.take();
+    if (f !== undefined) {
+      got.push(f.slice());
+      continue;
+    }
+    if (!(await r.read())) break;
+    reads++;
+  }
+  assert.deepEqual(got, [a, b]);
+  // 1,005 bytes in pieces of at most 400: three reads, none wasted on a frame already whole.
+  assert.equal(reads, 3);
+  assert.equal(r.ended(), null);
+  const cut = new FrameReader(chunked(frame(a).subarray(0, 600), 400));
+  while (await cut.read()) assert.equal(cut.take(), undefined);
+  assert.equal(cut.ended()?.message, "connection closed after 598 of 1000 frame bytes");
+});

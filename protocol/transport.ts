@@ -222,9 +222,17 @@ export class SecureChannel {
         if (this.#error && this.#error.code !== "closed") throw this.#error;
         return null;
       }
-      let f: Uint8Array | null;
+      // One frame from what is buffered, or one read and round again: the read is the only await
+      // on the way to the socket, so an idle connection holds as few suspended frames as it can.
+      let f: Uint8Array | undefined | null;
       try {
-        f = await this.#reader.next();
+        f = this.#reader.take();
+        if (f === undefined) {
+          if (await this.#reader.read()) continue;
+          const truncated = this.#reader.ended();
+          if (truncated) throw truncated;
+          f = null;
+        }
       } catch (e) {
         if (this.#closed) return null;
         if (e instanceof ProtocolError && e.code === "bad_message") throw this.#refuse(e);
